@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Thrown for configuration that cannot work; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const bigintString = z
+  .string()
+  .regex(/^\d+$/, 'must be a non-negative integer')
+  .transform((value) => BigInt(value));
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: optionalString,
+  DATABASE_URL: optionalString,
+  DATA_DIR: z.string().default('.data'),
+  REDIS_URL: optionalString,
+  WORKERS: z.enum(['inline', 'off']).optional(),
+  JWT_SECRET: optionalString,
+  ADMIN_EMAIL: z.string().trim().toLowerCase().email().default('admin@switchyard.local'),
+  ADMIN_PASSWORD: optionalString,
+  WELCOME_CREDIT: bigintString.default('10000'),
+  HOUSE_OPENING_BALANCE: bigintString.default('1000000000000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
+  CORS_ORIGIN: optionalString,
+  BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  GRAPHIQL: z.enum(['true', 'false']).optional(),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  /** `embedded` when DATABASE_URL is unset: PostgreSQL is started from DATA_DIR. */
+  mode: 'embedded' | 'production';
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  workers: 'inline' | 'off';
+  jwtSecret: string;
+  adminEmail: string;
+  adminPassword: string | undefined;
+  welcomeCredit: bigint;
+  houseOpeningBalance: bigint;
+  logLevel: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Allowed CORS origins; empty means CORS headers are not sent. */
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  graphiql: boolean;
+}
+
+export interface LoadConfigOptions {
+  /** The default for WORKERS when unset: `inline` for `npm start`, `off` for `start:api`. */
+  defaultWorkers?: 'inline' | 'off';
+}
+
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * The one place that reads the environment. Embedded mode generates a JWT
+ * secret into DATA_DIR on first use; production refuses to start without one.
+ */
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(`Invalid ${variable}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const e = parsed.data;
+  const mode = e.DATABASE_URL ? 'production' : 'embedded';
+  const dataDir = resolve(e.DATA_DIR);
+
+  let jwtSecret = e.JWT_SECRET;
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+    throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (jwtSecret === undefined) {
+    if (mode === 'production') {
+      throw new ConfigError(`JWT_SECRET is required when DATABASE_URL is set (at least ${MIN_SECRET_BYTES} bytes)`);
+    }
+    jwtSecret = readOrCreateSecret(dataDir, 'jwt-secret');
+  }
+
+  return {
+    mode,
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    redisUrl: e.REDIS_URL,
+    workers: e.WORKERS ?? options.defaultWorkers ?? 'off',
+    jwtSecret,
+    adminEmail: e.ADMIN_EMAIL,
+    adminPassword: e.ADMIN_PASSWORD,
+    welcomeCredit: e.WELCOME_CREDIT,
+    houseOpeningBalance: e.HOUSE_OPENING_BALANCE,
+    logLevel: e.LOG_LEVEL,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL,
+    corsOrigins: e.CORS_ORIGIN ? e.CORS_ORIGIN.split(',').map((origin) => origin.trim()) : [],
+    bodyLimitBytes: e.BODY_LIMIT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    graphiql: e.GRAPHIQL ? e.GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
+  };
+}
+
+/** The variables loadConfig understands; the compose-file test checks against it. */
+export const KNOWN_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+function readOrCreateSecret(dataDir: string, name: string): string {
+  const path = join(dataDir, name);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}

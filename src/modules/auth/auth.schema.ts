@@ -1,0 +1,71 @@
+import type { Context } from '../../context.js';
+import { builder } from '../../schema/builder.js';
+import { UserType } from '../users/users.schema.js';
+import {
+  login,
+  loginInputSchema,
+  logout,
+  refreshSession,
+  register,
+  registerInputSchema,
+  type Session,
+} from './auth.service.js';
+
+const AuthPayload = builder.objectRef<Session>('AuthPayload').implement({
+  fields: (t) => ({
+    accessToken: t.exposeString('accessToken'),
+    refreshToken: t.exposeString('refreshToken'),
+    expiresIn: t.exposeInt('expiresIn', { description: 'Seconds until accessToken expires.' }),
+    user: t.field({ type: UserType, resolve: (session) => session.user }),
+  }),
+});
+
+const RegisterInput = builder
+  .inputType('RegisterInput', {
+    fields: (t) => ({
+      email: t.string({ required: true }),
+      password: t.string({ required: true }),
+      name: t.string({ required: true }),
+    }),
+  })
+  .validate(registerInputSchema);
+
+const LoginInput = builder
+  .inputType('LoginInput', {
+    fields: (t) => ({
+      email: t.string({ required: true }),
+      password: t.string({ required: true }),
+    }),
+  })
+  .validate(loginInputSchema);
+
+/** The rest of this response is the new session's own view (its user's email, say). */
+async function signIn(context: Context, session: Promise<Session>): Promise<Session> {
+  const result = await session;
+  context.viewer = { id: result.user.id, role: result.user.role };
+  return result;
+}
+
+builder.mutationFields((t) => ({
+  register: t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: RegisterInput, required: true }) },
+    resolve: (_root, { input }, context) => signIn(context, register(context, input)),
+  }),
+  login: t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: LoginInput, required: true }) },
+    resolve: (_root, { input }, context) => signIn(context, login(context, input)),
+  }),
+  refreshToken: t.field({
+    type: AuthPayload,
+    description: 'Rotates the session: the presented token stops working.',
+    args: { refreshToken: t.arg.string({ required: true }) },
+    resolve: (_root, args, context) => signIn(context, refreshSession(context, args.refreshToken)),
+  }),
+  logout: t.boolean({
+    description: 'Ends the session the refresh token belongs to.',
+    args: { refreshToken: t.arg.string({ required: true }) },
+    resolve: (_root, args, context) => logout(context, args.refreshToken),
+  }),
+}));

@@ -1,0 +1,183 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import type { AppServices } from '../../context.js';
+import { AppError, unauthenticated } from '../../errors.js';
+import type { Role, User } from '../../generated/prisma/client.js';
+import { createUser, emailSchema, nameSchema } from '../users/users.service.js';
+
+/** Who is asking, as the access token says. */
+export interface Viewer {
+  id: string;
+  role: Role;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: User;
+}
+
+export const passwordSchema = z
+  .string()
+  .min(8, 'Password must be at least 8 characters.')
+  .max(128, 'Password must be at most 128 characters.');
+
+export const registerInputSchema = z.object({ email: emailSchema, password: passwordSchema, name: nameSchema });
+export const loginInputSchema = z.object({
+  email: z.string().trim().toLowerCase().max(254, 'Email is too long.'),
+  password: z.string().max(128, 'Password must be at most 128 characters.'),
+});
+export type RegisterInput = z.infer<typeof registerInputSchema>;
+export type LoginInput = z.infer<typeof loginInputSchema>;
+
+// argon2id with the OWASP-recommended minimum (19 MiB, 2 passes); @node-rs/argon2
+// hashes on libuv's thread pool, off the event loop.
+const ARGON2 = {
+  algorithm: 2 /* Algorithm.Argon2id: a const enum, not importable under isolatedModules */,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+export const hashPassword = (password: string) => hash(password, ARGON2);
+
+// Verified against when the email is unknown, so that answer takes as long as a wrong password.
+let dummyHash: Promise<string> | undefined;
+const getDummyHash = () => {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummyHash;
+};
+
+const JWT_ISSUER = 'switchyard';
+const JWT_AUDIENCE = 'switchyard-api';
+
+function secretKey(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+export async function signAccessToken(services: AppServices, viewer: Viewer): Promise<string> {
+  return new SignJWT({ role: viewer.role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(viewer.id)
+    .setIssuer(JWT_ISSUER)
+    .setAudience(JWT_AUDIENCE)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(`${services.config.accessTokenTtlSeconds}s`)
+    .sign(secretKey(services.config.jwtSecret));
+}
+
+/** The viewer an access token names; UNAUTHENTICATED when it is malformed, forged or expired. */
+export async function verifyAccessToken(services: AppServices, token: string): Promise<Viewer> {
+  try {
+    const { payload } = await jwtVerify(token, secretKey(services.config.jwtSecret), {
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      algorithms: ['HS256'],
+    });
+    if (typeof payload.sub !== 'string' || (payload.role !== 'USER' && payload.role !== 'ADMIN')) {
+      throw unauthenticated('Invalid access token.');
+    }
+    return { id: payload.sub, role: payload.role };
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Access token expired.');
+    if (error instanceof AppError) throw error;
+    throw unauthenticated('Invalid access token.');
+  }
+}
+
+/** Reads `Bearer <token>`; null when there is no header. */
+export async function viewerFromAuthorization(
+  services: AppServices,
+  authorization: string | null | undefined,
+): Promise<Viewer | null> {
+  if (!authorization) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match?.[1]) throw unauthenticated('Authorization header must be "Bearer <accessToken>".');
+  return verifyAccessToken(services, match[1]);
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+async function startSession(services: AppServices, user: User, familyId: string = randomUUID()): Promise<Session> {
+  const refreshToken = randomBytes(32).toString('base64url');
+  await services.db.refreshToken.create({
+    data: {
+      userId: user.id,
+      familyId,
+      tokenHash: hashToken(refreshToken),
+      expiresAt: new Date(Date.now() + services.config.refreshTokenTtlSeconds * 1000),
+    },
+  });
+  return {
+    accessToken: await signAccessToken(services, { id: user.id, role: user.role }),
+    refreshToken,
+    expiresIn: services.config.accessTokenTtlSeconds,
+    user,
+  };
+}
+
+export async function register(services: AppServices, input: RegisterInput): Promise<Session> {
+  const user = await createUser(services, {
+    email: input.email,
+    name: input.name,
+    passwordHash: await hashPassword(input.password),
+  });
+  return startSession(services, user);
+}
+
+const WRONG_LOGIN = 'Wrong email or password.';
+
+export async function login(services: AppServices, input: LoginInput): Promise<Session> {
+  const user = await services.db.user.findUnique({ where: { email: input.email } });
+  // Verify even for an unknown email: the answer must not reveal which emails exist.
+  const passwordHash = user?.passwordHash ?? (await getDummyHash());
+  const valid = await verify(passwordHash, input.password).catch(() => false);
+  if (!user || !valid) throw unauthenticated(WRONG_LOGIN);
+  return startSession(services, user);
+}
+
+/**
+ * Rotates a refresh token: the presented token is spent and a new one of the
+ * same family is issued. Presenting a spent token is taken as theft and
+ * revokes the whole family.
+ */
+export async function refreshSession(services: AppServices, refreshToken: string): Promise<Session> {
+  const { db } = services;
+  const stored = await db.refreshToken.findUnique({
+    where: { tokenHash: hashToken(refreshToken) },
+    include: { user: true },
+  });
+  if (!stored || stored.revokedAt || stored.expiresAt <= new Date()) {
+    throw unauthenticated('Refresh token is invalid or expired.');
+  }
+  // One conditional UPDATE decides which of two concurrent presentations wins.
+  const spent = await db.refreshToken.updateMany({
+    where: { id: stored.id, usedAt: null, revokedAt: null },
+    data: { usedAt: new Date() },
+  });
+  if (spent.count !== 1) {
+    await revokeFamily(services, stored.familyId);
+    services.log.warn({ userId: stored.userId, familyId: stored.familyId }, 'refresh token reused; family revoked');
+    throw unauthenticated('Refresh token was already used; please sign in again.');
+  }
+  return startSession(services, stored.user, stored.familyId);
+}
+
+/** Ends the session the token belongs to; true when a live session was ended. */
+export async function logout(services: AppServices, refreshToken: string): Promise<boolean> {
+  const stored = await services.db.refreshToken.findUnique({ where: { tokenHash: hashToken(refreshToken) } });
+  if (!stored) return false;
+  return (await revokeFamily(services, stored.familyId)) > 0;
+}
+
+async function revokeFamily(services: AppServices, familyId: string): Promise<number> {
+  const { count } = await services.db.refreshToken.updateMany({
+    where: { familyId, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
+  return count;
+}

@@ -1,0 +1,63 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { z } from 'zod';
+import { builder } from '../../schema/builder.js';
+import { connectionArgs } from '../../schema/connections.js';
+import { findUserById, getUser, listUsers } from './users.service.js';
+
+export const RoleEnum = builder.enumType('Role', { values: ['USER', 'ADMIN'] as const });
+export const ProvisioningStatusEnum = builder.enumType('ProvisioningStatus', {
+  values: ['PENDING', 'READY', 'FAILED'] as const,
+});
+
+export const UserType = builder.prismaObject('User', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    email: t.exposeString('email', {
+      description: 'Visible to the user themself and to admins only.',
+      authScopes: (user, _args, context) => context.viewer?.id === user.id || context.viewer?.role === 'ADMIN',
+    }),
+    name: t.exposeString('name'),
+    role: t.expose('role', { type: RoleEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    provisioningStatus: t.expose('provisioningStatus', { type: ProvisioningStatusEnum }),
+  }),
+});
+
+const UserConnection = builder.connectionObject({
+  type: UserType,
+  name: 'UserConnection',
+  fields: (t) => ({
+    totalCount: t.int({
+      resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  me: t.prismaField({
+    type: 'User',
+    nullable: true,
+    description: 'The signed-in user; null when anonymous.',
+    resolve: (query, _root, _args, context) =>
+      context.viewer ? findUserById(context, context.viewer.id, query) : null,
+  }),
+  user: t.prismaField({
+    type: 'User',
+    nullable: true,
+    description: 'Yourself, or anyone for admins; otherwise NOT_FOUND.',
+    authScopes: { loggedIn: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) => getUser(context, context.viewer!, String(args.id), query),
+  }),
+  users: t.field({
+    type: UserConnection,
+    description: 'Admins only: every user, newest first; `search` matches email or name.',
+    authScopes: { admin: true },
+    args: {
+      ...connectionArgs(t),
+      search: t.arg.string({ validate: z.string().max(200, 'Search must be at most 200 characters.') }),
+    },
+    resolve: (_root, args, context, info) =>
+      listUsers(context, args, queryFromInfo({ context, info, path: ['edges', 'node'] })) as never,
+  }),
+}));

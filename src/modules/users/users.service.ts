@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import type { AppServices } from '../../context.js';
+import { conflict, isUniqueViolation, notFound } from '../../errors.js';
+import type { Prisma, Role, User } from '../../generated/prisma/client.js';
+import { containsInsensitive, type Page, type PageArgs, paginate } from '../../schema/pagination.js';
+import type { Viewer } from '../auth/auth.service.js';
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, 'Email must be at most 254 characters.')
+  .email('Email is not a valid address.');
+
+export const nameSchema = z
+  .string()
+  .trim()
+  .min(1, 'Name must not be empty.')
+  .max(100, 'Name must be at most 100 characters.');
+
+export interface NewUser {
+  email: string;
+  name: string;
+  passwordHash: string;
+  role?: Role;
+  provisioningStatus?: User['provisioningStatus'];
+}
+
+/** Emails arrive trimmed and lower-cased, so the unique index is case-insensitive in effect. */
+export async function createUser(services: AppServices, data: NewUser): Promise<User> {
+  try {
+    return await services.db.user.create({ data });
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw conflict('This email is already registered.', { 'input.email': 'Email is taken.' });
+    throw error;
+  }
+}
+
+type UserQuery = { select?: Prisma.UserSelect; include?: Prisma.UserInclude };
+
+/** Self or admin; anyone else is NOT_FOUND, so ids of other users are not confirmed. */
+export async function getUser(services: AppServices, viewer: Viewer, id: string, query: UserQuery = {}) {
+  if (viewer.role !== 'ADMIN' && viewer.id !== id) throw notFound('User');
+  const user = await services.db.user.findUnique({ ...query, where: { id } });
+  if (!user) throw notFound('User');
+  return user;
+}
+
+export async function findUserById(services: AppServices, id: string, query: UserQuery = {}) {
+  return services.db.user.findUnique({ ...query, where: { id } });
+}
+
+/** Admin listing; `search` is a case-insensitive substring of email or name, matched literally. */
+export async function listUsers(
+  services: AppServices,
+  args: PageArgs & { search?: string | null },
+  query: UserQuery = {},
+): Promise<Page<User>> {
+  const search = args.search?.trim();
+  const where: Prisma.UserWhereInput = search
+    ? { OR: [{ email: containsInsensitive(search) }, { name: containsInsensitive(search) }] }
+    : {};
+  return paginate(args, {
+    count: () => services.db.user.count({ where }),
+    fetch: (page) =>
+      services.db.user.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<User[]>,
+  });
+}

@@ -1,0 +1,58 @@
+import SchemaBuilder from '@pothos/core';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import type { Context } from '../context.js';
+import { forbidden, fromZodIssues, unauthenticated } from '../errors.js';
+import type PrismaTypes from '../generated/pothos-types.js';
+import { getDatamodel } from '../generated/pothos-types.js';
+
+export interface AuthScopes {
+  /** Any signed-in viewer. */
+  loggedIn: boolean;
+  admin: boolean;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    BigInt: { Input: bigint; Output: bigint | number | string };
+    JSON: { Input: unknown; Output: unknown };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    // Each app (and each test database) brings its own client through the context.
+    client: (context) => context.db,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    onUnusedQuery: null,
+  },
+  scopeAuth: {
+    authScopes: (context) => ({
+      loggedIn: context.viewer !== null,
+      admin: context.viewer?.role === 'ADMIN',
+    }),
+    // Anonymous callers learn they must sign in; signed-in callers that lack the role are FORBIDDEN.
+    unauthorizedError: (_parent, context) => (context.viewer ? forbidden() : unauthenticated()),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+  },
+  validation: {
+    validationError: (result) => fromZodIssues(result.issues),
+  },
+});
+
+builder.queryType({});
+builder.mutationType({});

@@ -1,0 +1,11 @@
+import type { builder } from './builder.js';
+
+type FieldBuilder = Parameters<Parameters<typeof builder.queryFields>[0]>[0];
+
+/** The `first`/`after` arguments of every connection field (see pagination.ts for their rules). */
+export function connectionArgs(t: FieldBuilder) {
+  return {
+    first: t.arg.int({ description: 'Page size: 1 to 100, default 20.' }),
+    after: t.arg.string({ description: 'The endCursor of the previous page.' }),
+  };
+}

@@ -1,0 +1,7 @@
+import { builder } from './builder.js';
+import './scalars.js';
+import '../modules/users/users.schema.js';
+import '../modules/auth/auth.schema.js';
+import '../modules/strategies/strategies.schema.js';
+
+export const schema = builder.toSchema({ sortSchema: true });

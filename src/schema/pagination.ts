@@ -1,0 +1,85 @@
+import { badUserInput } from '../errors.js';
+
+/**
+ * Keyset pagination, newest first with the id as tie-breaker, shared by every
+ * connection. Cursors are opaque to clients: base64url of [createdAt, id].
+ */
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface Page<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: () => Promise<number>;
+}
+
+interface Keyed {
+  id: string;
+  createdAt: Date;
+}
+
+/** What a page query adds to the caller's own where clause. */
+export interface PageQuery {
+  where: { OR?: object[] };
+  orderBy: [{ createdAt: 'desc' }, { id: 'desc' }];
+  take: number;
+}
+
+export function encodeCursor(row: Keyed): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Keyed {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    const date = typeof createdAt === 'string' ? new Date(createdAt) : undefined;
+    if (typeof id === 'string' && date && !Number.isNaN(date.getTime())) return { id, createdAt: date };
+  } catch {
+    // fall through to the error below
+  }
+  throw badUserInput({ after: 'Invalid cursor.' });
+}
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw badUserInput({ first: `Must be between 1 and ${MAX_PAGE_SIZE}.` });
+  }
+  return first;
+}
+
+export async function paginate<T extends Keyed>(
+  args: PageArgs,
+  source: { fetch: (page: PageQuery) => Promise<T[]>; count: () => Promise<number> },
+): Promise<Page<T>> {
+  const size = pageSize(args.first);
+  const after = args.after ? decodeCursor(args.after) : undefined;
+  const where = after
+    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+    : {};
+  const rows = await source.fetch({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: size + 1 });
+  const nodes = rows.slice(0, size);
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > size,
+      hasPreviousPage: after !== undefined,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    // Counted only when the client asks for totalCount.
+    totalCount: source.count,
+  };
+}
+
+/** A case-insensitive substring filter that matches `%`, `_` and `\` literally. */
+export function containsInsensitive(text: string) {
+  return { contains: text.replace(/[\\%_]/g, (char) => `\\${char}`), mode: 'insensitive' as const };
+}
