@@ -1,0 +1,82 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": typeof types.CreateStrategyDocument,
+    "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": typeof types.UpdateStrategyDocument,
+    "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": typeof types.DeleteStrategyDocument,
+    "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n": typeof types.GetStrategyDocument,
+    "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.ListStrategiesDocument,
+    "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.UsersDocument,
+    "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": typeof types.UserByIdDocument,
+};
+const documents: Documents = {
+    "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": types.CreateStrategyDocument,
+    "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": types.UpdateStrategyDocument,
+    "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": types.DeleteStrategyDocument,
+    "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n": types.GetStrategyDocument,
+    "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.ListStrategiesDocument,
+    "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.UsersDocument,
+    "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": types.UserByIdDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n"): (typeof documents)["\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n"): (typeof documents)["\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n"): (typeof documents)["\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n"): (typeof documents)["\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n"): (typeof documents)["\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
