@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -11,7 +11,7 @@ import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
 import { createDb, type Db } from './infra/db.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
-import { pendingMigrations } from './infra/migrate.js';
+import { MigrationError, pendingMigrations } from './infra/migrate.js';
 import { viewerFromAuthorization } from './modules/auth/auth.service.js';
 import { schema } from './schema/index.js';
 
@@ -76,10 +76,15 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     landingPage: false,
     cors: config.corsOrigins.length > 0 ? { origin: config.corsOrigins, credentials: true } : false,
     logging: {
-      debug: (...args) => log.debug(args.map(String).join(' ')),
+      // Yoga's debug lines ("Processing GraphQL Parameters") add nothing to Fastify's
+      // request lines and could not carry the request id, so they are dropped.
+      debug: () => {},
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
+      // Yoga logs every error it masked; we already logged it, with its stack.
+      error: (...args) => {
+        if (!(args.length === 1 && loggedErrors.has(args[0] as object))) log.error(args.map(String).join(' '));
+      },
     },
     maskedErrors: { maskError: (error) => maskError(error, log) },
     context: async ({ request, req }): Promise<Context> => ({
@@ -91,8 +96,10 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     plugins: [
       // Simple (non-preflighted) requests must carry one of these headers; see README, "CSRF".
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
-      useMetrics(metrics),
+      // Before useMetrics, so that it counts errors by the codes clients see.
       useContractCodes(),
+      useMaskExecutionErrors(),
+      useMetrics(metrics),
     ],
   });
 
@@ -137,10 +144,14 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
           log.warn('in-flight requests did not finish in time; closing their connections');
           fastify.server.closeAllConnections();
         }, config.shutdownTimeoutMs);
+        // A keep-alive connection whose request finishes after close() began turns idle
+        // but stays open; without this sweep every shutdown waited the full timeout.
+        const idleSweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
         try {
           await fastify.close();
         } finally {
           clearTimeout(timeout);
+          clearInterval(idleSweep);
           await db.$disconnect();
         }
       })();
@@ -151,18 +162,18 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 
 /** Each check is "ok" or says what failed, for the /ready body. */
 async function readiness(db: Db): Promise<Record<string, string>> {
-  const checks: Record<string, string> = {};
   try {
     const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
-    checks.database = 'ok';
-    checks.migrations = pending.length === 0 ? 'ok' : `pending: ${pending.join(', ')}`;
+    return { database: 'ok', migrations: pending.length === 0 ? 'ok' : `pending: ${pending.join(', ')}` };
   } catch (error) {
-    const message = error instanceof Error && error.name === 'MigrationError' ? error.message : 'unreachable';
-    checks.database = message === 'unreachable' ? message : 'ok';
-    checks.migrations = message === 'unreachable' ? 'unknown' : message;
+    // The database answered, but its migration history disagrees with the files.
+    if (error instanceof MigrationError) return { database: 'ok', migrations: error.message };
+    return { database: 'unreachable', migrations: 'unknown' };
   }
-  return checks;
 }
+
+/** Unexpected errors already logged by maskError, so that Yoga's own error log does not repeat them. */
+const loggedErrors = new WeakSet<object>();
 
 /**
  * Errors we raised on purpose (AppError) and GraphQL's own validation errors
@@ -185,6 +196,25 @@ function maskError(error: unknown, log: Logger): Error {
 
 function logUnexpected(log: Logger, error: unknown, path?: ReadonlyArray<string | number>): void {
   log.error({ err: error, path: path?.join('.') }, 'unexpected error in a GraphQL operation');
+  if (typeof error === 'object' && error !== null) loggedErrors.add(error);
+}
+
+/**
+ * Masks the unexpected errors of an execution where the request's context is at
+ * hand, so that their log line carries the request id (Yoga's maskError, the
+ * fallback for errors outside execution, only has the process logger).
+ */
+function useMaskExecutionErrors(): Plugin {
+  const unexpected = (error: GraphQLError) => error.originalError && !isGraphQLError(error.originalError);
+  return {
+    onExecute: ({ args }) => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (!('errors' in result) || !result.errors?.some(unexpected)) return;
+        const { log } = args.contextValue as unknown as Context;
+        setResult({ ...result, errors: result.errors.map((error) => maskError(error, log) as GraphQLError) });
+      },
+    }),
+  };
 }
 
 /**
@@ -217,24 +247,51 @@ function useContractCodes(): Plugin {
   };
 }
 
+/**
+ * Clients choose operation names, so the label set is capped: past the cap (or
+ * for odd names) operations share the label "other" instead of growing the
+ * metrics without bound.
+ */
+const MAX_OPERATION_LABELS = 200;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
 /** Request duration by operation, and every returned error counted by its code. */
 function useMetrics(metrics: Metrics): Plugin {
+  const seen = new Set<string>();
+  const operationLabel = (name: string | undefined) => {
+    if (!name) return 'anonymous';
+    if (seen.has(name)) return name;
+    if (seen.size >= MAX_OPERATION_LABELS || !OPERATION_NAME.test(name)) return 'other';
+    seen.add(name);
+    return name;
+  };
+  const countError = (error: GraphQLError) => {
+    const code = error.extensions?.code;
+    metrics.errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR' });
+  };
   return {
+    // Parse and validation failures never reach execution; count them here.
+    onParse:
+      () =>
+      ({ result }) => {
+        if (isGraphQLError(result)) countError(result);
+      },
+    onValidate:
+      () =>
+      ({ valid, result }) => {
+        if (!valid) for (const error of result) countError(error);
+      },
     onExecute({ args }) {
       const started = process.hrtime.bigint();
-      const operation = args.operationName ?? 'anonymous';
-      const definition = args.document.definitions.find((d: { kind: string }) => d.kind === 'OperationDefinition');
-      const type = definition && 'operation' in definition ? definition.operation : 'unknown';
+      // The operation that runs: named in the document even when the request omits operationName.
+      const definition = getOperationAST(args.document, args.operationName);
+      const operation = operationLabel(definition?.name?.value);
+      const type = definition?.operation ?? 'unknown';
       return {
         onExecuteDone({ result }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.requestDuration.observe({ operation, type }, seconds);
-          if ('errors' in result && result.errors) {
-            for (const error of result.errors) {
-              const code = error.extensions?.code;
-              metrics.errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR' });
-            }
-          }
+          if ('errors' in result && result.errors) for (const error of result.errors) countError(error);
         },
       };
     },

@@ -6,5 +6,6 @@ export type Db = PrismaClient;
 /** One Prisma client per process, on node-postgres through the driver adapter. */
 export function createDb(databaseUrl: string, poolSize = 10): Db {
   const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
-  return new PrismaClient({ adapter });
+  // Minimal messages: the default format quotes the call's arguments (a password hash, say) into the error.
+  return new PrismaClient({ adapter, errorFormat: 'minimal' });
 }

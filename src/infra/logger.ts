@@ -24,11 +24,38 @@ export const REDACTED_PATHS = [
   '*.variables',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/**
+ * Fastify's request fields, but the URL without its query string: a GET
+ * /graphql carries the operation and its variables there, secrets included.
+ */
+export function serializeRequest(req: LoggedRequest) {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  return {
+    method: req.method,
+    url: query === -1 ? url : `${url.slice(0, query)}?[redacted]`,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/** The process's logger; `destination` (stdout by default) lets tests read what it writes. */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
