@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -75,6 +75,8 @@ export interface Config {
 export interface LoadConfigOptions {
   /** The default for WORKERS when unset: `inline` for `npm start`, `off` for `start:api`. */
   defaultWorkers?: 'inline' | 'off';
+  /** False for tools that never sign tokens (db:migrate), so they need no JWT_SECRET. */
+  requireJwtSecret?: boolean;
 }
 
 const MIN_SECRET_BYTES = 32;
@@ -84,7 +86,12 @@ const MIN_SECRET_BYTES = 32;
  * secret into DATA_DIR on first use; production refuses to start without one.
  */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
-  const parsed = envSchema.safeParse(env);
+  // A variable set to an empty string (`PORT=` in an env file, `${PORT}` in compose)
+  // counts as unset: before, PORT= meant a random port and DATA_DIR= the working directory.
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = issue?.path.join('.') ?? 'environment';
@@ -99,10 +106,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
   }
   if (jwtSecret === undefined) {
-    if (mode === 'production') {
+    if (mode === 'embedded') {
+      jwtSecret = readOrCreateSecret(dataDir, 'jwt-secret');
+    } else if (options.requireJwtSecret === false) {
+      jwtSecret = ''; // this process never signs or verifies tokens
+    } else {
       throw new ConfigError(`JWT_SECRET is required when DATABASE_URL is set (at least ${MIN_SECRET_BYTES} bytes)`);
     }
-    jwtSecret = readOrCreateSecret(dataDir, 'jwt-secret');
   }
 
   return {
@@ -135,12 +145,34 @@ export const KNOWN_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shap
 function readOrCreateSecret(dataDir: string, name: string): string {
   const path = join(dataDir, name);
   try {
-    return readFileSync(path, 'utf8').trim();
+    return storedSecret(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
-  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  // Written aside and linked into place, so a concurrent reader never sees a half-written file.
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${secret}\n`, { mode: 0o600 });
+  try {
+    linkSync(temporary, path);
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return storedSecret(path);
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+  return secret;
+}
+
+/** A stored secret is held to the same minimum as JWT_SECRET: an empty or truncated file is refused, never used. */
+function storedSecret(path: string): string {
+  const secret = readFileSync(path, 'utf8').trim();
+  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      `${path} holds a secret shorter than ${MIN_SECRET_BYTES} bytes; delete the file to generate a new one`,
+    );
+  }
   return secret;
 }

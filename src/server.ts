@@ -1,6 +1,6 @@
 import { DEMO_EMAIL, DEMO_PASSWORD, seed } from '../prisma/seed.js';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { DataDirInUseError, type EmbeddedDatabase, startEmbeddedPostgres } from './infra/embedded-postgres.js';
 import { createLogger } from './infra/logger.js';
 import { MigrationError, migrate } from './infra/migrate.js';
@@ -42,13 +42,19 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // Loading embedded-postgres registers async-exit-hook, whose SIGTERM/SIGINT listeners
+  // stop every cluster and call process.exit(128 + signal) at once: PostgreSQL went away
+  // under in-flight requests (and, while it was imported eagerly, production exited 143
+  // on SIGTERM). This process owns its shutdown order: drain HTTP, close Prisma, stop PostgreSQL.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
     const seeded = await seed(app.services, { demo: config.mode === 'embedded' });
     const url = await app.start();
-    printBanner(url, config.mode, seeded);
+    printBanner(url, config, seeded);
   } catch (error) {
     await app.stop().catch(() => {});
     await embedded?.stop().catch(() => {});
@@ -56,11 +62,12 @@ async function main(): Promise<void> {
   }
 }
 
-function printBanner(url: string, mode: string, seeded: Awaited<ReturnType<typeof seed>>): void {
+function printBanner(url: string, config: Config, seeded: Awaited<ReturnType<typeof seed>>): void {
+  const { mode } = config;
   const lines = [
     '',
     `Switchyard is running (${mode} mode)`,
-    `  GraphiQL   ${url}/graphql`,
+    `  ${config.graphiql ? 'GraphiQL' : 'GraphQL '}   ${url}/graphql`,
     `  health     ${url}/health   ready ${url}/ready   metrics ${url}/metrics`,
     `  admin      ${seeded.adminEmail}${
       seeded.generatedAdminPassword

