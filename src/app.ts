@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
 import { viewerFromAuthorization } from './modules/auth/auth.service.js';
 import { schema } from './schema/index.js';
+import { queryLimitPlugins } from './schema/query-limits.js';
 
 export interface BuildAppOptions {
   /** Overrides config.databaseUrl (embedded mode knows the URL only once PostgreSQL is up). */
@@ -96,6 +97,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     plugins: [
       // Simple (non-preflighted) requests must carry one of these headers; see README, "CSRF".
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+      ...queryLimitPlugins(),
       // Before useMetrics, so that it counts errors by the codes clients see.
       useContractCodes(),
       useMaskExecutionErrors(),
