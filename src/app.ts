@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
+import { createFastPath } from './fast-path.js';
 import { createDb, type Db } from './infra/db.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
@@ -20,6 +21,8 @@ export interface BuildAppOptions {
   /** Overrides config.databaseUrl (embedded mode knows the URL only once PostgreSQL is up). */
   databaseUrl?: string;
   logger?: Logger;
+  /** Serve plain POST JSON operations without Yoga's fetch adaptation (default true; see fast-path.ts). */
+  fastPath?: boolean;
 }
 
 export interface App {
@@ -105,10 +108,14 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     ],
   });
 
+  const tryFastPath =
+    options.fastPath === false ? undefined : createFastPath(yoga, { corsEnabled: config.corsOrigins.length > 0 });
+
   fastify.route({
     url: yoga.graphqlEndpoint,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (req, reply) => {
+      if (tryFastPath && (await tryFastPath(req, reply))) return reply;
       const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
       for (const [name, value] of response.headers) reply.header(name, value);
       reply.status(response.status);

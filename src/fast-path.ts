@@ -1,0 +1,165 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type ExecutionResult, getOperationAST } from 'graphql';
+import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import { isGraphQLError } from './errors.js';
+
+/**
+ * A shorter road for the commonest request — POST application/json, one
+ * operation, an answer in JSON — through the very same envelop pipeline Yoga
+ * runs (parse and validation caches, query limits, context, execution, error
+ * masking, metrics). What it skips is Yoga's fetch-API adaptation of the Node
+ * request and response, which costs more than the operation itself for small
+ * queries (see bench/README.md).
+ *
+ * Anything else, and anything this path is not sure to answer exactly as
+ * Yoga would, goes to Yoga's handler (`false` is returned before any side
+ * effect): other methods and media types, batches, subscriptions, CORS
+ * requests, bodies that are not a plain GraphQL request, and unexpected
+ * failures before execution. Results with errors are rendered by Yoga's own
+ * result processor, so status codes follow the GraphQL-over-HTTP rules Yoga
+ * implements. test/fast-path.test.ts compares both roads response for response.
+ */
+
+type RegularMediaType = 'application/graphql-response+json' | 'application/json';
+
+// Yoga's result processors and their media types, in the order it tries them.
+const PROCESSORS = [['text/event-stream'], ['multipart/mixed'], ['application/graphql-response+json', 'application/json']];
+const REGULAR = new Set<string>(['application/graphql-response+json', 'application/json']);
+
+/**
+ * The media type Yoga would answer a non-streaming result with, or null when
+ * it would not be a JSON one. Yoga's rule, kept loop for loop: the accepted
+ * types are walked last to first inside each processor, and the last match wins.
+ */
+export function negotiateMediaType(accept: string | undefined): RegularMediaType | null {
+  const requested: string[] = [];
+  for (const range of (accept || '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
+    const [mediaType, ...params] = range.split(';');
+    const charset = params.find((param) => param.includes('charset=')) ?? 'charset=utf-8';
+    if (mediaType !== undefined && charset === 'charset=utf-8') requested.push(mediaType);
+  }
+  requested.reverse();
+  let chosen: string | null = null;
+  for (const processorTypes of PROCESSORS) {
+    for (const requestedType of requested) {
+      for (const processorType of processorTypes) {
+        if (matches(processorType, requestedType)) chosen = processorType;
+      }
+    }
+  }
+  return chosen && REGULAR.has(chosen) ? (chosen as RegularMediaType) : null;
+}
+
+function matches(processorType: string, requestedType: string): boolean {
+  const [processorMain, processorSub] = processorType.split('/');
+  const [requestedMain, requestedSub] = requestedType.split('/');
+  return (
+    (requestedMain === '*' || requestedMain === processorMain) && (requestedSub === '*' || requestedSub === processorSub)
+  );
+}
+
+interface GraphQLParams {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+const PARAM_KEYS = new Set(['query', 'variables', 'operationName', 'extensions']);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Only requests Yoga's parameter checks would accept as they are. */
+function asParams(body: unknown): GraphQLParams | null {
+  if (!isObject(body) || typeof body.query !== 'string') return null;
+  for (const key of Object.keys(body)) if (!PARAM_KEYS.has(key)) return null;
+  if (body.variables != null && !isObject(body.variables)) return null;
+  if (body.operationName != null && typeof body.operationName !== 'string') return null;
+  if (body.extensions != null && !isObject(body.extensions)) return null;
+  return body as unknown as GraphQLParams;
+}
+
+/** The part of a Fetch Request that plugins and the context factory read. */
+function requestView(req: FastifyRequest) {
+  return {
+    method: req.method,
+    url: req.url,
+    headers: {
+      get: (name: string) => {
+        const value = req.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : (value ?? null);
+      },
+      has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
+    },
+  };
+}
+
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
+
+export interface FastPathOptions {
+  /** CORS headers are added by Yoga's response hooks, so cross-origin requests take Yoga's road. */
+  corsEnabled: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Yoga's server context is whatever the caller passes
+type AnyYoga = YogaServerInstance<any, any>;
+
+const SUBSCRIPTION = { errors: [] } as ExecutionResult;
+
+type Enveloped = ReturnType<AnyYoga['getEnveloped']>;
+
+/** Yoga's processRequest, step for step, for a single non-subscription operation. */
+async function runOperation(enveloped: Enveloped, params: GraphQLParams): Promise<ExecutionResult> {
+  const document = enveloped.parse(params.query);
+  const errors = enveloped.validate(enveloped.schema, document);
+  if (errors.length > 0) return { errors };
+  const operation = getOperationAST(document, params.operationName);
+  if (operation?.operation === 'subscription') return SUBSCRIPTION;
+  const contextValue = await enveloped.contextFactory();
+  return (await enveloped.execute({
+    schema: enveloped.schema,
+    document,
+    contextValue,
+    variableValues: params.variables,
+    operationName: params.operationName,
+  })) as ExecutionResult;
+}
+
+export function createFastPath(yoga: AnyYoga, options: FastPathOptions) {
+  return async function tryFastPath(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    if (req.method !== 'POST' || typeof req.body !== 'string') return false;
+    if (!JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) return false;
+    if (options.corsEnabled && req.headers.origin !== undefined) return false;
+    const mediaType = negotiateMediaType(req.headers.accept);
+    if (!mediaType) return false;
+
+    let params: GraphQLParams | null;
+    try {
+      params = asParams(JSON.parse(req.body));
+    } catch {
+      return false;
+    }
+    if (!params) return false;
+
+    const enveloped = yoga.getEnveloped({ req, reply, request: requestView(req), params });
+    let result: ExecutionResult;
+    try {
+      result = await runOperation(enveloped, params);
+    } catch (error) {
+      // A GraphQL error thrown before execution (a syntax error, a bad token) is
+      // the whole answer, as in Yoga; anything else is Yoga's to mask and log.
+      if (!isGraphQLError(error) || error.originalError) return false;
+      result = { errors: [error] };
+    }
+    if (result === SUBSCRIPTION) return false;
+
+    if (!result.errors?.length && !result.extensions) {
+      reply.status(200).header('content-type', `${mediaType}; charset=utf-8`).send(JSON.stringify(result));
+      return true;
+    }
+    const response = await processRegularResult(result, yoga.fetchAPI, mediaType);
+    for (const [name, value] of response.headers) reply.header(name, value);
+    reply.status(response.status).send(await response.text());
+    return true;
+  };
+}

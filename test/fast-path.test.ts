@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seed } from '../prisma/seed.js';
+import { type App, buildApp } from '../src/app.js';
+import { negotiateMediaType } from '../src/fast-path.js';
+import { createTestDatabase } from './helpers/database.js';
+import { testConfig } from './helpers/app.js';
+
+/**
+ * The fast path must answer exactly as Yoga's own handler does. Two apps on
+ * one database — with and without it — get the same requests, and their
+ * status, content type and body are compared.
+ */
+let fast: App;
+let yogaOnly: App;
+let drop: () => Promise<void>;
+let token: string;
+
+beforeAll(async () => {
+  const database = await createTestDatabase();
+  drop = database.drop;
+  const config = testConfig(database.url);
+  fast = buildApp(config);
+  yogaOnly = buildApp(config, { fastPath: false });
+  await seed(fast.services, { demo: true });
+  const login = await fast.fastify.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: { 'content-type': 'application/json' },
+    payload: { query: 'mutation { login(input: { email: "demo@switchyard.local", password: "switchyard-demo" }) { accessToken } }' },
+  });
+  token = JSON.parse(login.body).data.login.accessToken;
+});
+
+afterAll(async () => {
+  await fast?.stop();
+  await yogaOnly?.stop();
+  await drop?.();
+});
+
+const ACCEPTS = [
+  undefined,
+  '*/*',
+  'application/json',
+  'application/graphql-response+json',
+  'application/graphql-response+json, application/json;q=0.9',
+  'application/json, application/graphql-response+json',
+  'application/json; charset=iso-8859-1',
+  'text/event-stream',
+  'text/html',
+  'application/*',
+];
+
+const BODIES: Record<string, unknown> = {
+  typename: { query: '{ __typename }' },
+  me: { query: 'query Me { me { id email name } }' },
+  strategies: { query: '{ strategies(first: 2) { totalCount edges { node { name asset owner { name } } } } }' },
+  resolverError: { query: '{ users { totalCount } }' },
+  validationError: { query: '{ nope }' },
+  syntaxError: { query: '{ me { ' },
+  badVariables: { query: 'query($n: Int) { strategies(first: $n) { totalCount } }', variables: { n: 'abc' } },
+  badInput: { query: 'mutation { createStrategy(input: { name: "", asset: "x" }) { id } }' },
+  tooComplex: { query: `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: me { id }`).join(' ')} }` },
+  twoOperationsNoName: { query: 'query A { me { id } } query B { me { name } }' },
+  unknownOperationName: { query: 'query A { me { id } }', operationName: 'B' },
+  withExtensions: { query: '{ __typename }', extensions: { trace: true } },
+  extraKey: { query: '{ __typename }', unexpected: 1 },
+  variablesNotObject: { query: '{ __typename }', variables: [1] },
+  queryNotString: { query: 42 },
+  batch: [{ query: '{ __typename }' }],
+  subscription: { query: 'subscription { nope }' },
+};
+
+async function send(app: App, body: unknown, accept: string | undefined, authorization?: string) {
+  const response = await app.fastify.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: {
+      'content-type': 'application/json',
+      ...(accept ? { accept } : {}),
+      ...(authorization ? { authorization } : {}),
+    },
+    payload: JSON.stringify(body),
+  });
+  return { status: response.statusCode, contentType: response.headers['content-type'], body: response.body };
+}
+
+describe('the fast path answers as Yoga does', () => {
+  for (const [name, body] of Object.entries(BODIES)) {
+    it(`${name}, for every Accept header, signed in and anonymous`, async () => {
+      for (const accept of ACCEPTS) {
+        for (const authorization of [undefined, `Bearer ${token}`, 'Bearer forged.token.here']) {
+          const viaFastPath = await send(fast, body, accept, authorization);
+          const viaYoga = await send(yogaOnly, body, accept, authorization);
+          expect({ accept, authorization, ...viaFastPath }).toEqual({ accept, authorization, ...viaYoga });
+        }
+      }
+    });
+  }
+
+  it('answers malformed JSON and other content types through Yoga too', async () => {
+    for (const [contentType, payload] of [
+      ['application/json', '{"query": '],
+      ['application/graphql', '{ __typename }'],
+      ['text/plain', '{"query":"{ __typename }"}'],
+    ]) {
+      const request = { method: 'POST' as const, url: '/graphql', headers: { 'content-type': contentType }, payload };
+      const a = await fast.fastify.inject(request);
+      const b = await yogaOnly.fastify.inject(request);
+      expect([a.statusCode, a.headers['content-type'], a.body]).toEqual([b.statusCode, b.headers['content-type'], b.body]);
+    }
+  });
+});
+
+describe('media type negotiation', () => {
+  it.each([
+    [undefined, 'application/json'],
+    ['*/*', 'application/json'],
+    ['application/graphql-response+json', 'application/graphql-response+json'],
+    ['application/json, application/graphql-response+json', 'application/json'],
+    ['application/graphql-response+json, application/json', 'application/graphql-response+json'],
+    ['text/event-stream', null],
+    ['text/html', null],
+    ['application/json; charset=latin1', null],
+  ])('Accept %s → %s', (accept, expected) => {
+    expect(negotiateMediaType(accept)).toBe(expected);
+  });
+});
