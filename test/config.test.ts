@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
+import { spawnServer } from './helpers/server-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'a-production-secret-of-at-least-32-bytes!';
 const DATABASE_URL = 'postgresql://app:app@db.internal:5432/switchyard';
 
@@ -194,28 +192,13 @@ it('KNOWN_ENV_VARIABLES lists every variable of API.md', () => {
 
 describe('the process', () => {
   it('with DATABASE_URL and no JWT_SECRET, exits non-zero with one stderr line naming JWT_SECRET', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-    env.DATABASE_URL = 'postgresql://app:app@127.0.0.1:1/switchyard';
-
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = await spawnServer({
+      env: { DATABASE_URL: 'postgresql://app:app@127.0.0.1:1/switchyard' },
+      killAfterMs: 20_000,
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) =>
-      child.on('close', (c, s) => done([c, s])),
-    );
-    clearTimeout(killer);
+    const { code, signal } = await server.closed;
+    const stdout = server.stdout();
+    const stderr = server.stderr();
 
     expect(signal).toBeNull(); // exited by itself, not killed by the 20 s guard
     expect(code).not.toBe(0);

@@ -1,12 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KNOWN_ENV_VARIABLES } from '../src/config.js';
-import { freePort } from '../src/infra/embedded-postgres.js';
+import {
+  type ListeningServer as Server,
+  type SlowRequest,
+  spawnServer,
+  startSlowRequest,
+  stopAll,
+} from './helpers/server-process.js';
 
 /**
  * `npm start` as a newcomer runs it: src/server.ts as a real child process with
@@ -15,22 +17,11 @@ import { freePort } from '../src/infra/embedded-postgres.js';
  * process that must refuse to share it).
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEMO = { email: 'demo@switchyard.local', password: 'switchyard-demo' };
 const ADMIN_EMAIL = 'admin@switchyard.local';
 const DEMO_STRATEGIES = ['BTC momentum', 'ETH mean reversion', 'SOL breakout'];
 
-interface Server {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 let dataDir: string;
-const children: Server[] = [];
 
 beforeAll(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'switchyard-embedded-'));
@@ -39,12 +30,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const server of children) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) continue;
-    server.child.kill('SIGTERM');
-    const stopped = await Promise.race([server.closed.then(() => true), sleep(15_000).then(() => false)]);
-    if (!stopped) server.child.kill('SIGKILL');
-  }
+  await stopAll({ graceMs: 15_000 });
   // If a server was killed hard, its PostgreSQL is still running: stop it by its pid.
   const pidFile = join(dataDir, 'pg', 'postmaster.pid');
   if (existsSync(pidFile)) {
@@ -63,53 +49,14 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Spawns src/server.ts in embedded mode on DATA_DIR; with waitForBanner, resolves once it is serving. */
-async function spawnServer(options: { waitForBanner: boolean }): Promise<Server> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  Object.assign(env, { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Starts src/server.ts in embedded mode on DATA_DIR; with waitForBanner, resolves once it is serving. */
+function startServer(options: { waitForBanner: boolean }): Promise<Server> {
+  return spawnServer({
+    listen: true,
+    env: { DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    waitForBanner: options.waitForBanner && /Switchyard is running[\s\S]*demo user.*\n\n/,
+    timeoutMs: 60_000,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
-  const server: Server = {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    closed,
-  };
-  children.push(server);
-  if (!options.waitForBanner) return server;
-
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner in 60 s\n${stdout}\n${stderr}`)), 60_000);
-    child.stdout?.on('data', () => {
-      if (/Switchyard is running[\s\S]*demo user.*\n\n/.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void closed.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before its banner\n${stdout}\n${stderr}`));
-    });
-  });
-  return server;
 }
 
 interface GraphQLResult<T> {
@@ -156,36 +103,12 @@ async function strategyNames(server: Server, token: string): Promise<string[]> {
  * POSTs a login to /graphql but holds back the second half of the body until
  * finish(), so the request is in flight across a signal.
  */
-async function startSlowLogin(port: number, email: string, password: string) {
+function startSlowLogin(port: number, email: string, password: string): Promise<SlowRequest> {
   const body = JSON.stringify({
     query: 'mutation($input: LoginInput!) { login(input: $input) { user { email } } }',
     variables: { input: { email, password } },
   });
-  const half = Math.floor(body.length / 2);
-  const request = http.request({
-    host: '127.0.0.1',
-    port,
-    method: 'POST',
-    path: '/graphql',
-    agent: false,
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-  });
-  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    request.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    request.on('error', reject);
-  });
-  response.catch(() => {}); // awaited by the test; a failure must not surface as unhandled first
-  request.write(body.slice(0, half));
-  await new Promise<void>((resolve) => request.once('socket', (socket) => socket.once('connect', () => resolve())));
-  await sleep(150);
-  return { finish: () => request.end(body.slice(half)), response };
+  return startSlowRequest(port, body);
 }
 
 describe('embedded mode (no DATABASE_URL)', { timeout: 90_000 }, () => {
@@ -194,7 +117,7 @@ describe('embedded mode (no DATABASE_URL)', { timeout: 90_000 }, () => {
   const registered = { email: 'newcomer@example.com', password: 'newcomer password', name: 'Newcomer' };
 
   it('first start: creates the cluster, seeds, prints the GraphiQL URL and the logins with a generated admin password', async () => {
-    first = await spawnServer({ waitForBanner: true });
+    first = await startServer({ waitForBanner: true });
     const banner = first.stdout();
     expect(banner).toContain(`GraphiQL   ${first.url}/graphql`);
     expect(banner).toContain(`demo user  ${DEMO.email} / ${DEMO.password}`);
@@ -230,7 +153,7 @@ describe('embedded mode (no DATABASE_URL)', { timeout: 90_000 }, () => {
   });
 
   it('a second server on the same DATA_DIR exits non-zero with a clear message; the first keeps serving', async () => {
-    const second = await spawnServer({ waitForBanner: false });
+    const second = await startServer({ waitForBanner: false });
     const { code } = await second.closed;
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
@@ -265,7 +188,7 @@ describe('embedded mode (no DATABASE_URL)', { timeout: 90_000 }, () => {
   });
 
   it('a restart on the same DATA_DIR keeps the data and does not print a password again', async () => {
-    const again = await spawnServer({ waitForBanner: true });
+    const again = await startServer({ waitForBanner: true });
     const banner = again.stdout();
     expect(banner).toMatch(new RegExp(`admin {6}${ADMIN_EMAIL.replace(/\./g, '\\.')}\\n`));
     expect(banner).not.toContain(adminPassword);

@@ -1,11 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KNOWN_ENV_VARIABLES } from '../src/config.js';
-import { freePort } from '../src/infra/embedded-postgres.js';
 import { createTestDatabase } from './helpers/database.js';
+import {
+  type ListeningServer,
+  type SlowRequest,
+  spawnServer,
+  startSlowRequest,
+  stopAll,
+} from './helpers/server-process.js';
 
 /**
  * Graceful shutdown of the real process (src/server.ts as a child, production
@@ -13,7 +16,6 @@ import { createTestDatabase } from './helpers/database.js';
  * requests finish within SHUTDOWN_TIMEOUT_MS, close the database, exit 0.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const JWT_SECRET = 'shutdown-test-secret-0123456789abcdefghij'; // 40 chars
 const ADMIN_EMAIL = 'admin@shutdown.test';
 const ADMIN_PASSWORD = 'shutdown-admin-password';
@@ -22,22 +24,13 @@ const LOGIN_BODY = JSON.stringify({
   variables: { input: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } },
 });
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: ChildProcess[] = [];
 let databaseUrl: string;
 let dropDatabase: (() => Promise<void>) | undefined;
 
 // One server per test, started together (each start costs a couple of seconds).
-let forSigterm: Running;
-let forSigint: Running;
-let forBoundedWait: Running;
+let forSigterm: ListeningServer;
+let forSigint: ListeningServer;
+let forBoundedWait: ListeningServer;
 
 beforeAll(async () => {
   const database = await createTestDatabase();
@@ -51,59 +44,27 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await stopAll({ graceMs: 0 });
   await dropDatabase?.();
 });
 
-/** Spawns src/server.ts with a clean environment and waits for its start banner. */
-async function startServer(env: Record<string, string> = {}): Promise<Running> {
-  const port = await freePort();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete childEnv[name];
-  Object.assign(childEnv, {
-    NODE_ENV: 'production',
-    DATABASE_URL: databaseUrl,
-    JWT_SECRET,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    ...env,
+/** Starts src/server.ts in production mode on the test database and waits for its start banner. */
+function startServer(env: Record<string, string> = {}): Promise<ListeningServer> {
+  return spawnServer({
+    listen: true,
+    env: {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD,
+      ...env,
+    },
+    waitForBanner: true,
+    timeoutMs: 30_000,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    // 'close', not 'exit': by then stdout and stderr are fully read.
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stdout}\n${stderr}`)), 30_000);
-    const check = () => {
-      if (/Switchyard is running[\s\S]*\n\n/.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before starting\n${stdout}\n${stderr}`));
-    });
-  });
-  return { child, port, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Resolves to the connect error code (ECONNREFUSED) or 'connected'. */
@@ -118,50 +79,12 @@ function tryConnect(port: number): Promise<string> {
   });
 }
 
-interface SlowRequest {
-  /** Sends the rest of the body. */
-  finish(): void;
-  response: Promise<{ status: number; body: string }>;
-}
-
 /**
  * POSTs LOGIN_BODY to /graphql but sends only the first half of the body, so
  * the request is in flight (headers parsed, body pending) until finish().
  */
-async function startSlowRequest(port: number, agent?: http.Agent): Promise<SlowRequest> {
-  const half = Math.floor(LOGIN_BODY.length / 2);
-  const request = http.request({
-    host: '127.0.0.1',
-    port,
-    method: 'POST',
-    path: '/graphql',
-    agent: agent ?? false,
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json',
-      'content-length': Buffer.byteLength(LOGIN_BODY),
-    },
-  });
-  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    request.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    request.on('error', reject);
-  });
-  response.catch(() => {}); // observed by the tests that expect it to fail
-  request.write(LOGIN_BODY.slice(0, half));
-  await new Promise<void>((resolve) => request.once('socket', (socket) => socket.once('connect', () => resolve())));
-  await sleep(150); // let the server parse the headers and start reading the body
-  return {
-    finish: () => request.end(LOGIN_BODY.slice(half)),
-    response,
-  };
+function startSlowLogin(port: number, agent?: http.Agent): Promise<SlowRequest> {
+  return startSlowRequest(port, LOGIN_BODY, { agent, headers: { accept: 'application/graphql-response+json' } });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -173,7 +96,7 @@ describe('graceful shutdown of the server process', () => {
 
     // A keep-alive client, as browsers and proxies are: the connection outlives the request.
     const agent = new http.Agent({ keepAlive: true });
-    const slow = await startSlowRequest(server.port, agent);
+    const slow = await startSlowLogin(server.port, agent);
     server.child.kill('SIGTERM');
     await sleep(300);
 
@@ -190,7 +113,7 @@ describe('graceful shutdown of the server process', () => {
     expect(body.data?.login?.accessToken).toMatch(/^ey/);
 
     const responded = Date.now();
-    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(await server.closed).toEqual({ code: 0, signal: null });
     // Once the in-flight request is answered, the idle keep-alive connection is closed
     // and the process exits without waiting out SHUTDOWN_TIMEOUT_MS (10 s by default).
     expect(Date.now() - responded).toBeLessThan(8_000);
@@ -201,7 +124,7 @@ describe('graceful shutdown of the server process', () => {
 
   it('SIGINT: the same graceful path, the in-flight request is answered, exits 0', async () => {
     const server = forSigint;
-    const slow = await startSlowRequest(server.port);
+    const slow = await startSlowLogin(server.port);
     server.child.kill('SIGINT');
     await sleep(300);
     expect(server.child.exitCode).toBeNull();
@@ -209,17 +132,17 @@ describe('graceful shutdown of the server process', () => {
     const response = await slow.response;
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ data: { login: { user: { email: ADMIN_EMAIL } } } });
-    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(await server.closed).toEqual({ code: 0, signal: null });
     expect(server.stderr()).toBe('');
   });
 
   it('bounded wait: a request that never finishes is cut off after SHUTDOWN_TIMEOUT_MS and the process exits 0', async () => {
     const server = forBoundedWait;
-    const slow = await startSlowRequest(server.port);
+    const slow = await startSlowLogin(server.port);
     const signalled = Date.now();
     server.child.kill('SIGTERM');
 
-    const result = await server.exited;
+    const result = await server.closed;
     const elapsed = Date.now() - signalled;
     expect(result).toEqual({ code: 0, signal: null });
     // It waited for the request (about 500 ms), then closed it, well before the default 10 s.
