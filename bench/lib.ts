@@ -1,0 +1,318 @@
+/**
+ * Shared plumbing for the benchmark scenarios: child processes that are always
+ * cleaned up (on success, error, Ctrl-C and exit), RSS/CPU sampling from /proc,
+ * and table printing. Nothing here is imported by the application.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const ROOT_DIR = dirname(BENCH_DIR);
+
+// ---------------------------------------------------------------------------
+// Cleanup registry
+
+type Cleanup = { name: string; run: () => Promise<void> | void; sync?: () => void };
+const cleanups: Cleanup[] = [];
+
+/** Registers an async cleanup (run in reverse order) with an optional last-resort sync version for `exit`. */
+export function onCleanup(name: string, run: () => Promise<void> | void, sync?: () => void): () => void {
+  const entry: Cleanup = { name, run, sync };
+  cleanups.push(entry);
+  return () => {
+    const index = cleanups.indexOf(entry);
+    if (index >= 0) cleanups.splice(index, 1);
+  };
+}
+
+/** Runs every registered cleanup, newest first; failures are reported, not thrown. */
+export async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const entry = cleanups.pop()!;
+    try {
+      await entry.run();
+    } catch (error) {
+      process.stderr.write(`bench: cleanup "${entry.name}" failed: ${String(error)}\n`);
+    }
+  }
+}
+
+/** Synchronous last resort (process `exit`): SIGKILL leftover children, remove temp dirs. */
+export function runCleanupsSync(): void {
+  while (cleanups.length > 0) {
+    const entry = cleanups.pop()!;
+    try {
+      entry.sync?.();
+    } catch {
+      // nothing more to do at exit
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Child processes
+
+export interface Child {
+  name: string;
+  pid: number;
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+  hasExited(): boolean;
+  /** SIGTERM (graceful), then SIGKILL to the whole process group after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Write stdout and stderr to this file instead of piping them. */
+  logFile?: string;
+  /** Pipe stdout to the parent (for drivers that print results). */
+  pipeStdout?: boolean;
+}
+
+/**
+ * Spawns a child in its own process group (detached), so a Ctrl-C in the
+ * terminal reaches only the bench, which then shuts children down in order
+ * (the API must stop its embedded PostgreSQL before the data dir is removed).
+ */
+export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
+  let logFd: number | undefined;
+  if (options.logFile) logFd = openSync(options.logFile, 'a');
+  const proc = spawn(command, args, {
+    cwd: ROOT_DIR,
+    env: options.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', logFd ?? (options.pipeStdout ? 'pipe' : 'inherit'), logFd ?? 'inherit'],
+  });
+  if (logFd !== undefined) closeSync(logFd);
+  if (proc.pid === undefined) throw new Error(`could not start ${name}`);
+  const pid = proc.pid;
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      exitCode = code ?? (signal ? null : 0);
+      resolve(exitCode);
+    });
+    proc.once('error', () => {
+      exitCode = null;
+      resolve(null);
+    });
+  });
+  const hasExited = () => exitCode !== undefined;
+  const killGroup = (signal: NodeJS.Signals) => {
+    // PostgreSQL's postmaster starts its own session, so the group alone is not enough.
+    for (const descendant of descendants(pid)) {
+      try {
+        process.kill(descendant, signal);
+      } catch {
+        // already gone
+      }
+    }
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // group already gone
+    }
+  };
+  const stop = async (graceMs = 15_000) => {
+    if (hasExited()) {
+      killGroup('SIGKILL'); // grandchildren (e.g. postgres) left behind, if any
+      return;
+    }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+    if ((await Promise.race([exited, timer])) === 'timeout') {
+      process.stderr.write(`bench: ${name} did not exit within ${graceMs} ms; killing its process group\n`);
+      killGroup('SIGKILL');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    }
+  };
+  const unregister = onCleanup(`stop ${name}`, stop, () => killGroup('SIGKILL'));
+  void exited.then(() => {
+    // Keep the sync fallback only while something may still be alive in the group.
+    if (!isGroupAlive(pid)) unregister();
+  });
+  return { name, pid, proc, exited, hasExited, stop };
+}
+
+function isGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs a child to completion and returns its stdout. With `watch`, gives up
+ * (stopping the child) as soon as that other child exits: a driver must not
+ * keep firing at a server that has died.
+ */
+export async function runToCompletion(
+  name: string,
+  command: string,
+  args: string[],
+  watch?: { child: Child; describe: () => string },
+): Promise<string> {
+  const child = spawnChild(name, command, args, { pipeStdout: true });
+  let out = '';
+  child.proc.stdout?.setEncoding('utf8');
+  child.proc.stdout?.on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const watched = watch ? watch.child.exited.then(() => 'watched' as const) : new Promise<never>(() => {});
+  const first = await Promise.race([child.exited.then((code) => ({ code })), watched]);
+  if (first === 'watched') {
+    await child.stop(2000);
+    throw new Error(`${watch!.child.name} exited while ${name} was running; ${watch!.describe()}`);
+  }
+  if (first.code !== 0) {
+    throw new Error(`${name} exited with code ${String(first.code)}${out ? `; its output:\n${out.trimEnd()}` : ''}`);
+  }
+  return out;
+}
+
+/** Removes a directory on cleanup (after the children registered later have stopped). */
+export function removeOnCleanup(dir: string): void {
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  onCleanup(`remove ${dir}`, remove, remove);
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size in bytes from /proc/<pid>/status (VmRSS), or undefined when gone. */
+export function readRss(pid: number): number | undefined {
+  return readStatusKb(pid, 'VmRSS');
+}
+
+/** Peak resident set size over the process's life (VmHWM), in bytes. */
+export function readRssHighWater(pid: number): number | undefined {
+  return readStatusKb(pid, 'VmHWM');
+}
+
+function readStatusKb(pid: number, field: string): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+    return match?.[1] ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) consumed so far by a process, in seconds. */
+export function readCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live descendants of a process (children, grandchildren, …), from /proc. */
+export function descendants(rootPid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(rootPid);
+  return found;
+}
+
+/**
+ * CPU seconds used so far by a process's live descendants (for the API: its
+ * embedded PostgreSQL server and backends, which run in their own session).
+ */
+export function readDescendantsCpuSeconds(rootPid: number): number {
+  return descendants(rootPid).reduce((total, pid) => total + (readCpuSeconds(pid) ?? 0), 0);
+}
+
+/** Samples a process's RSS on an interval; `stop()` returns the samples in bytes. */
+export function sampleRss(pid: number, intervalMs = 100): { stop(): number[] } {
+  const samples: number[] = [];
+  const take = () => {
+    const rss = readRss(pid);
+    if (rss !== undefined) samples.push(rss);
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+}
+
+export const mb = (bytes: number | undefined) =>
+  bytes === undefined ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Renders rows as an aligned plain-text table (first row is the header). */
+export function table(rows: string[][], rightAlignFrom = 1): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) => (column >= rightAlignFrom ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .join('  ');
+  const separator = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [line(rows[0]!), separator, ...rows.slice(1).map(line)].join('\n');
+}
+
+/** The last lines of a log file, for error messages. */
+export function tail(file: string, lines = 20): string {
+  if (!existsSync(file)) return '(no log)';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+export const NODE = process.execPath;
+export const TSX_IMPORT = ['--import', 'tsx'];
+export const benchFile = (name: string) => join(BENCH_DIR, name);

@@ -1,0 +1,91 @@
+/**
+ * `npm run bench` runs every scenario; `npm run bench -- <name> [...]` runs the
+ * named ones. Each scenario starts what it needs, drives load from separate
+ * processes and prints its own table. Missed targets are reported, never a
+ * failed exit: this is a benchmark, not a test. Children and temp dirs are
+ * cleaned up on success, error, Ctrl-C and SIGTERM.
+ */
+import { runCleanups, runCleanupsSync } from './lib.js';
+
+const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: () => Promise<unknown> }> }> = {
+  http: {
+    describe: 'HTTP + GraphQL layer: { __typename }, me, strategies(first: 20) vs a bare Fastify route',
+    load: () => import('./http.js'),
+  },
+};
+
+function usage(): string {
+  return [
+    'usage: npm run bench [-- <scenario> ...]',
+    '',
+    'scenarios:',
+    ...Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(8)} ${s.describe}`),
+    '',
+    'environment: BENCH_DURATION (s per case, default 10), BENCH_CONNECTIONS (100), BENCH_WARMUP (s, 3),',
+    '             BENCH_LOG_LEVEL (API LOG_LEVEL, default info), BENCH_PROFILE=1 (CPU profile of the API',
+    '             under { __typename }; or a list: typename,me,strategies), BENCH_JSON=<file> (results as JSON),',
+    '             BENCH_SERVER=tsx|compiled (run src/ with tsx, default, or compile it like the Docker image)',
+  ].join('\n');
+}
+
+let aborting = false;
+let abortedAt = 0;
+async function abort(signal: NodeJS.Signals): Promise<void> {
+  // npm and tsx pass a terminal's Ctrl-C on as well: one press can arrive two or three times.
+  if (aborting && Date.now() - abortedAt < 2000) return;
+  if (aborting) {
+    process.stderr.write(`\n[bench] ${signal} again: killing children now\n`);
+    runCleanupsSync();
+    process.exit(130);
+  }
+  aborting = true;
+  abortedAt = Date.now();
+  process.stderr.write(`\n[bench] ${signal}: stopping children and removing temp data …\n`);
+  await runCleanups();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2).filter((arg) => arg !== '--');
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const unknown = args.filter((name) => !SCENARIOS[name]);
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown scenario: ${unknown.join(', ')}\n\n${usage()}\n`);
+    return 2;
+  }
+  const names = args.length > 0 ? args : Object.keys(SCENARIOS);
+
+  process.on('SIGINT', () => void abort('SIGINT'));
+  process.on('SIGTERM', () => void abort('SIGTERM'));
+  process.on('exit', runCleanupsSync);
+
+  let failed = false;
+  for (const name of names) {
+    try {
+      const scenario = await SCENARIOS[name]!.load();
+      await scenario.run();
+    } catch (error) {
+      if (aborting) break; // children were killed under it; abort() reports and exits
+      failed = true;
+      process.stderr.write(
+        `[bench] ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    } finally {
+      if (!aborting) await runCleanups();
+    }
+  }
+  if (aborting) await new Promise(() => {}); // abort() is cleaning up and will exit
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    process.stderr.write(`[bench] ${String(error)}\n`);
+    await runCleanups();
+    process.exit(1);
+  },
+);
