@@ -13,6 +13,7 @@ import { createDb, type Db } from './infra/db.js';
 import { createLogger } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
+import { type CreateQueuesOptions, deferredQueues, type Queues } from './infra/queues.js';
 import { viewerFromAuthorization } from './modules/auth/auth.service.js';
 import { schema } from './schema/index.js';
 import { queryLimitPlugins } from './schema/query-limits.js';
@@ -23,6 +24,8 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Serve plain POST JSON operations without Yoga's fetch adaptation (default true; see fast-path.ts). */
   fastPath?: boolean;
+  /** Queue-store options (tests give each file its own namespace on the shared Redis). */
+  queues?: CreateQueuesOptions;
 }
 
 export interface App {
@@ -31,9 +34,15 @@ export interface App {
   db: Db;
   metrics: Metrics;
   services: AppServices;
-  /** Listens on config.host:config.port (port 0: any free port); returns the base URL. */
+  /**
+   * Opens the queue store (failing fast when it is unreachable) and readies
+   * Fastify. Until then services.queues refuses work. start() calls it; tests
+   * that inject without listening call it instead of fastify.ready().
+   */
+  ready(): Promise<void>;
+  /** ready(), then listens on config.host:config.port (port 0: any free port); returns the base URL. */
   start(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes the database. */
+  /** Stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes the queues and the database. */
   stop(): Promise<void>;
 }
 
@@ -50,7 +59,9 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   const log = options.logger ?? createLogger(config.logLevel);
   const db = createDb(databaseUrl);
   const metrics = createMetrics();
-  const services: AppServices = { db, config, log };
+  // Opened by ready(): building the app connects to nothing.
+  const queues = deferredQueues({ config, log, databaseUrl }, options.queues);
+  const services: AppServices = { db, config, log, queues };
 
   const fastify = Fastify({
     loggerInstance: log,
@@ -126,7 +137,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   fastify.get('/health', async () => ({ status: 'ok' }));
 
   fastify.get('/ready', async (_req, reply) => {
-    const checks = await readiness(db);
+    const checks = await readiness(db, queues);
     const ready = Object.values(checks).every((check) => check === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
@@ -137,13 +148,19 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   });
 
   let stopping: Promise<void> | undefined;
+  const ready = async () => {
+    await queues.start();
+    await fastify.ready();
+  };
   return {
     fastify,
     yoga,
     db,
     metrics,
     services,
+    ready,
     async start() {
+      await ready();
       const address = await fastify.listen({ host: config.host, port: config.port });
       return address;
     },
@@ -161,6 +178,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
         } finally {
           clearTimeout(timeout);
           clearInterval(idleSweep);
+          await queues.close().catch((error: unknown) => log.warn({ err: error }, 'closing the queues failed'));
           await db.$disconnect();
         }
       })();
@@ -170,7 +188,18 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 }
 
 /** Each check is "ok" or says what failed, for the /ready body. */
-async function readiness(db: Db): Promise<Record<string, string>> {
+async function readiness(db: Db, queues: Queues): Promise<Record<string, string>> {
+  const [database, queueStore] = await Promise.all([
+    databaseReadiness(db),
+    queues.ping().then(
+      () => 'ok',
+      () => 'unreachable',
+    ),
+  ]);
+  return { ...database, queues: queueStore };
+}
+
+async function databaseReadiness(db: Db): Promise<{ database: string; migrations: string }> {
   try {
     const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
     return { database: 'ok', migrations: pending.length === 0 ? 'ok' : `pending: ${pending.join(', ')}` };

@@ -26,6 +26,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: optionalString,
   WORKERS: z.enum(['inline', 'off']).optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
   JWT_SECRET: optionalString,
   ADMIN_EMAIL: z.string().trim().toLowerCase().email().default('admin@switchyard.local'),
   ADMIN_PASSWORD: optionalString,
@@ -57,6 +58,8 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   workers: 'inline' | 'off';
+  /** Jobs in flight per queue in each worker process (or inline worker set). */
+  workerConcurrency: number;
   jwtSecret: string;
   adminEmail: string;
   adminPassword: string | undefined;
@@ -124,6 +127,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     dataDir,
     redisUrl: e.REDIS_URL,
     workers: e.WORKERS ?? options.defaultWorkers ?? 'off',
+    workerConcurrency: e.WORKER_CONCURRENCY,
     jwtSecret,
     adminEmail: e.ADMIN_EMAIL,
     adminPassword: e.ADMIN_PASSWORD,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Db } from './infra/db.js';
+import type { Queues } from './infra/queues.js';
 import type { Viewer } from './modules/auth/auth.service.js';
 
 /** What every resolver gets: who is asking, and the process's shared services. */
@@ -9,6 +10,7 @@ export interface Context {
   db: Db;
   config: Config;
   log: Logger;
+  queues: Queues;
   requestId: string;
 }
 
@@ -17,4 +19,6 @@ export interface AppServices {
   db: Db;
   config: Config;
   log: Logger;
+  /** Enqueues jobs; the backend (Redis or PostgreSQL) is hidden behind it. */
+  queues: Queues;
 }

@@ -1,9 +1,16 @@
 import { DEMO_EMAIL, DEMO_PASSWORD, seed } from '../prisma/seed.js';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { DataDirInUseError, type EmbeddedDatabase, startEmbeddedPostgres } from './infra/embedded-postgres.js';
+import {
+  DataDirInUseError,
+  DataDirUnusableError,
+  type EmbeddedDatabase,
+  startEmbeddedPostgres,
+} from './infra/embedded-postgres.js';
 import { createLogger } from './infra/logger.js';
 import { MigrationError, migrate } from './infra/migrate.js';
+import { startWorkers, type Workers } from './infra/queues.js';
+import { ALL_JOBS } from './jobs.js';
 
 /**
  * The process entry. `npm start` runs it with workers inline on embedded
@@ -24,6 +31,7 @@ async function main(): Promise<void> {
   }
 
   const app = buildApp(config, { databaseUrl, logger: log });
+  let workers: Workers | undefined;
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) {
@@ -33,6 +41,8 @@ async function main(): Promise<void> {
     shuttingDown = true;
     log.info({ signal }, 'shutting down');
     try {
+      // Inline workers first: their running jobs finish (bounded) while the queues and Prisma are still open.
+      await workers?.close();
       await app.stop();
       await embedded?.stop();
       log.info('stopped');
@@ -52,10 +62,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
+    // Opens the queue store first (fails fast when it is unreachable): seeding may enqueue.
+    await app.ready();
     const seeded = await seed(app.services, { demo: config.mode === 'embedded' });
     const url = await app.start();
+    if (config.workers === 'inline') {
+      workers = await startWorkers(app.services, ALL_JOBS, { concurrency: config.workerConcurrency });
+    }
     printBanner(url, config, seeded);
   } catch (error) {
+    await workers?.close().catch(() => {});
     await app.stop().catch(() => {});
     await embedded?.stop().catch(() => {});
     throw error;
@@ -82,7 +98,8 @@ function printBanner(url: string, config: Config, seeded: Awaited<ReturnType<typ
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof MigrationError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError ||
+    error instanceof DataDirUnusableError || error instanceof MigrationError) {
     process.stderr.write(`switchyard: ${error.message}\n`);
   } else {
     process.stderr.write(`switchyard: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);

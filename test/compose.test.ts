@@ -121,6 +121,24 @@ describe('docker-compose.yml', () => {
     expect(commandOf(services.api!)).toMatch(/^node dist\/src\/server\.js --api$/);
   });
 
+  it('runs two worker replicas of the same image after the migration, with Redis', () => {
+    const worker = services.worker!;
+    expect(worker).toBeDefined();
+    expect(worker.image).toBe(services.api?.image);
+    expect(worker.build).toEqual(services.api?.build);
+    expect(worker.deploy?.replicas).toBe(2);
+    expect(commandOf(worker)).toBe('node dist/workers/index.js');
+    expect(worker.ports ?? []).toEqual([]);
+    expect(worker.depends_on).toMatchObject({
+      migrate: { condition: 'service_completed_successfully' },
+      redis: { condition: 'service_healthy' },
+    });
+    expect(appServices.map(([name]) => name)).toContain('worker');
+    const build = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+    expect(build.include).toContain('workers');
+    expect(existsSync(join(ROOT, 'workers/index.ts'))).toBe(true);
+  });
+
   it('refers only to services and volumes it declares', () => {
     const conditions = ['service_started', 'service_healthy', 'service_completed_successfully'];
     for (const [name, service] of Object.entries(services)) {

@@ -206,3 +206,19 @@ describe('embedded mode (no DATABASE_URL)', { timeout: 90_000 }, () => {
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
   });
 });
+
+describe('a DATA_DIR the postgres user cannot reach', () => {
+  it.runIf(process.getuid?.() === 0)('is refused before PostgreSQL starts, with one line saying what to change', async () => {
+    const privateParent = mkdtempSync(join(tmpdir(), 'switchyard-private-')); // mode 0700
+    try {
+      const server = await spawnServer({ listen: true, env: { DATA_DIR: join(privateParent, 'data'), LOG_LEVEL: 'warn' } });
+      const { code } = await server.closed;
+      expect(code).toBe(1);
+      const lines = server.stderr().trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`chmod o+x ${privateParent}`);
+    } finally {
+      rmSync(privateParent, { recursive: true, force: true });
+    }
+  });
+});

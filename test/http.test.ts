@@ -153,11 +153,14 @@ describe('health and readiness', () => {
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
-  it('GET /ready is 200 naming database and migrations ok', async () => {
+  it('GET /ready is 200 naming database, migrations and queues ok', async () => {
     const response = await t.app.fastify.inject({ method: 'GET', url: '/ready' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
-    expect(response.json()).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok' } });
+    expect(response.json()).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', migrations: 'ok', queues: 'ok' },
+    });
   });
 
   it('GET /ready is 503 naming the database when it is unreachable', async () => {
@@ -170,7 +173,8 @@ describe('health and readiness', () => {
       expect(response.headers['content-type']).toMatch(/^application\/json/);
       expect(response.json()).toEqual({
         status: 'unavailable',
-        checks: { database: 'unreachable', migrations: 'unknown' },
+        // The queue store (PostgreSQL here) is the same unreachable database.
+        checks: { database: 'unreachable', migrations: 'unknown', queues: 'unreachable' },
       });
       // The process itself is still up.
       expect((await app.fastify.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
@@ -297,7 +301,7 @@ describe('CORS', () => {
   let corsApp: App;
   beforeAll(async () => {
     corsApp = buildApp(testConfig(t.databaseUrl, { CORS_ORIGIN: 'https://app.example' }));
-    await corsApp.fastify.ready();
+    await corsApp.ready();
   });
   afterAll(async () => {
     await corsApp?.stop();
@@ -361,7 +365,8 @@ describe('CORS', () => {
 async function appOnOwnDatabase(logger?: Logger) {
   const database = await createTestDatabase();
   const app = buildApp(testConfig(database.url), logger ? { logger } : {});
-  await app.fastify.ready();
+  // As a real server does: queues open (register enqueues provisioning).
+  await app.ready();
   return {
     app,
     databaseName: new URL(database.url).pathname.slice(1),
@@ -486,9 +491,11 @@ describe('logs', () => {
     expect(errorLine?.reqId).toBe('unexpected-error-request');
     expect(JSON.stringify(errorLine?.err)).toContain(own.databaseName);
 
-    // Every line carries the id of the request it was logged for.
-    expect(lines.filter((line) => typeof line.reqId !== 'string')).toEqual([]);
-    expect(new Set(lines.map((line) => line.msg))).toEqual(
+    // Every line carries the id of the request it was logged for, but for those of
+    // background components (the queue store's connections), which no request owns.
+    const requestLines = lines.filter((line) => line.component === undefined);
+    expect(requestLines.filter((line) => typeof line.reqId !== 'string')).toEqual([]);
+    expect(new Set(requestLines.map((line) => line.msg))).toEqual(
       new Set([
         'incoming request',
         'request completed',

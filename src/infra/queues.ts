@@ -1,0 +1,642 @@
+import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker, createPostgresBackend } from 'bullmq';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Config } from '../config.js';
+import type { AppServices } from '../context.js';
+
+/**
+ * Jobs on BullMQ 6: the one module that knows which store holds them. With
+ * REDIS_URL the Redis backend (ioredis); without it BullMQ's PostgreSQL backend
+ * on the app's own database (schema `bullmq`, migrated on start). The rest of
+ * the code declares jobs with defineJob, enqueues them through `Queues`, and
+ * runs their processors with startWorkers; it never sees the backend.
+ *
+ * Settings and why (measured in a BullMQ 6.7 spike on both backends):
+ * - Producers fail fast while the store is down: Redis with
+ *   `enableOfflineQueue: false` (the default queues commands until Redis returns,
+ *   i.e. hangs), pg with `connectionTimeoutMillis`; and every enqueue is bounded
+ *   by ENQUEUE_TIMEOUT_MS whatever the store does.
+ * - Start-up fails fast too: waitUntilReady plus one cheap query, under
+ *   READY_TIMEOUT_MS, rejecting on the first connection error. A Redis Queue
+ *   built while Redis is down hangs on its first command, and a pg-backend
+ *   instance whose first connect failed never recovers, so a failed start
+ *   closes what it built and throws.
+ * - Workers reconnect forever (Redis `maxRetriesPerRequest: null`, a capped
+ *   retryStrategy so recovery takes ~1-2 s instead of up to 20 s; pg
+ *   `runRetryDelay` 2 s instead of 15 s) and log, rate-limited, meanwhile.
+ * - pg connections are budgeted: every Queue and Worker owns a pool (default
+ *   max 10, which each grows to under load) plus one LISTEN client per Worker.
+ */
+
+export const QUEUE_NAMES = ['provisioning', 'ledger'] as const;
+/** One queue per module for now; add a name here to add a queue. */
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export interface JobContext {
+  services: AppServices;
+  /** 1 on the first run, up to maxAttempts. */
+  attempt: number;
+  maxAttempts: number;
+  jobId: string;
+}
+
+export interface JobDefinition<P> {
+  /** Unique across all jobs. */
+  name: string;
+  queue: QueueName;
+  /** Ids only, never secrets: payloads are stored in the queue and shown by bull-board. */
+  payload: z.ZodType<P>;
+  /** A deterministic id where duplicates are possible; must not be all digits (prefix it: `settle-${id}`). */
+  jobId?: (payload: P) => string;
+  /** Runs in all (default DEFAULT_ATTEMPTS). */
+  attempts?: number;
+  /** First retry delay; doubles on each retry (default DEFAULT_BACKOFF_MS). */
+  backoffMs?: number;
+  /** Re-reads state and returns early when the work is already done: a job may run more than once. */
+  process: (payload: P, ctx: JobContext) => Promise<unknown>;
+  /** Runs once, after the last attempt failed or the payload/error was unrecoverable (e.g. mark the row FAILED). */
+  onFinalFailure?: (payload: P, error: Error, ctx: JobContext) => Promise<void>;
+  /** A repeatable job (a sweeper): startWorkers schedules it every `everyMs` with this payload, once per queue store. */
+  repeat?: { everyMs: number; payload: P };
+}
+
+export const DEFAULT_ATTEMPTS = 5;
+export const DEFAULT_BACKOFF_MS = 500;
+/** Finished jobs are kept for a while (bull-board, and a re-add of a kept id is ignored), then trimmed. */
+export const KEEP_COMPLETED = { age: 3600, count: 10_000 } as const; // 1 h, at most 10k per queue
+export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 } as const; // 7 days, at most 10k per queue
+
+const READY_TIMEOUT_MS = 5000;
+const ENQUEUE_TIMEOUT_MS = 5000;
+const PING_TIMEOUT_MS = 2000;
+/**
+ * pg pools: a producer's queries are short; a worker's pool serves claims,
+ * completions and lock renewals, one per finishing job: a quarter of its
+ * concurrency (5 at the default 20), between 2 and 10. The spike measured
+ * 797 jobs/s with max 2, 917 with 10 (concurrency 50). Per process: API
+ * 2 x 3 = 6; worker process 6 + 2 x (5 + 1 LISTEN) = 18; plus Prisma's 10 each.
+ */
+const PG_PRODUCER_POOL_MAX = 3;
+const pgWorkerPoolMax = (concurrency: number) => Math.min(10, Math.max(2, Math.ceil(concurrency / 4)));
+const CONNECT_TIMEOUT_MS = 3000;
+/** Redis reconnect backoff: 200 ms steps up to 2 s (BullMQ's default grows to 20 s). */
+const redisRetryStrategy = (times: number) => Math.min(times * 200, 2000);
+
+export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
+  if (!QUEUE_NAMES.includes(definition.queue)) throw new Error(`job ${definition.name}: unknown queue ${definition.queue}`);
+  return definition;
+}
+
+export type JobCounts = { waiting: number; active: number; delayed: number; failed: number };
+
+export interface Queues {
+  /** Validates the payload (zod) first: invalid → throws InvalidJobPayloadError. Store down → rejects fast. */
+  enqueue<P>(job: JobDefinition<P>, payload: P): Promise<void>;
+  /**
+   * For sweepers: enqueue, or, when a job with the same id was kept as failed
+   * (its onFinalFailure did not get to record the failure, or it stalled out),
+   * retry that job. A plain enqueue of a kept id is ignored.
+   */
+  redeliver<P>(job: JobDefinition<P>, payload: P): Promise<void>;
+  /** Resolves when the store answers (for /ready); rejects fast otherwise. */
+  ping(): Promise<void>;
+  counts(): Promise<Record<QueueName, JobCounts>>;
+  close(): Promise<void>;
+  readonly backend: 'redis' | 'postgres';
+}
+
+export interface CreateQueuesOptions {
+  /** Namespace in the store: the Redis key prefix (default `bull`) or the PostgreSQL schema (default `bullmq`). Tests use their own. */
+  namespace?: string;
+  /** How long start-up waits for the store (default 5 s). */
+  readyTimeoutMs?: number;
+}
+
+export class InvalidJobPayloadError extends Error {
+  override name = 'InvalidJobPayloadError';
+  constructor(job: string, error: z.ZodError) {
+    // Paths and messages only: never the values.
+    super(`invalid payload for job ${job}: ${describeIssues(error)}`);
+  }
+}
+
+export class QueuesNotStartedError extends Error {
+  override name = 'QueuesNotStartedError';
+  constructor() {
+    super('the queues are not started (app.ready() or app.start() starts them)');
+  }
+}
+
+/** Which backend a configuration uses. */
+export function queueBackend(config: Config): 'redis' | 'postgres' {
+  return config.redisUrl ? 'redis' : 'postgres';
+}
+
+/** How to reach the store; carried by a Queues so that workers use the same one. */
+interface Store {
+  backend: 'redis' | 'postgres';
+  redisUrl?: string;
+  databaseUrl: string;
+  namespace: string | undefined;
+  readyTimeoutMs: number;
+}
+
+const STORE = Symbol('switchyard.queues.store');
+type WithStore = { [STORE]: Store };
+
+// BullMQ's classes are generic over their backend; this module mixes both.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyQueue = Queue<any, any, string, any, any, string, any, any>;
+type AnyWorker = Worker<any, any, string, any, any, any>;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+function producerOptions(store: Store) {
+  if (store.backend === 'redis') {
+    return {
+      connection: {
+        url: store.redisUrl,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        retryStrategy: redisRetryStrategy,
+      },
+      ...(store.namespace ? { prefix: store.namespace } : {}),
+    };
+  }
+  return { connection: pgConnection(store, PG_PRODUCER_POOL_MAX) };
+}
+
+function workerConnection(store: Store, concurrency: number) {
+  if (store.backend === 'redis') {
+    return {
+      connection: {
+        url: store.redisUrl,
+        maxRetriesPerRequest: null,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        retryStrategy: redisRetryStrategy,
+      },
+      ...(store.namespace ? { prefix: store.namespace } : {}),
+    };
+  }
+  return { connection: pgConnection(store, pgWorkerPoolMax(concurrency)) };
+}
+
+function pgConnection(store: Store, max: number) {
+  return {
+    connectionString: store.databaseUrl,
+    schema: store.namespace ?? 'bullmq',
+    migrate: true,
+    max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // So that a silently dropped LISTEN connection is noticed and rebuilt.
+    keepAlive: true,
+  };
+}
+
+function newQueue(store: Store, name: QueueName): AnyQueue {
+  const options = producerOptions(store);
+  // The two constructor forms differ only in the backend factory (Redis is the default).
+  return (
+    store.backend === 'redis'
+      ? new Queue(name, options as never)
+      : new Queue(name, options as never, createPostgresBackend as never)
+  ) as AnyQueue;
+}
+
+/**
+ * Opens one producer Queue per QueueName and checks the store answers. Rejects
+ * fast (READY_TIMEOUT_MS at most, at once on a refused connection) when it
+ * does not, having closed what it opened.
+ */
+export async function createQueues(
+  services: { config: Config; log: Logger; databaseUrl: string },
+  options: CreateQueuesOptions = {},
+): Promise<Queues> {
+  const { config, log } = services;
+  const store: Store = {
+    backend: queueBackend(config),
+    redisUrl: config.redisUrl,
+    databaseUrl: services.databaseUrl,
+    namespace: options.namespace,
+    readyTimeoutMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+  };
+  const qlog = log.child({ component: 'queues', backend: store.backend });
+  const queues = new Map<QueueName, AnyQueue>();
+  for (const name of QUEUE_NAMES) {
+    const queue = newQueue(store, name);
+    queue.on('error', throttledErrorLog(qlog, `queue ${name}`));
+    queues.set(name, queue);
+  }
+  try {
+    await Promise.all(
+      [...queues.values()].map((queue) =>
+        readyOrFail(queue, store.readyTimeoutMs, async () => {
+          await queue.getJobCounts('waiting');
+        }),
+      ),
+    );
+  } catch (error) {
+    await closeAll([...queues.values()], qlog);
+    throw new Error(`queue store (${store.backend}) unreachable: ${(error as Error).message}`, { cause: error });
+  }
+  qlog.debug('queues ready');
+
+  const queueOf = (job: JobDefinition<unknown>) => {
+    const queue = queues.get(job.queue);
+    if (!queue) throw new Error(`job ${job.name}: unknown queue ${job.queue}`);
+    return queue;
+  };
+  let closed: Promise<void> | undefined;
+
+  const add = async <P>(job: JobDefinition<P>, payload: P) => {
+    if (closed) throw new Error('the queues are closed');
+    const parsed = job.payload.safeParse(payload);
+    if (!parsed.success) throw new InvalidJobPayloadError(job.name, parsed.error);
+    const jobId = job.jobId?.(parsed.data);
+    if (jobId !== undefined) checkJobId(job.name, jobId);
+    const queue = queueOf(job as JobDefinition<unknown>);
+    await withTimeout(queue.add(job.name, parsed.data, jobOptions(job, jobId)), ENQUEUE_TIMEOUT_MS, 'enqueue');
+    return { queue, jobId };
+  };
+
+  const result: Queues & WithStore = {
+    backend: store.backend,
+    [STORE]: store,
+    async enqueue(job, payload) {
+      await add(job, payload);
+    },
+    async redeliver(job, payload) {
+      const { queue, jobId } = await add(job, payload);
+      if (jobId === undefined) return;
+      const existing = await withTimeout(queue.getJob(jobId), ENQUEUE_TIMEOUT_MS, 'redeliver');
+      if (existing && (await existing.getState()) === 'failed') {
+        await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        qlog.info({ job: job.name, jobId }, 'failed job redelivered');
+      }
+    },
+    async ping() {
+      await withTimeout(queues.get(QUEUE_NAMES[0])!.getJobCounts('waiting'), PING_TIMEOUT_MS, 'ping');
+    },
+    async counts() {
+      const entries = await Promise.all(
+        [...queues].map(async ([name, queue]) => {
+          const counts = await withTimeout(
+            queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+            PING_TIMEOUT_MS,
+            'counts',
+          );
+          return [
+            name,
+            {
+              waiting: counts.waiting ?? 0,
+              active: counts.active ?? 0,
+              delayed: counts.delayed ?? 0,
+              failed: counts.failed ?? 0,
+            },
+          ] as const;
+        }),
+      );
+      return Object.fromEntries(entries) as Record<QueueName, JobCounts>;
+    },
+    close() {
+      closed ??= closeAll([...queues.values()], qlog);
+      return closed;
+    },
+  };
+  return result;
+}
+
+/**
+ * A Queues to hand out before the store is opened, so that building the app
+ * stays synchronous: every call fails with QueuesNotStartedError until start()
+ * has succeeded. A failed start() may be tried again (a pg-backend instance
+ * whose first connect failed is thrown away, never reused).
+ */
+export interface DeferredQueues extends Queues {
+  start(): Promise<void>;
+  readonly started: boolean;
+}
+
+export function deferredQueues(
+  services: { config: Config; log: Logger; databaseUrl: string },
+  options: CreateQueuesOptions = {},
+): DeferredQueues {
+  let current: Queues | undefined;
+  let starting: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const live = () => {
+    if (!current) throw new QueuesNotStartedError();
+    return current;
+  };
+  const handle = {
+    backend: queueBackend(services.config),
+    get started() {
+      return current !== undefined;
+    },
+    get [STORE]() {
+      return (live() as Queues & WithStore)[STORE];
+    },
+    start() {
+      if (closing) return Promise.reject(new Error('the queues are closed'));
+      starting ??= createQueues(services, options).then(
+        (queues) => {
+          current = queues;
+        },
+        (error: unknown) => {
+          starting = undefined;
+          throw error;
+        },
+      );
+      return starting;
+    },
+    enqueue: async (job, payload) => live().enqueue(job, payload),
+    redeliver: async (job, payload) => live().redeliver(job, payload),
+    ping: async () => live().ping(),
+    counts: async () => live().counts(),
+    close() {
+      closing ??= (async () => {
+        await starting?.catch(() => {});
+        await current?.close();
+      })();
+      return closing;
+    },
+  } satisfies DeferredQueues & WithStore;
+  return handle;
+}
+
+export interface Workers {
+  /** Stops taking jobs, lets running ones finish (bounded by SHUTDOWN_TIMEOUT_MS), then closes. */
+  close(): Promise<void>;
+}
+
+export interface StartWorkersOptions {
+  /** Jobs in flight per queue in this process (default WORKER_CONCURRENCY). */
+  concurrency?: number;
+  /** How long running jobs may take to finish on close (default SHUTDOWN_TIMEOUT_MS). */
+  closeTimeoutMs?: number;
+  /**
+   * A job's lock; a worker that dies holding one has its job re-run once the
+   * lock expired and the next stall check ran (default 30 s / 30 s: a
+   * SIGKILLed worker's job re-runs after 60-90 s; tests use 5 s / 2 s).
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+/**
+ * Runs the processors of `jobs`: one BullMQ Worker per queue they use, on the
+ * store `services.queues` enqueues to. Rejects fast when the store is
+ * unreachable at start; once started, workers reconnect forever.
+ */
+export async function startWorkers(
+  services: AppServices,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  jobs: JobDefinition<any>[],
+  options: StartWorkersOptions = {},
+): Promise<Workers> {
+  const store = (services.queues as Queues & Partial<WithStore>)[STORE];
+  if (!store) throw new Error('startWorkers needs the Queues made by createQueues');
+  const wlog = services.log.child({ component: 'workers', backend: store.backend });
+  const concurrency = options.concurrency ?? services.config.workerConcurrency;
+  const closeTimeoutMs = options.closeTimeoutMs ?? services.config.shutdownTimeoutMs;
+
+  const byQueue = new Map<QueueName, Map<string, JobDefinition<unknown>>>();
+  for (const job of jobs) {
+    const named = byQueue.get(job.queue) ?? new Map<string, JobDefinition<unknown>>();
+    if (named.has(job.name) || [...byQueue.values()].some((other) => other.has(job.name))) {
+      throw new Error(`job name ${job.name} is declared twice`);
+    }
+    named.set(job.name, job);
+    byQueue.set(job.queue, named);
+  }
+
+  const workers: AnyWorker[] = [];
+  for (const [queueName, definitions] of byQueue) {
+    const processor = (job: Job) => runJob(services, wlog, definitions, job);
+    const workerOptions = {
+      ...workerConnection(store, concurrency),
+      concurrency,
+      // After a failed fetch (store down) the worker sleeps this long; BullMQ's default is 15 s.
+      runRetryDelay: 2000,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+    };
+    const worker = (
+      store.backend === 'redis'
+        ? new Worker(queueName, processor, workerOptions as never)
+        : new Worker(queueName, processor, workerOptions as never, createPostgresBackend as never)
+    ) as AnyWorker;
+    worker.on('error', throttledErrorLog(wlog, `worker ${queueName}`));
+    worker.on('stalled', (jobId: string) => wlog.warn({ queue: queueName, jobId }, 'job stalled; re-queued'));
+    workers.push(worker);
+  }
+
+  try {
+    await Promise.all(workers.map((worker) => readyOrFail(worker, store.readyTimeoutMs)));
+    await scheduleRepeats(store, jobs, wlog);
+  } catch (error) {
+    await closeAll(workers, wlog, true);
+    throw new Error(`queue store (${store.backend}) unreachable: ${(error as Error).message}`, { cause: error });
+  }
+  wlog.info({ queues: [...byQueue.keys()], jobs: jobs.map((job) => job.name), concurrency }, 'workers started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        // pause() stops fetching and waits for the running jobs; past the bound,
+        // close without waiting: their locks expire and another worker re-runs them.
+        const drained = await withTimeout(
+          Promise.all(workers.map((worker) => worker.pause())).then(() => true),
+          closeTimeoutMs,
+          'drain',
+        ).catch(() => false);
+        if (!drained) wlog.warn({ closeTimeoutMs }, 'running jobs did not finish in time; closing anyway');
+        await closeAll(workers, wlog, !drained);
+        wlog.info('workers closed');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function runJob(
+  services: AppServices,
+  log: Logger,
+  definitions: Map<string, JobDefinition<unknown>>,
+  job: Job,
+): Promise<unknown> {
+  const started = performance.now();
+  const fields = { job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 };
+  const definition = definitions.get(job.name);
+  if (!definition) {
+    log.error(fields, 'no processor for this job name; failed without retries');
+    throw new UnrecoverableError(`no processor for job ${job.name}`);
+  }
+  const parsed = definition.payload.safeParse(job.data);
+  if (!parsed.success) {
+    const message = `invalid payload: ${describeIssues(parsed.error)}`;
+    log.error({ ...fields, reason: message }, 'job failed without retries');
+    throw new UnrecoverableError(message);
+  }
+  const ctx: JobContext = {
+    services,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: job.opts.attempts ?? 1,
+    jobId: String(job.id),
+  };
+  try {
+    const result = await definition.process(parsed.data, ctx);
+    log.debug({ ...fields, durationMs: elapsed(started) }, 'job completed');
+    return result;
+  } catch (caught) {
+    const error = caught instanceof Error ? caught : new Error(String(caught));
+    const final = error instanceof UnrecoverableError || ctx.attempt >= ctx.maxAttempts;
+    const logged = { ...fields, maxAttempts: ctx.maxAttempts, durationMs: elapsed(started), err: error };
+    if (!final) {
+      log.warn(logged, 'job attempt failed; will retry');
+      throw error;
+    }
+    log.error(logged, 'job failed after its last attempt');
+    if (definition.onFinalFailure) {
+      try {
+        await definition.onFinalFailure(parsed.data, error, ctx);
+      } catch (hookError) {
+        log.error({ ...fields, err: hookError }, 'onFinalFailure failed; the job stays failed (redeliver retries it)');
+      }
+    }
+    throw error;
+  }
+}
+
+async function scheduleRepeats(
+  store: Store,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  jobs: JobDefinition<any>[],
+  log: Logger,
+): Promise<void> {
+  const repeating = jobs.filter((job) => job.repeat);
+  if (repeating.length === 0) return;
+  // Schedulers live in the store; upserting the same id again changes nothing.
+  const scheduler = new Map<QueueName, AnyQueue>();
+  try {
+    for (const job of repeating) {
+      const parsed = job.payload.safeParse(job.repeat!.payload);
+      if (!parsed.success) throw new InvalidJobPayloadError(job.name, parsed.error);
+      let queue = scheduler.get(job.queue);
+      if (!queue) {
+        queue = newQueue(store, job.queue);
+        queue.on('error', throttledErrorLog(log, `scheduler ${job.queue}`));
+        scheduler.set(job.queue, queue);
+      }
+      await withTimeout(
+        queue.upsertJobScheduler(
+          job.name,
+          { every: job.repeat!.everyMs },
+          { name: job.name, data: parsed.data, opts: jobOptions(job, undefined) },
+        ),
+        store.readyTimeoutMs,
+        'schedule',
+      );
+    }
+  } finally {
+    await closeAll([...scheduler.values()], log);
+  }
+}
+
+function jobOptions<P>(job: JobDefinition<P>, jobId: string | undefined): JobsOptions {
+  return {
+    ...(jobId === undefined ? {} : { jobId }),
+    attempts: job.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { type: 'exponential', delay: job.backoffMs ?? DEFAULT_BACKOFF_MS },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+function checkJobId(name: string, jobId: string): void {
+  // BullMQ refuses ids of digits only ("Custom Id cannot be integers").
+  if (/^\d+$/.test(jobId) || jobId.length === 0 || jobId.length > 200) {
+    throw new Error(`job ${name}: a job id must be 1-200 characters and not all digits (prefix it)`);
+  }
+}
+
+/** Waits for a Queue/Worker to reach its store, failing on its first error or after timeoutMs. */
+async function readyOrFail(
+  instance: AnyQueue | AnyWorker,
+  timeoutMs: number,
+  probe: () => Promise<void> = async () => {},
+): Promise<void> {
+  let onError: ((error: Error) => void) | undefined;
+  const failed = new Promise<never>((_resolve, reject) => {
+    onError = (error: Error) => reject(error);
+    (instance as AnyQueue).once('error', onError);
+  });
+  try {
+    await withTimeout(
+      Promise.race([
+        (async () => {
+          await instance.waitUntilReady();
+          await probe();
+        })(),
+        failed,
+      ]),
+      timeoutMs,
+      'connect',
+    );
+  } finally {
+    (instance as AnyQueue).off('error', onError!);
+    failed.catch(() => {});
+  }
+}
+
+async function closeAll(instances: Array<AnyQueue | AnyWorker>, log: Logger, force = false): Promise<void> {
+  await Promise.all(
+    instances.map((instance) =>
+      withTimeout(
+        instance instanceof Worker ? instance.close(force) : instance.close(),
+        READY_TIMEOUT_MS,
+        'close',
+      ).catch((error: unknown) => log.warn({ err: error }, 'closing a queue connection failed')),
+    ),
+  );
+}
+
+/**
+ * While a store is down, BullMQ emits an 'error' per failed call (seen: ~110/s in
+ * a tight loop); one line per source every 10 s, with the count it stands for.
+ */
+function throttledErrorLog(log: Logger, source: string, intervalMs = 10_000): (error: Error) => void {
+  let last = 0;
+  let suppressed = 0;
+  return (error: Error) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      suppressed += 1;
+      return;
+    }
+    log.error({ source, err: error, suppressed }, 'queue store error');
+    last = now;
+    suppressed = 0;
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}

@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KNOWN_ENV_VARIABLES } from '../src/config.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+
+/**
+ * workers/index.ts as a real process (`npm run start:worker` runs the same file
+ * through tsx): it starts on DATABASE_URL + REDIS_URL, and SIGTERM stops it
+ * cleanly with exit code 0.
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function spawnWorker(env: Record<string, string>): Run {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of KNOWN_ENV_VARIABLES) delete childEnv[name];
+  Object.assign(childEnv, env);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  // A guard: never leave a process behind.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  void closed.then(() => clearTimeout(guard));
+  return { child, output: () => output, closed };
+}
+
+async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 25_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pattern.test(run.output())) {
+    if (run.child.exitCode !== null) throw new Error(`worker exited early:\n${run.output()}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the worker process', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it.each(['redis', 'postgres'] as const)(
+    'starts on %s and exits 0 on SIGTERM',
+    async (backend) => {
+      const run = spawnWorker({
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        ...(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {}),
+        LOG_LEVEL: 'info',
+      });
+      await waitForOutput(run, /"msg":"worker process ready"/);
+      expect(run.output()).toContain(`"backend":"${backend}"`);
+      run.child.kill('SIGTERM');
+      expect(await run.closed).toEqual({ code: 0, signal: null });
+      expect(run.output()).toMatch(/"msg":"stopped"/);
+      expect(run.output()).not.toMatch(/"level":(50|60)/); // no error or fatal lines
+    },
+    40_000,
+  );
+
+  it('refuses to start without DATABASE_URL', async () => {
+    const run = spawnWorker({ LOG_LEVEL: 'info' });
+    expect(await run.closed).toEqual({ code: 1, signal: null });
+    expect(run.output()).toMatch(/switchyard worker: DATABASE_URL is required/);
+  });
+
+  it('fails fast when the queue store is unreachable', async () => {
+    const started = Date.now();
+    const run = spawnWorker({ DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
+    expect(await run.closed).toEqual({ code: 1, signal: null });
+    expect(run.output()).toMatch(/queue store \(redis\) unreachable/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
