@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppServices } from '../src/context.js';
 import { AppError } from '../src/errors.js';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
+import { ensureHouse } from '../src/modules/ledger/ledger.service.js';
 import { createUser } from '../src/modules/users/users.service.js';
 
 export const DEMO_EMAIL = 'demo@switchyard.local';
@@ -16,13 +17,15 @@ export interface SeedResult {
 }
 
 /**
- * Creates the admin when no admin exists (every mode) and, with `demo`, a demo
+ * Creates the house account and, when no admin exists, the admin (every mode);
+ * with `demo`, a demo
  * user with a few strategies. Safe to run on every start and from many
  * processes at once: the unique email decides which one creates a row.
  */
 export async function seed(services: AppServices, options: { demo: boolean }): Promise<SeedResult> {
   const { config, db } = services;
   const result: SeedResult = { adminEmail: config.adminEmail, adminCreated: false, demoCreated: false };
+  await ensureHouse(services);
 
   if ((await db.user.count({ where: { role: 'ADMIN' } })) === 0) {
     const password = config.adminPassword ?? randomBytes(12).toString('base64url');

@@ -3,5 +3,6 @@ import './scalars.js';
 import '../modules/users/users.schema.js';
 import '../modules/auth/auth.schema.js';
 import '../modules/strategies/strategies.schema.js';
+import '../modules/ledger/ledger.schema.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -14,6 +14,13 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }\n": typeof types.MyAccountsDocument,
+    "\n  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }\n": typeof types.OpenAccountDocument,
+    "\n  mutation Transfer($input: TransferInput!) {\n    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }\n  }\n": typeof types.TransferDocument,
+    "\n  mutation Deposit($input: DepositInput!) { deposit(input: $input) { id kind status amount from { id } to { id } } }\n": typeof types.DepositDocument,
+    "\n  query Account($id: ID!) {\n    account(id: $id) {\n      id balance available owner { id }\n      transactions(first: 10) { totalCount edges { node { id kind status amount } } }\n    }\n  }\n": typeof types.AccountDocument,
+    "\n  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }\n": typeof types.LedgerTransactionDocument,
+    "\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n": typeof types.CounterpartyDocument,
     "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": typeof types.CreateStrategyDocument,
     "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": typeof types.UpdateStrategyDocument,
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": typeof types.DeleteStrategyDocument,
@@ -23,6 +30,13 @@ type Documents = {
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": typeof types.UserByIdDocument,
 };
 const documents: Documents = {
+    "\n  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }\n": types.MyAccountsDocument,
+    "\n  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }\n": types.OpenAccountDocument,
+    "\n  mutation Transfer($input: TransferInput!) {\n    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }\n  }\n": types.TransferDocument,
+    "\n  mutation Deposit($input: DepositInput!) { deposit(input: $input) { id kind status amount from { id } to { id } } }\n": types.DepositDocument,
+    "\n  query Account($id: ID!) {\n    account(id: $id) {\n      id balance available owner { id }\n      transactions(first: 10) { totalCount edges { node { id kind status amount } } }\n    }\n  }\n": types.AccountDocument,
+    "\n  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }\n": types.LedgerTransactionDocument,
+    "\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n": types.CounterpartyDocument,
     "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": types.CreateStrategyDocument,
     "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": types.UpdateStrategyDocument,
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": types.DeleteStrategyDocument,
@@ -46,6 +60,34 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }\n"): (typeof documents)["\n  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }\n"): (typeof documents)["\n  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Transfer($input: TransferInput!) {\n    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }\n  }\n"): (typeof documents)["\n  mutation Transfer($input: TransferInput!) {\n    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Deposit($input: DepositInput!) { deposit(input: $input) { id kind status amount from { id } to { id } } }\n"): (typeof documents)["\n  mutation Deposit($input: DepositInput!) { deposit(input: $input) { id kind status amount from { id } to { id } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Account($id: ID!) {\n    account(id: $id) {\n      id balance available owner { id }\n      transactions(first: 10) { totalCount edges { node { id kind status amount } } }\n    }\n  }\n"): (typeof documents)["\n  query Account($id: ID!) {\n    account(id: $id) {\n      id balance available owner { id }\n      transactions(first: 10) { totalCount edges { node { id kind status amount } } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }\n"): (typeof documents)["\n  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n"): (typeof documents)["\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

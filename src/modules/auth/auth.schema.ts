@@ -1,5 +1,6 @@
 import type { Context } from '../../context.js';
 import { builder } from '../../schema/builder.js';
+import { enqueueProvisioning } from '../users/users.jobs.js';
 import { UserType } from '../users/users.schema.js';
 import {
   login,
@@ -50,7 +51,11 @@ builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: (_root, { input }, context) => signIn(context, register(context, input)),
+    resolve: async (_root, { input }, context) => {
+        const session = await signIn(context, register(context, input));
+        await enqueueProvisioning(context, session.user.id);
+        return session;
+      },
   }),
   login: t.field({
     type: AuthPayload,

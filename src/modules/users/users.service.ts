@@ -4,6 +4,14 @@ import { conflict, isUniqueViolation, notFound } from '../../errors.js';
 import type { Prisma, Role, User } from '../../generated/prisma/client.js';
 import { containsInsensitive, type Page, type PageArgs, paginate } from '../../schema/pagination.js';
 import type { Viewer } from '../auth/auth.service.js';
+import {
+  ensureAccount,
+  ensureHouse,
+  HOUSE_CURRENCY,
+  HOUSE_USER_ID,
+  recordTransaction,
+  settleTransaction,
+} from '../ledger/ledger.service.js';
 
 export const emailSchema = z
   .string()
@@ -65,5 +73,56 @@ export async function listUsers(
     count: () => services.db.user.count({ where }),
     fetch: (page) =>
       services.db.user.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<User[]>,
+  });
+}
+
+export type ProvisionOutcome = 'ready' | 'already-ready' | 'no-such-user';
+
+/**
+ * Gives a new user what they start with: a USD account and the welcome credit,
+ * a TRANSFER from the house. Every step finds what an earlier run already did
+ * (the account by owner and currency, the credit by its idempotency key, the
+ * settlement by the transaction's status), so running it twice changes nothing.
+ */
+export async function provisionUser(services: AppServices, userId: string): Promise<ProvisionOutcome> {
+  const user = await services.db.user.findUnique({ where: { id: userId }, select: { provisioningStatus: true } });
+  if (!user) return 'no-such-user';
+  if (user.provisioningStatus === 'READY') return 'already-ready';
+
+  const account = await ensureAccount(services, userId, HOUSE_CURRENCY);
+  const credit = services.config.welcomeCredit;
+  if (credit > 0n) {
+    const house = await ensureHouse(services);
+    const { transaction } = await recordTransaction(
+      services,
+      {
+        kind: 'TRANSFER',
+        fromAccountId: house.id,
+        toAccountId: account.id,
+        amount: credit,
+        memo: 'Welcome credit',
+        initiatorId: HOUSE_USER_ID,
+        idempotencyKey: `welcome-${userId}`,
+      },
+      (from) => from.ownerId === HOUSE_USER_ID,
+    );
+    await settleTransaction(services, transaction.id);
+  }
+  await services.db.user.update({ where: { id: userId }, data: { provisioningStatus: 'READY' } });
+  return 'ready';
+}
+
+/** After the last attempt: the user stays signed up but is marked FAILED (an admin can look into it). */
+export async function markProvisioningFailed(services: AppServices, userId: string): Promise<void> {
+  await services.db.user.updateMany({ where: { id: userId, provisioningStatus: 'PENDING' }, data: { provisioningStatus: 'FAILED' } });
+}
+
+/** Users left PENDING since before `olderThan` (the sweeper re-enqueues them). */
+export function stalePendingUsers(services: AppServices, olderThan: Date, limit = 500) {
+  return services.db.user.findMany({
+    where: { provisioningStatus: 'PENDING', createdAt: { lt: olderThan } },
+    select: { id: true },
+    orderBy: { createdAt: 'asc' },
+    take: limit,
   });
 }

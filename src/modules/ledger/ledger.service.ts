@@ -1,0 +1,349 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { AppServices } from '../../context.js';
+import { AppError, badUserInput, conflict, isUniqueViolation, notFound } from '../../errors.js';
+import type {
+  LedgerAccount,
+  LedgerTransaction,
+  Prisma,
+  PrismaClient,
+  TransactionKind,
+} from '../../generated/prisma/client.js';
+import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
+import type { Viewer } from '../auth/auth.service.js';
+
+/**
+ * The ledger: accounts, holds and double-entry transfers. Money is integer
+ * minor units. A request commits a PENDING transaction — with a hold on the
+ * source, so the money cannot be spent twice — and a worker settles it once:
+ * COMPLETED with its entries, or FAILED with the hold released.
+ */
+
+export const HOUSE_USER_ID = 'house';
+export const HOUSE_EMAIL = 'house@switchyard.internal';
+export const HOUSE_CURRENCY = 'USD';
+
+const MAX_AMOUNT = 10n ** 15n;
+
+const currency = z.string().trim().regex(/^[A-Z]{3}$/, 'Currency must be three upper-case letters (ISO 4217).');
+const amount = z
+  .bigint({ message: 'Amount must be an integer.' })
+  .min(1n, 'Amount must be at least 1.')
+  .max(MAX_AMOUNT, 'Amount must be at most 10^15.');
+const idempotencyKey = z
+  .string()
+  .min(8, 'Idempotency key must be 8 to 100 characters.')
+  .max(100, 'Idempotency key must be 8 to 100 characters.');
+const accountId = z.string().min(1, 'Account id must not be empty.').max(100, 'Unknown account.');
+
+export const openAccountInputSchema = z.object({ currency });
+export const depositInputSchema = z.object({ accountId, amount, idempotencyKey });
+export const transferInputSchema = z.object({
+  fromAccountId: accountId,
+  toAccountId: accountId,
+  amount,
+  idempotencyKey,
+  memo: z.string().max(200, 'Memo must be at most 200 characters.').nullish(),
+});
+
+export type OpenAccountInput = z.infer<typeof openAccountInputSchema>;
+export type DepositInput = z.infer<typeof depositInputSchema>;
+export type TransferInput = z.infer<typeof transferInputSchema>;
+
+type Tx = Prisma.TransactionClient;
+type AccountQuery = { select?: Prisma.LedgerAccountSelect; include?: Prisma.LedgerAccountInclude };
+type TransactionQuery = { select?: Prisma.LedgerTransactionSelect; include?: Prisma.LedgerTransactionInclude };
+
+const isAdmin = (viewer: Viewer) => viewer.role === 'ADMIN';
+
+export const available = (account: Pick<LedgerAccount, 'balance' | 'held'>) => account.balance - account.held;
+
+// ---------------------------------------------------------------- accounts
+
+export async function openAccount(services: AppServices, viewer: Viewer, input: OpenAccountInput, query: AccountQuery = {}) {
+  try {
+    return await services.db.ledgerAccount.create({ ...query, data: { ownerId: viewer.id, currency: input.currency } });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw conflict(`You already have a ${input.currency} account.`, { 'input.currency': 'Account exists.' });
+    }
+    throw error;
+  }
+}
+
+/** Owner or admin; anyone else gets NOT_FOUND. */
+export async function getAccount(services: AppServices, viewer: Viewer, id: string, query: AccountQuery = {}) {
+  const account = await services.db.ledgerAccount.findFirst({
+    ...query,
+    where: { id, ...(isAdmin(viewer) ? {} : { ownerId: viewer.id }) },
+  });
+  if (!account) throw notFound('Account');
+  return account;
+}
+
+/** Opens `currency` for the user unless it exists (provisioning may run more than once). */
+export async function ensureAccount(services: AppServices, ownerId: string, currencyCode: string): Promise<LedgerAccount> {
+  return services.db.ledgerAccount.upsert({
+    where: { ownerId_currency: { ownerId, currency: currencyCode } },
+    create: { ownerId, currency: currencyCode },
+    update: {},
+  });
+}
+
+/**
+ * The house: a system user (it cannot sign in) owning the USD account that
+ * starts with HOUSE_OPENING_BALANCE and pays welcome credits. Created once;
+ * later starts find it.
+ */
+export async function ensureHouse(services: AppServices): Promise<LedgerAccount> {
+  const { db, config } = services;
+  await db.user.upsert({
+    where: { id: HOUSE_USER_ID },
+    create: {
+      id: HOUSE_USER_ID,
+      email: HOUSE_EMAIL,
+      name: 'Switchyard House',
+      passwordHash: '!', // not an argon2 hash: no password verifies against it
+      provisioningStatus: 'READY',
+    },
+    update: {},
+  });
+  const existing = await db.ledgerAccount.findUnique({
+    where: { ownerId_currency: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY } },
+  });
+  if (existing) return existing;
+  try {
+    return await db.ledgerAccount.create({
+      data: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY, balance: config.houseOpeningBalance },
+    });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    // Another process opened it first.
+    return db.ledgerAccount.findUniqueOrThrow({
+      where: { ownerId_currency: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY } },
+    });
+  }
+}
+
+// ------------------------------------------------------------ transactions
+
+/** A party's owner or an admin; anyone else gets NOT_FOUND. */
+export async function getTransaction(services: AppServices, viewer: Viewer, id: string, query: TransactionQuery = {}) {
+  const transaction = await services.db.ledgerTransaction.findFirst({
+    ...query,
+    where: { id, ...(isAdmin(viewer) ? {} : partyOf(viewer.id)) },
+  });
+  if (!transaction) throw notFound('Transaction');
+  return transaction;
+}
+
+const partyOf = (userId: string): Prisma.LedgerTransactionWhereInput => ({
+  OR: [{ from: { ownerId: userId } }, { to: { ownerId: userId } }],
+});
+
+/** An account's transactions, either side, newest first. The caller has checked access to the account. */
+export function listAccountTransactions(
+  services: AppServices,
+  accountIdValue: string,
+  args: PageArgs,
+  query: TransactionQuery = {},
+): Promise<Page<LedgerTransaction>> {
+  const where: Prisma.LedgerTransactionWhereInput = {
+    OR: [{ fromAccountId: accountIdValue }, { toAccountId: accountIdValue }],
+  };
+  return paginate(args, {
+    count: () => services.db.ledgerTransaction.count({ where }),
+    fetch: (page) =>
+      services.db.ledgerTransaction.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<
+        LedgerTransaction[]
+      >,
+  });
+}
+
+interface NewTransaction {
+  kind: TransactionKind;
+  fromAccountId: string | null;
+  toAccountId: string;
+  amount: bigint;
+  memo?: string | null;
+  initiatorId: string;
+  idempotencyKey: string;
+}
+
+/** What makes two requests "the same" for idempotency. */
+function requestHash(request: NewTransaction): string {
+  const { kind, fromAccountId, toAccountId, amount: value, memo } = request;
+  return createHash('sha256')
+    .update(JSON.stringify([kind, fromAccountId, toAccountId, value.toString(), memo ?? null]))
+    .digest('hex');
+}
+
+export interface Accepted {
+  transaction: LedgerTransaction;
+  /** False when an earlier request with the same key was found: nothing new to settle. */
+  created: boolean;
+}
+
+/**
+ * Checks and records a money movement in one database transaction: both
+ * accounts exist and share a currency, the initiator may draw on the source,
+ * and the source's available balance covers the amount — taken as a hold by
+ * one conditional UPDATE, so concurrent requests cannot overdraw it.
+ * The same idempotency key with the same request returns the first
+ * transaction; with a different request it is CONFLICT.
+ */
+export async function recordTransaction(
+  services: AppServices,
+  request: NewTransaction,
+  canDrawFrom: (account: LedgerAccount) => boolean,
+): Promise<Accepted> {
+  const hash = requestHash(request);
+  const existing = await findByKey(services.db, request, hash);
+  if (existing) return { transaction: existing, created: false };
+  try {
+    const transaction = await services.db.$transaction((tx) => insertWithHold(tx, request, hash, canDrawFrom));
+    return { transaction, created: true };
+  } catch (error) {
+    // A concurrent request with the same key won the unique index.
+    if (!isUniqueViolation(error)) throw error;
+    const winner = await findByKey(services.db, request, hash);
+    if (!winner) throw error;
+    return { transaction: winner, created: false };
+  }
+}
+
+async function findByKey(db: PrismaClient | Tx, request: NewTransaction, hash: string) {
+  const existing = await db.ledgerTransaction.findUnique({
+    where: { initiatorId_idempotencyKey: { initiatorId: request.initiatorId, idempotencyKey: request.idempotencyKey } },
+  });
+  if (existing && existing.requestHash !== hash) {
+    throw conflict('This idempotency key was used for a different request.', {
+      'input.idempotencyKey': 'Already used for a different request.',
+    });
+  }
+  return existing;
+}
+
+async function insertWithHold(
+  tx: Tx,
+  request: NewTransaction,
+  hash: string,
+  canDrawFrom: (account: LedgerAccount) => boolean,
+): Promise<LedgerTransaction> {
+  const to = await tx.ledgerAccount.findUnique({ where: { id: request.toAccountId } });
+  if (!to) throw notFound('Destination account');
+  let currencyCode = to.currency;
+  if (request.fromAccountId !== null) {
+    const from = await tx.ledgerAccount.findUnique({ where: { id: request.fromAccountId } });
+    if (!from || !canDrawFrom(from)) throw notFound('Source account');
+    if (from.id === to.id) throw badUserInput({ 'input.toAccountId': 'Source and destination must differ.' });
+    if (from.currency !== to.currency) {
+      throw badUserInput({ 'input.toAccountId': `Currencies differ (${from.currency} → ${to.currency}).` });
+    }
+    currencyCode = from.currency;
+    const held = await tx.$executeRaw`
+      UPDATE "ledger_accounts" SET "held" = "held" + ${request.amount}, "updated_at" = now()
+      WHERE "id" = ${from.id} AND "balance" - "held" >= ${request.amount}`;
+    if (held !== 1) throw new AppError('INSUFFICIENT_FUNDS', 'Not enough available balance.');
+  }
+  return tx.ledgerTransaction.create({
+    data: {
+      kind: request.kind,
+      fromAccountId: request.fromAccountId,
+      toAccountId: request.toAccountId,
+      amount: request.amount,
+      currency: currencyCode,
+      memo: request.memo ?? null,
+      initiatorId: request.initiatorId,
+      idempotencyKey: request.idempotencyKey,
+      requestHash: hash,
+    },
+  });
+}
+
+export function transfer(services: AppServices, viewer: Viewer, input: TransferInput): Promise<Accepted> {
+  return recordTransaction(
+    services,
+    { kind: 'TRANSFER', ...input, initiatorId: viewer.id },
+    // Admins too may only draw on accounts they own.
+    (account) => account.ownerId === viewer.id,
+  );
+}
+
+export function deposit(services: AppServices, viewer: Viewer, input: DepositInput): Promise<Accepted> {
+  return recordTransaction(
+    services,
+    { kind: 'DEPOSIT', fromAccountId: null, toAccountId: input.accountId, amount: input.amount, initiatorId: viewer.id, idempotencyKey: input.idempotencyKey },
+    () => false,
+  );
+}
+
+// -------------------------------------------------------------- settlement
+
+export type SettleOutcome = 'completed' | 'already-settled';
+
+/**
+ * Posts a PENDING transaction: locks it, then both accounts in id order (so
+ * two settlements never wait on each other crosswise), writes the entries,
+ * moves the balances, releases the hold and marks it COMPLETED. A transaction
+ * that is no longer PENDING is left alone: delivery is at least once, the
+ * effect exactly once.
+ */
+export async function settleTransaction(services: AppServices, transactionId: string): Promise<SettleOutcome> {
+  return services.db.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<LedgerTransaction[]>`
+      SELECT "id", "status", "kind", "from_account_id" AS "fromAccountId", "to_account_id" AS "toAccountId", "amount"
+      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR UPDATE`;
+    if (!row) throw new Error(`transaction ${transactionId} does not exist`);
+    if (row.status !== 'PENDING') return 'already-settled';
+
+    const accountIds = [row.fromAccountId, row.toAccountId].filter((id): id is string => id !== null).sort();
+    await tx.$queryRaw`SELECT "id" FROM "ledger_accounts" WHERE "id" = ANY(${accountIds}) ORDER BY "id" FOR UPDATE`;
+
+    const value = BigInt(row.amount);
+    if (row.fromAccountId !== null) {
+      const from = await tx.ledgerAccount.update({
+        where: { id: row.fromAccountId },
+        data: { balance: { decrement: value }, held: { decrement: value } },
+      });
+      await tx.ledgerEntry.create({
+        data: { transactionId, accountId: from.id, amount: -value, balanceAfter: from.balance },
+      });
+    }
+    const to = await tx.ledgerAccount.update({ where: { id: row.toAccountId }, data: { balance: { increment: value } } });
+    await tx.ledgerEntry.create({ data: { transactionId, accountId: to.id, amount: value, balanceAfter: to.balance } });
+    await tx.ledgerTransaction.update({
+      where: { id: transactionId },
+      data: { status: 'COMPLETED', settledAt: new Date() },
+    });
+    return 'completed';
+  });
+}
+
+/** Gives up on a PENDING transaction: FAILED with the reason, hold released. Settled ones are left alone. */
+export async function failTransaction(services: AppServices, transactionId: string, reason: string): Promise<boolean> {
+  return services.db.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<Array<{ status: string; fromAccountId: string | null; amount: bigint }>>`
+      SELECT "status", "from_account_id" AS "fromAccountId", "amount"
+      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR UPDATE`;
+    if (!row || row.status !== 'PENDING') return false;
+    if (row.fromAccountId !== null) {
+      await tx.ledgerAccount.update({ where: { id: row.fromAccountId }, data: { held: { decrement: BigInt(row.amount) } } });
+    }
+    await tx.ledgerTransaction.update({
+      where: { id: transactionId },
+      data: { status: 'FAILED', failureReason: reason.slice(0, 500), settledAt: new Date() },
+    });
+    return true;
+  });
+}
+
+/** Transactions left PENDING since before `olderThan` (the sweeper re-enqueues them). */
+export async function stalePendingTransactions(services: AppServices, olderThan: Date, limit = 500) {
+  return services.db.ledgerTransaction.findMany({
+    where: { status: 'PENDING', createdAt: { lt: olderThan } },
+    select: { id: true },
+    orderBy: { createdAt: 'asc' },
+    take: limit,
+  });
+}

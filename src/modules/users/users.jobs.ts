@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import type { AppServices } from '../../context.js';
+import { defineJob } from '../../infra/queues.js';
+import { markProvisioningFailed, provisionUser } from './users.service.js';
+
+/** Opens a new user's USD account and pays the welcome credit; then READY (FAILED after the last attempt). */
+export const provisionUserJob = defineJob({
+  name: 'provision-user',
+  queue: 'provisioning',
+  payload: z.object({ userId: z.string().min(1).max(100) }),
+  jobId: ({ userId }) => `provision-${userId}`,
+  attempts: 5,
+  backoffMs: 1000,
+  process: ({ userId }, { services }) => provisionUser(services, userId),
+  onFinalFailure: ({ userId }, _error, { services }) => markProvisioningFailed(services, userId),
+});
+
+/** Called after the user row is committed; a failed enqueue is left to the sweeper. */
+export async function enqueueProvisioning(services: AppServices, userId: string): Promise<void> {
+  try {
+    await services.queues.enqueue(provisionUserJob, { userId });
+  } catch (error) {
+    services.log.warn({ err: error, userId }, 'could not enqueue provisioning; the sweeper will');
+  }
+}
+
+export const USERS_JOBS = [provisionUserJob];

@@ -1,0 +1,222 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import { graphql } from './gql/index.js';
+import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
+import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
+
+const MyAccounts = graphql(`
+  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }
+`);
+const OpenAccount = graphql(`
+  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }
+`);
+const Transfer = graphql(`
+  mutation Transfer($input: TransferInput!) {
+    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }
+  }
+`);
+const Deposit = graphql(`
+  mutation Deposit($input: DepositInput!) { deposit(input: $input) { id kind status amount from { id } to { id } } }
+`);
+const Account = graphql(`
+  query Account($id: ID!) {
+    account(id: $id) {
+      id balance available owner { id }
+      transactions(first: 10) { totalCount edges { node { id kind status amount } } }
+    }
+  }
+`);
+const LedgerTransaction = graphql(`
+  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }
+`);
+const Counterparty = graphql(`
+  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }
+`);
+
+const key = () => `key-${randomBytes(8).toString('hex')}`;
+
+/** A registered user whose provisioning finished: READY, with a USD account holding the welcome credit. */
+async function readyUser(t: TestApp): Promise<Session & { accountId: string }> {
+  const session = await t.registerUser();
+  const me = await waitFor(async () => {
+    const result = await t.gql(MyAccounts, {}, session.accessToken);
+    return result.data?.me?.provisioningStatus === 'READY' ? result.data.me : undefined;
+  });
+  return { ...session, accountId: me.accounts[0]!.id };
+}
+
+async function settled(t: TestApp, id: string, token: string) {
+  return waitFor(async () => {
+    const result = await t.gql(LedgerTransaction, { id }, token);
+    const transaction = result.data?.ledgerTransaction;
+    return transaction && transaction.status !== 'PENDING' ? transaction : undefined;
+  });
+}
+
+describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', (backend) => {
+  const t = useTestApp(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {}, { workers: true });
+
+  it('provisions a new user: READY, one USD account with the welcome credit, paid by the house', async () => {
+    const user = await readyUser(t);
+    const me = await t.gql(MyAccounts, {}, user.accessToken);
+    expect(me.data?.me?.accounts).toEqual([
+      { id: user.accountId, currency: 'USD', balance: '10000', available: '10000' },
+    ]);
+    const account = await t.gql(Account, { id: user.accountId }, user.accessToken);
+    expect(account.data?.account?.transactions.edges.map((edge) => edge.node)).toEqual([
+      expect.objectContaining({ kind: 'TRANSFER', status: 'COMPLETED', amount: '10000' }),
+    ]);
+  });
+
+  it('transfers: PENDING at once with a hold, then COMPLETED with two entries that sum to zero', async () => {
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const accepted = await t.gql(
+      Transfer,
+      { input: { fromAccountId: alice.accountId, toAccountId: bob.accountId, amount: '2500', idempotencyKey: key(), memo: 'lunch' } },
+      alice.accessToken,
+    );
+    expect(accepted.data?.transfer).toMatchObject({ kind: 'TRANSFER', amount: '2500', currency: 'USD', memo: 'lunch' });
+    const id = accepted.data!.transfer.id;
+    expect((await settled(t, id, alice.accessToken)).status).toBe('COMPLETED');
+
+    const aliceAccount = await t.gql(Account, { id: alice.accountId }, alice.accessToken);
+    expect(aliceAccount.data?.account).toMatchObject({ balance: '7500', available: '7500' });
+    const bobAccount = await t.gql(Account, { id: bob.accountId }, bob.accessToken);
+    expect(bobAccount.data?.account).toMatchObject({ balance: '12500', available: '12500' });
+    const entries = await t.app.db.ledgerEntry.findMany({ where: { transactionId: id } });
+    expect(entries.map((entry) => entry.amount).sort()).toEqual([-2500n, 2500n]);
+  });
+
+  it('counts pending holds: a second transfer beyond the available balance is INSUFFICIENT_FUNDS', async () => {
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const send = (amount: string) =>
+      t.gql(
+        Transfer,
+        { input: { fromAccountId: alice.accountId, toAccountId: bob.accountId, amount, idempotencyKey: key() } },
+        alice.accessToken,
+      );
+    const [first, second] = await Promise.all([send('6000'), send('6000')]);
+    expect([codes(first), codes(second)].sort()).toEqual([[], ['INSUFFICIENT_FUNDS']]);
+    expect(codes(await send('10001'))).toEqual(['INSUFFICIENT_FUNDS']);
+  });
+
+  it('is idempotent per key: the same request returns the same transaction, a different one is CONFLICT', async () => {
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const input = { fromAccountId: alice.accountId, toAccountId: bob.accountId, amount: '100', idempotencyKey: key() };
+    const results = await Promise.all(Array.from({ length: 5 }, () => t.gql(Transfer, { input }, alice.accessToken)));
+    const ids = new Set(results.map((result) => result.data?.transfer.id));
+    expect(ids.size).toBe(1);
+    expect(codes(await t.gql(Transfer, { input: { ...input, amount: '101' } }, alice.accessToken))).toEqual(['CONFLICT']);
+    await settled(t, [...ids][0]!, alice.accessToken);
+    const account = await t.gql(Account, { id: alice.accountId }, alice.accessToken);
+    expect(account.data?.account?.balance).toBe('9900');
+  });
+
+  it('hides other users’ accounts and transactions as NOT_FOUND, and a counterparty’s balance', async () => {
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const eve = await readyUser(t);
+    expect(codes(await t.gql(Account, { id: bob.accountId }, alice.accessToken))).toEqual(['NOT_FOUND']);
+    const stolen = await t.gql(
+      Transfer,
+      { input: { fromAccountId: bob.accountId, toAccountId: alice.accountId, amount: '1', idempotencyKey: key() } },
+      alice.accessToken,
+    );
+    expect(codes(stolen)).toEqual(['NOT_FOUND']);
+    const admin = await t.loginAdmin();
+    const byAdmin = await t.gql(
+      Transfer,
+      { input: { fromAccountId: bob.accountId, toAccountId: alice.accountId, amount: '1', idempotencyKey: key() } },
+      admin.accessToken,
+    );
+    expect(codes(byAdmin)).toEqual(['NOT_FOUND']);
+
+    const sent = await t.gql(
+      Transfer,
+      { input: { fromAccountId: alice.accountId, toAccountId: bob.accountId, amount: '5', idempotencyKey: key() } },
+      alice.accessToken,
+    );
+    const id = sent.data!.transfer.id;
+    expect((await t.gql(LedgerTransaction, { id }, bob.accessToken)).data?.ledgerTransaction?.id).toBe(id);
+    expect(codes(await t.gql(LedgerTransaction, { id }, eve.accessToken))).toEqual(['NOT_FOUND']);
+    const counterparty = await t.gql(Counterparty, { id }, alice.accessToken);
+    expect(codes(counterparty)).toEqual(['FORBIDDEN']);
+    expect((await t.gql(Account, { id: bob.accountId }, admin.accessToken)).data?.account?.owner.id).toBe(bob.user.id);
+  });
+
+  it('deposits are admin-only and settle into the account', async () => {
+    const user = await readyUser(t);
+    const input = { accountId: user.accountId, amount: '500', idempotencyKey: key() };
+    expect(codes(await t.gql(Deposit, { input }, user.accessToken))).toEqual(['FORBIDDEN']);
+    const admin = await t.loginAdmin();
+    const deposit = await t.gql(Deposit, { input }, admin.accessToken);
+    expect(deposit.data?.deposit).toMatchObject({ kind: 'DEPOSIT', from: null, to: { id: user.accountId } });
+    expect((await settled(t, deposit.data!.deposit.id, admin.accessToken)).status).toBe('COMPLETED');
+    const account = await t.gql(Account, { id: user.accountId }, user.accessToken);
+    expect(account.data?.account?.balance).toBe('10500');
+  });
+
+  it.each([
+    ['input.amount', 'zero', { amount: '0' }],
+    ['input.amount', 'over 10^15', { amount: '1000000000000001' }],
+    ['input.idempotencyKey', 'a short key', { idempotencyKey: 'short' }],
+    ['input.memo', 'a 201-character memo', { memo: 'm'.repeat(201) }],
+    ['input.toAccountId', 'the same account', { toAccountId: 'SAME' }],
+  ])('refuses %s (%s) with BAD_USER_INPUT and no hold', async (field, _case, override) => {
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const input = {
+      fromAccountId: alice.accountId,
+      toAccountId: bob.accountId,
+      amount: '10',
+      idempotencyKey: key(),
+      ...override,
+    };
+    if (input.toAccountId === 'SAME') input.toAccountId = alice.accountId;
+    const result = await t.gql(Transfer, { input }, alice.accessToken);
+    expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+    expect(result.errors?.[0]?.extensions?.fields).toHaveProperty([field]);
+    const account = await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: alice.accountId } });
+    expect(account.held).toBe(0n);
+  });
+
+  it('refuses a transfer between currencies and a second account in one currency', async () => {
+    const alice = await readyUser(t);
+    const euro = await t.gql(OpenAccount, { input: { currency: 'EUR' } }, alice.accessToken);
+    expect(euro.data?.openAccount).toMatchObject({ currency: 'EUR', balance: '0', available: '0' });
+    expect(codes(await t.gql(OpenAccount, { input: { currency: 'EUR' } }, alice.accessToken))).toEqual(['CONFLICT']);
+    expect(codes(await t.gql(OpenAccount, { input: { currency: 'eur' } }, alice.accessToken))).toEqual(['BAD_USER_INPUT']);
+    const mixed = await t.gql(
+      Transfer,
+      { input: { fromAccountId: alice.accountId, toAccountId: euro.data!.openAccount.id, amount: '1', idempotencyKey: key() } },
+      alice.accessToken,
+    );
+    expect(codes(mixed)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('keeps the ledger consistent under 600 concurrent transfers among 20 users', async () => {
+    const users = await Promise.all(Array.from({ length: 20 }, () => readyUser(t)));
+    const transfers = Array.from({ length: 600 }, (_, i) => {
+      const from = users[Math.floor(Math.random() * users.length)]!;
+      let to = users[Math.floor(Math.random() * users.length)]!;
+      if (to === from) to = users[(users.indexOf(from) + 1) % users.length]!;
+      // Mostly small amounts; every tenth is larger than anyone's balance can be.
+      const amount = i % 10 === 0 ? 1_000_000 : 1 + Math.floor(Math.random() * 3000);
+      return t.gql(
+        Transfer,
+        { input: { fromAccountId: from.accountId, toAccountId: to.accountId, amount: String(amount), idempotencyKey: key() } },
+        from.accessToken,
+      );
+    });
+    const results = await Promise.all(transfers);
+    const outcomes = results.map((result) => (result.errors ? codes(result)[0] : 'ACCEPTED'));
+    expect(outcomes.every((outcome) => outcome === 'ACCEPTED' || outcome === 'INSUFFICIENT_FUNDS')).toBe(true);
+    expect(outcomes.filter((outcome) => outcome === 'INSUFFICIENT_FUNDS').length).toBeGreaterThanOrEqual(60);
+
+    await waitFor(async () => (await t.app.db.ledgerTransaction.count({ where: { status: 'PENDING' } })) === 0 || undefined, 60_000);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+});
