@@ -27,6 +27,10 @@ const envSchema = z.object({
   REDIS_URL: optionalString,
   WORKERS: z.enum(['inline', 'off']).optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  SWEEP_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(30_000),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
   JWT_SECRET: optionalString,
   ADMIN_EMAIL: z.string().trim().toLowerCase().email().default('admin@switchyard.local'),
   ADMIN_PASSWORD: optionalString,
@@ -60,6 +64,12 @@ export interface Config {
   workers: 'inline' | 'off';
   /** Jobs in flight per queue in each worker process (or inline worker set). */
   workerConcurrency: number;
+  /** A running job's lock: a worker that dies holding one has the job re-run after lock + stall check. */
+  jobLockMs: number;
+  jobStalledIntervalMs: number;
+  /** Rows left PENDING longer than this are re-delivered by the sweeper, which runs every sweepIntervalMs. */
+  sweepAfterMs: number;
+  sweepIntervalMs: number;
   jwtSecret: string;
   adminEmail: string;
   adminPassword: string | undefined;
@@ -128,6 +138,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     redisUrl: e.REDIS_URL,
     workers: e.WORKERS ?? options.defaultWorkers ?? 'off',
     workerConcurrency: e.WORKER_CONCURRENCY,
+    jobLockMs: e.JOB_LOCK_MS,
+    jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+    sweepAfterMs: e.SWEEP_AFTER_MS,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
     jwtSecret,
     adminEmail: e.ADMIN_EMAIL,
     adminPassword: e.ADMIN_PASSWORD,

@@ -376,8 +376,9 @@ export interface StartWorkersOptions {
   closeTimeoutMs?: number;
   /**
    * A job's lock; a worker that dies holding one has its job re-run once the
-   * lock expired and the next stall check ran (default 30 s / 30 s: a
-   * SIGKILLed worker's job re-runs after 60-90 s; tests use 5 s / 2 s).
+   * lock expired and the next stall check ran (default JOB_LOCK_MS /
+   * JOB_STALLED_INTERVAL_MS, 30 s each: a SIGKILLed worker's job re-runs after
+   * 60-90 s; tests use 5 s / 2 s).
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -418,8 +419,8 @@ export async function startWorkers(
       concurrency,
       // After a failed fetch (store down) the worker sleeps this long; BullMQ's default is 15 s.
       runRetryDelay: 2000,
-      lockDuration: options.lockDurationMs ?? 30_000,
-      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      lockDuration: options.lockDurationMs ?? services.config.jobLockMs,
+      stalledInterval: options.stalledIntervalMs ?? services.config.jobStalledIntervalMs,
     };
     const worker = (
       store.backend === 'redis'
