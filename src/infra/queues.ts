@@ -57,7 +57,7 @@ export interface JobDefinition<P> {
   /** Runs once, after the last attempt failed or the payload/error was unrecoverable (e.g. mark the row FAILED). */
   onFinalFailure?: (payload: P, error: Error, ctx: JobContext) => Promise<void>;
   /** A repeatable job (a sweeper): startWorkers schedules it every `everyMs` with this payload, once per queue store. */
-  repeat?: { everyMs: number; payload: P };
+  repeat?: { everyMs: number | ((config: Config) => number); payload: P };
 }
 
 export const DEFAULT_ATTEMPTS = 5;
@@ -434,7 +434,7 @@ export async function startWorkers(
 
   try {
     await Promise.all(workers.map((worker) => readyOrFail(worker, store.readyTimeoutMs)));
-    await scheduleRepeats(store, jobs, wlog);
+    await scheduleRepeats(store, services.config, jobs, wlog);
   } catch (error) {
     await closeAll(workers, wlog, true);
     throw new Error(`queue store (${store.backend}) unreachable: ${(error as Error).message}`, { cause: error });
@@ -512,6 +512,7 @@ async function runJob(
 
 async function scheduleRepeats(
   store: Store,
+  config: Config,
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   jobs: JobDefinition<any>[],
   log: Logger,
@@ -533,7 +534,7 @@ async function scheduleRepeats(
       await withTimeout(
         queue.upsertJobScheduler(
           job.name,
-          { every: job.repeat!.everyMs },
+          { every: typeof job.repeat!.everyMs === 'function' ? job.repeat!.everyMs(config) : job.repeat!.everyMs },
           { name: job.name, data: parsed.data, opts: jobOptions(job, undefined) },
         ),
         store.readyTimeoutMs,

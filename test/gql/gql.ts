@@ -26,6 +26,8 @@ type Documents = {
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": typeof types.DeleteStrategyDocument,
     "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n": typeof types.GetStrategyDocument,
     "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.ListStrategiesDocument,
+    "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n": typeof types.SweptMeDocument,
+    "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n": typeof types.SendMoneyDocument,
     "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.UsersDocument,
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": typeof types.UserByIdDocument,
 };
@@ -42,6 +44,8 @@ const documents: Documents = {
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": types.DeleteStrategyDocument,
     "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n": types.GetStrategyDocument,
     "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.ListStrategiesDocument,
+    "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n": types.SweptMeDocument,
+    "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n": types.SendMoneyDocument,
     "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.UsersDocument,
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": types.UserByIdDocument,
 };
@@ -108,6 +112,14 @@ export function graphql(source: "\n  query GetStrategy($id: ID!) { strategy(id: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n"): (typeof documents)["\n  query SweptMe { me { provisioningStatus accounts { id } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n"): (typeof documents)["\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

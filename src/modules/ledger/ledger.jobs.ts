@@ -9,6 +9,7 @@ import {
   deposit,
   failTransaction,
   settleTransaction,
+  stalePendingTransactions,
   type TransferInput,
   transfer,
 } from './ledger.service.js';
@@ -56,4 +57,24 @@ export const submitTransfer = (services: AppServices, viewer: Viewer, input: Tra
 export const submitDeposit = (services: AppServices, viewer: Viewer, input: DepositInput) =>
   settleLater(services, deposit(services, viewer, input));
 
-export const LEDGER_JOBS = [settleTransactionJob];
+/**
+ * Delivers settlement again for transactions left PENDING past SWEEP_AFTER_MS:
+ * committed, but the enqueue failed (store down, process killed between the
+ * two) or the job failed without recording it. Settlement is idempotent, so a
+ * transaction that was only slow is settled once all the same.
+ */
+export const sweepPendingTransactionsJob = defineJob({
+  name: 'sweep-pending-transactions',
+  queue: 'ledger',
+  payload: z.object({}),
+  attempts: 1,
+  repeat: { everyMs: (config) => config.sweepIntervalMs, payload: {} },
+  process: async (_payload, { services }) => {
+    const stale = await stalePendingTransactions(services, new Date(Date.now() - services.config.sweepAfterMs));
+    for (const { id } of stale) await services.queues.redeliver(settleTransactionJob, { transactionId: id });
+    if (stale.length > 0) services.log.warn({ count: stale.length }, 'pending transactions delivered again');
+    return stale.length;
+  },
+});
+
+export const LEDGER_JOBS = [settleTransactionJob, sweepPendingTransactionsJob];

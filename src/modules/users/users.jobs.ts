@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
 import { defineJob } from '../../infra/queues.js';
-import { markProvisioningFailed, provisionUser } from './users.service.js';
+import { markProvisioningFailed, provisionUser, stalePendingUsers } from './users.service.js';
 
 /** Opens a new user's USD account and pays the welcome credit; then READY (FAILED after the last attempt). */
 export const provisionUserJob = defineJob({
@@ -24,4 +24,19 @@ export async function enqueueProvisioning(services: AppServices, userId: string)
   }
 }
 
-export const USERS_JOBS = [provisionUserJob];
+/** Delivers provisioning again for users left PENDING past SWEEP_AFTER_MS (see the ledger's sweeper). */
+export const sweepPendingProvisioningJob = defineJob({
+  name: 'sweep-pending-provisioning',
+  queue: 'provisioning',
+  payload: z.object({}),
+  attempts: 1,
+  repeat: { everyMs: (config) => config.sweepIntervalMs, payload: {} },
+  process: async (_payload, { services }) => {
+    const stale = await stalePendingUsers(services, new Date(Date.now() - services.config.sweepAfterMs));
+    for (const { id } of stale) await services.queues.redeliver(provisionUserJob, { userId: id });
+    if (stale.length > 0) services.log.warn({ count: stale.length }, 'pending provisionings delivered again');
+    return stale.length;
+  },
+});
+
+export const USERS_JOBS = [provisionUserJob, sweepPendingProvisioningJob];

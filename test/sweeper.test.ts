@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { hashPassword } from '../src/modules/auth/auth.service.js';
+import { transfer } from '../src/modules/ledger/ledger.service.js';
+import { createUser } from '../src/modules/users/users.service.js';
+import { graphql } from './gql/index.js';
+import { type Session, type TestApp, useTestApp } from './helpers/app.js';
+import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
+import { tcpProxy } from './helpers/tcp-proxy.js';
+
+/**
+ * "The row is the truth, the queue is the delivery": work committed without a
+ * job — the process died between commit and enqueue, or the queue store was
+ * down — is found by the sweeper and done. The sweeper looks every 0.5 s for
+ * rows PENDING longer than 1 s here (30 s / 10 s by default).
+ */
+const SWEEP = { SWEEP_AFTER_MS: '1000', SWEEP_INTERVAL_MS: '500' };
+
+const Me = graphql(`
+  query SweptMe { me { provisioningStatus accounts { id } } }
+`);
+const SendMoney = graphql(`
+  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }
+`);
+
+async function readyAccount(t: TestApp, session: Session): Promise<string> {
+  return waitFor(async () => {
+    const result = await t.gql(Me, {}, session.accessToken);
+    return result.data?.me?.provisioningStatus === 'READY' ? result.data.me.accounts[0]!.id : undefined;
+  });
+}
+
+describe.each(['redis', 'postgres'] as const)('the sweeper on the %s backend', (backend) => {
+  const t = useTestApp({ ...SWEEP, ...(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {}) }, { workers: true });
+
+  it('settles a transfer that was committed but never enqueued', async () => {
+    const alice = await t.registerUser();
+    const bob = await t.registerUser();
+    const [from, to] = [await readyAccount(t, alice), await readyAccount(t, bob)];
+    // The service commits the PENDING row and its hold; the enqueue that would follow never happens.
+    const { transaction } = await transfer(t.app.services, { id: alice.user.id, role: 'USER' }, {
+      fromAccountId: from,
+      toAccountId: to,
+      amount: 700n,
+      idempotencyKey: `crash-${randomBytes(6).toString('hex')}`,
+    });
+    expect(transaction.status).toBe('PENDING');
+    const settled = await waitFor(async () => {
+      const row = await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: transaction.id } });
+      return row.status === 'PENDING' ? undefined : row;
+    }, 15_000);
+    expect(settled.status).toBe('COMPLETED');
+    expect((await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: to } })).balance).toBe(10_700n);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('provisions a user whose provisioning was never enqueued', async () => {
+    const user = await createUser(t.app.services, {
+      email: `orphan-${randomBytes(5).toString('hex')}@example.com`,
+      name: 'Orphan',
+      passwordHash: await hashPassword('orphan password'),
+    });
+    expect(user.provisioningStatus).toBe('PENDING');
+    const ready = await waitFor(async () => {
+      const row = await t.app.db.user.findUniqueOrThrow({ where: { id: user.id }, include: { accounts: true } });
+      return row.provisioningStatus === 'READY' ? row : undefined;
+    }, 15_000);
+    expect(ready.accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
+  });
+});
+
+describe('a queue store that is down when a transfer is accepted (Redis)', () => {
+  // The app reaches Redis only through this proxy, so cutting it takes the store away from the API and its workers.
+  const env: Record<string, string> = { ...SWEEP };
+  let proxy: Awaited<ReturnType<typeof tcpProxy>>;
+  beforeAll(async () => {
+    const redis = new URL(inject('redisUrl'));
+    proxy = await tcpProxy(redis.hostname, Number(redis.port));
+    redis.port = String(proxy.port);
+    env.REDIS_URL = redis.toString();
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+  const t = useTestApp(env, { workers: true });
+
+  it('still answers PENDING, and the transfer settles once the store is back', async () => {
+    const alice = await t.registerUser();
+    const bob = await t.registerUser();
+    const [from, to] = [await readyAccount(t, alice), await readyAccount(t, bob)];
+
+    await proxy.cut();
+    const accepted = await t.gql(
+      SendMoney,
+      { input: { fromAccountId: from, toAccountId: to, amount: '900', idempotencyKey: `down-${randomBytes(6).toString('hex')}` } },
+      alice.accessToken,
+    );
+    expect(accepted.errors).toBeUndefined();
+    expect(accepted.data?.transfer.status).toBe('PENDING');
+    const id = accepted.data!.transfer.id;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id } })).status).toBe('PENDING');
+
+    await proxy.restore();
+    const settled = await waitFor(async () => {
+      const row = await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id } });
+      return row.status === 'PENDING' ? undefined : row;
+    }, 20_000);
+    expect(settled.status).toBe('COMPLETED');
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+});
