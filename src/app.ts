@@ -10,7 +10,7 @@ import type { AppServices, Context } from './context.js';
 import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
 import { createFastPath } from './fast-path.js';
 import { createDb, type Db } from './infra/db.js';
-import { createLogger } from './infra/logger.js';
+import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
 import { type CreateQueuesOptions, deferredQueues, type Queues } from './infra/queues.js';
@@ -65,6 +65,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 
   const fastify = Fastify({
     loggerInstance: log,
+    logController: new RequestLogController(),
     bodyLimit: config.bodyLimitBytes,
     // Keep a caller's request id (within reason) so logs line up across services.
     genReqId: (req) => {

@@ -497,12 +497,17 @@ describe('logs', () => {
     expect(requestLines.filter((line) => typeof line.reqId !== 'string')).toEqual([]);
     expect(new Set(requestLines.map((line) => line.msg))).toEqual(
       new Set([
-        'incoming request',
         'request completed',
         'refresh token reused; family revoked',
         'unexpected error in a GraphQL operation',
       ]),
     );
+    // One line per request, when it completes, with its status and duration.
+    const completed = requestLines.filter((line) => line.msg === 'request completed');
+    expect(new Set(completed.map((line) => line.reqId)).size).toBe(completed.length);
+    for (const line of completed) {
+      expect(line).toMatchObject({ statusCode: expect.any(Number), responseTime: expect.any(Number) });
+    }
     // The URL of the GET is logged without its query string.
     expect(lines.map((line) => (line.req as { url?: string } | undefined)?.url)).toContain('/graphql?[redacted]');
   });
