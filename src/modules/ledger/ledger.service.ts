@@ -201,7 +201,9 @@ export async function recordTransaction(
   const existing = await findByKey(services.db, request, hash);
   if (existing) return { transaction: existing, created: false };
   try {
-    const transaction = await services.db.$transaction((tx) => insertWithHold(tx, request, hash, canDrawFrom));
+    const transaction = await retryOnWriteConflict(() =>
+      services.db.$transaction((tx) => insertWithHold(tx, request, hash, canDrawFrom)),
+    );
     return { transaction, created: true };
   } catch (error) {
     // A concurrent request with the same key won the unique index.
@@ -209,6 +211,23 @@ export async function recordTransaction(
     const winner = await findByKey(services.db, request, hash);
     if (!winner) throw error;
     return { transaction: winner, created: false };
+  }
+}
+
+/**
+ * PostgreSQL may abort one of two transactions that wait on each other
+ * (deadlock, P2034 in Prisma's terms); nothing of it was written, so it is
+ * run again, a few times, before the error reaches the client.
+ */
+async function retryOnWriteConflict<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'P2034' || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
   }
 }
 
@@ -291,14 +310,17 @@ export type SettleOutcome = 'completed' | 'already-settled';
  */
 export async function settleTransaction(services: AppServices, transactionId: string): Promise<SettleOutcome> {
   return services.db.$transaction(async (tx) => {
+    // FOR NO KEY UPDATE, not FOR UPDATE: an accept inserting a transaction holds
+    // KEY SHARE locks on both accounts (its foreign keys), which FOR UPDATE would
+    // wait on while that accept waits on us — a deadlock under load.
     const [row] = await tx.$queryRaw<LedgerTransaction[]>`
       SELECT "id", "status", "kind", "from_account_id" AS "fromAccountId", "to_account_id" AS "toAccountId", "amount"
-      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR UPDATE`;
+      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR NO KEY UPDATE`;
     if (!row) throw new Error(`transaction ${transactionId} does not exist`);
     if (row.status !== 'PENDING') return 'already-settled';
 
     const accountIds = [row.fromAccountId, row.toAccountId].filter((id): id is string => id !== null).sort();
-    await tx.$queryRaw`SELECT "id" FROM "ledger_accounts" WHERE "id" = ANY(${accountIds}) ORDER BY "id" FOR UPDATE`;
+    await tx.$queryRaw`SELECT "id" FROM "ledger_accounts" WHERE "id" = ANY(${accountIds}) ORDER BY "id" FOR NO KEY UPDATE`;
 
     const value = BigInt(row.amount);
     if (row.fromAccountId !== null) {
@@ -325,7 +347,7 @@ export async function failTransaction(services: AppServices, transactionId: stri
   return services.db.$transaction(async (tx) => {
     const [row] = await tx.$queryRaw<Array<{ status: string; fromAccountId: string | null; amount: bigint }>>`
       SELECT "status", "from_account_id" AS "fromAccountId", "amount"
-      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR UPDATE`;
+      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR NO KEY UPDATE`;
     if (!row || row.status !== 'PENDING') return false;
     if (row.fromAccountId !== null) {
       await tx.ledgerAccount.update({ where: { id: row.fromAccountId }, data: { held: { decrement: BigInt(row.amount) } } });
