@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -316,3 +317,70 @@ export function tail(file: string, lines = 20): string {
 export const NODE = process.execPath;
 export const TSX_IMPORT = ['--import', 'tsx'];
 export const benchFile = (name: string) => join(BENCH_DIR, name);
+
+// ---------------------------------------------------------------------------
+// Shared by scenarios that came after http.ts (which keeps its own copies)
+
+/** A positive number from the environment, or `fallback` when unset or empty. */
+export function envPositiveNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+/** Aggregate CPU jiffies of the host from /proc/stat (busy = everything but idle and iowait). */
+export function hostCpuTimes(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const values = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (values[3] ?? 0) + (values[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 1 };
+  }
+}
+
+/** Cores busy across the host between two hostCpuTimes() readings. */
+export function busyCores(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
+  const cores = Math.max(1, cpus().length);
+  const total = after.total - before.total;
+  return total > 0 ? (after.busy - before.busy) / (total / cores) : 0;
+}
+
+/** The machine, for the report: CPUs, model, memory, node, load average now. */
+export function machineSummary(): { cpus: number; cpuModel: string; memoryGb: string; node: string; loadavg: string } {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  return {
+    cpus: cpus().length,
+    cpuModel: model,
+    memoryGb: (totalmem() / 1024 ** 3).toFixed(1),
+    node: process.version,
+    loadavg: loadavgNow(),
+  };
+}
+
+/** /proc/loadavg's 1, 5 and 15 minute figures. */
+export function loadavgNow(): string {
+  return loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+}
+
+/**
+ * CPU seconds of a process plus those of its children that have exited and
+ * been reaped (cutime + cstime): for a server such as PostgreSQL whose
+ * backends come and go, add readDescendantsCpuSeconds() for the live ones.
+ */
+export function readCpuSecondsWithReaped(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
+  }
+}

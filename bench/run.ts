@@ -12,6 +12,10 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'HTTP + GraphQL layer: { __typename }, me, strategies(first: 20) vs a bare Fastify route',
     load: () => import('./http.js'),
   },
+  ledger: {
+    describe: 'transfers through API + one worker process, on Redis and on PostgreSQL queues; invariants checked',
+    load: () => import('./ledger.js'),
+  },
 };
 
 function usage(): string {
@@ -25,6 +29,8 @@ function usage(): string {
     '             BENCH_LOG_LEVEL (API LOG_LEVEL, default info), BENCH_PROFILE=1 (CPU profile of the API',
     '             under { __typename }; or a list: typename,me,strategies), BENCH_JSON=<file> (results as JSON),',
     '             BENCH_SERVER=tsx|compiled (run src/ with tsx, default, or compile it like the Docker image)',
+    'ledger:      BENCH_CLIENTS (50), BENCH_BACKENDS (redis,postgres), BENCH_WORKER_CONCURRENCY (app default),',
+    '             BENCH_PG_FSYNC=off, BENCH_LOG_LEVEL (default warn here), BENCH_PROFILE=1|api|worker',
   ].join('\n');
 }
 
