@@ -97,32 +97,24 @@ export async function ensureAccount(services: AppServices, ownerId: string, curr
  */
 export async function ensureHouse(services: AppServices): Promise<LedgerAccount> {
   const { db, config } = services;
-  await db.user.upsert({
-    where: { id: HOUSE_USER_ID },
-    create: {
+  // INSERT … ON CONFLICT DO NOTHING: several processes may start at once.
+  await db.user.createMany({
+    data: {
       id: HOUSE_USER_ID,
       email: HOUSE_EMAIL,
       name: 'Switchyard House',
       passwordHash: '!', // not an argon2 hash: no password verifies against it
       provisioningStatus: 'READY',
     },
-    update: {},
+    skipDuplicates: true,
   });
-  const existing = await db.ledgerAccount.findUnique({
+  await db.ledgerAccount.createMany({
+    data: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY, balance: config.houseOpeningBalance },
+    skipDuplicates: true,
+  });
+  return db.ledgerAccount.findUniqueOrThrow({
     where: { ownerId_currency: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY } },
   });
-  if (existing) return existing;
-  try {
-    return await db.ledgerAccount.create({
-      data: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY, balance: config.houseOpeningBalance },
-    });
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    // Another process opened it first.
-    return db.ledgerAccount.findUniqueOrThrow({
-      where: { ownerId_currency: { ownerId: HOUSE_USER_ID, currency: HOUSE_CURRENCY } },
-    });
-  }
 }
 
 // ------------------------------------------------------------ transactions
