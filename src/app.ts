@@ -9,11 +9,12 @@ import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
 import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
 import { createFastPath } from './fast-path.js';
+import { adminQueuesPlugin } from './infra/admin-queues.js';
 import { createDb, type Db } from './infra/db.js';
 import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
-import { type CreateQueuesOptions, deferredQueues, type Queues } from './infra/queues.js';
+import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from './infra/queues.js';
 import { viewerFromAuthorization } from './modules/auth/auth.service.js';
 import { schema } from './schema/index.js';
 import { queryLimitPlugins } from './schema/query-limits.js';
@@ -58,9 +59,11 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   if (!databaseUrl) throw new Error('buildApp needs a database URL');
   const log = options.logger ?? createLogger(config.logLevel);
   const db = createDb(databaseUrl);
-  const metrics = createMetrics();
   // Opened by ready(): building the app connects to nothing.
   const queues = deferredQueues({ config, log, databaseUrl }, options.queues);
+  // Queue counts on scrape; job timings from the workers started on these queues (inline ones).
+  const metrics = createMetrics({ queues });
+  observeJobs(queues, metrics.jobs);
   const services: AppServices = { db, config, log, queues };
 
   const fastify = Fastify({
@@ -147,6 +150,9 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+
+  // bull-board at /admin/queues (admins only) and the admin session routes; see admin-queues.ts.
+  void fastify.register(adminQueuesPlugin(services));
 
   let stopping: Promise<void> | undefined;
   const ready = async () => {

@@ -1,16 +1,55 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobCounts, JobObserver, QueueName, Queues } from './queues.js';
 
 /** One registry per app, so several apps in one process (tests) never collide. */
 export interface Metrics {
   registry: Registry;
   requestDuration: Histogram<'operation' | 'type'>;
   errors: Counter<'code'>;
+  /** Processing time of each job attempt, by job name (observed where the workers run). */
+  jobDuration: Histogram<'job'>;
+  /** Failed job attempts by job name; final="true" when no retry follows. */
+  jobFailures: Counter<'job' | 'final'>;
+  /** Feeds jobDuration and jobFailures; startWorkers takes it as its `observer`. */
+  jobs: JobObserver;
 }
 
-export function createMetrics(): Metrics {
+export interface CreateMetricsOptions {
+  /**
+   * The app's queues: each scrape asks them for their counts (jobs_waiting,
+   * jobs_active, jobs_delayed, jobs_failed by queue, and queue_store_up).
+   * A worker process, which only runs jobs, leaves it out.
+   */
+  queues?: Queues;
+  /**
+   * How long a scrape waits for the counts (default 1.5 s); past it,
+   * queue_store_up is 0 and no counts are reported.
+   */
+  queueCountsTimeoutMs?: number;
+}
+
+const QUEUE_COUNTS_TIMEOUT_MS = 1500;
+
+export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   const registry = new Registry();
   // Includes nodejs_eventloop_lag_seconds and the event-loop delay percentiles.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  const jobDuration = new Histogram({
+    name: 'job_duration_seconds',
+    help: 'Processing time of a job attempt (successful or not), by job name.',
+    labelNames: ['job'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const jobFailures = new Counter({
+    name: 'job_failures_total',
+    help: 'Failed job attempts, by job name; final="true" when the job will not be retried.',
+    labelNames: ['job', 'final'],
+    registers: [registry],
+  });
+  if (options.queues) {
+    registerQueueGauges(registry, options.queues, options.queueCountsTimeoutMs ?? QUEUE_COUNTS_TIMEOUT_MS);
+  }
   return {
     registry,
     requestDuration: new Histogram({
@@ -26,5 +65,69 @@ export function createMetrics(): Metrics {
       labelNames: ['code'],
       registers: [registry],
     }),
+    jobDuration,
+    jobFailures,
+    jobs: {
+      attempt(job, seconds, failed) {
+        jobDuration.observe({ job }, seconds);
+        if (failed) jobFailures.inc({ job, final: failed.final ? 'true' : 'false' });
+      },
+    },
   };
+}
+
+const COUNT_GAUGES: Array<{ state: keyof JobCounts; help: string }> = [
+  { state: 'waiting', help: 'Jobs waiting to be processed, by queue.' },
+  { state: 'active', help: 'Jobs being processed now, by queue.' },
+  { state: 'delayed', help: 'Jobs delayed (scheduled, or backing off before a retry), by queue.' },
+  { state: 'failed', help: 'Jobs kept as failed after their last attempt, by queue.' },
+];
+
+/**
+ * The queue gauges are read from the store on scrape. Every gauge's collect
+ * awaits the same counts() call (prom-client collects all metrics of a scrape
+ * at once), bounded by timeoutMs so that a dead store cannot hang /metrics.
+ */
+function registerQueueGauges(registry: Registry, queues: Queues, timeoutMs: number): void {
+  let inFlight: Promise<Record<QueueName, JobCounts> | undefined> | undefined;
+  const snapshot = () => {
+    inFlight ??= withTimeout(queues.counts(), timeoutMs)
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  };
+  for (const { state, help } of COUNT_GAUGES) {
+    new Gauge({
+      name: `jobs_${state}`,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        const counts = await snapshot();
+        // Store unreachable: report no counts rather than stale ones (queue_store_up says why).
+        this.reset();
+        if (!counts) return;
+        for (const [queue, perState] of Object.entries(counts)) this.set({ queue }, perState[state]);
+      },
+    });
+  }
+  new Gauge({
+    name: 'queue_store_up',
+    help: '1 when the queue store (Redis or PostgreSQL) answered the counts of this scrape in time, else 0.',
+    registers: [registry],
+    async collect() {
+      this.set((await snapshot()) ? 1 : 0);
+    },
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -142,7 +142,9 @@ interface Store {
 }
 
 const STORE = Symbol('switchyard.queues.store');
-type WithStore = { [STORE]: Store };
+/** The producer Queue objects of a started Queues; only bullQueues() reads them. */
+const BULL = Symbol('switchyard.queues.bull');
+type WithStore = { [STORE]: Store; [BULL]: ReadonlyMap<QueueName, AnyQueue> };
 
 // BullMQ's classes are generic over their backend; this module mixes both.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -262,6 +264,7 @@ export async function createQueues(
   const result: Queues & WithStore = {
     backend: store.backend,
     [STORE]: store,
+    [BULL]: queues,
     async enqueue(job, payload) {
       await add(job, payload);
     },
@@ -336,6 +339,9 @@ export function deferredQueues(
     get [STORE]() {
       return (live() as Queues & WithStore)[STORE];
     },
+    get [BULL]() {
+      return (live() as Queues & WithStore)[BULL];
+    },
     start() {
       if (closing) return Promise.reject(new Error('the queues are closed'));
       starting ??= createQueues(services, options).then(
@@ -364,6 +370,37 @@ export function deferredQueues(
   return handle;
 }
 
+/**
+ * The BullMQ Queue objects behind a started Queues (one per QueueName), for
+ * bull-board (src/infra/admin-queues.ts) only: everything else goes through
+ * the backend-agnostic Queues. Throws QueuesNotStartedError before start().
+ */
+export function bullQueues(queues: Queues): Queue[] {
+  const bull = (queues as Queues & Partial<WithStore>)[BULL];
+  if (!bull) throw new Error('bullQueues needs the Queues made by createQueues or deferredQueues');
+  return [...bull.values()] as unknown as Queue[];
+}
+
+/** Told about every job attempt a worker runs (metrics.ts: job_duration_seconds, job_failures_total). */
+export interface JobObserver {
+  /**
+   * `job` is the job's name, or "unknown" for a name no processor was given;
+   * `failed` is absent on success, else whether the failure is final (no retry follows).
+   */
+  attempt(job: string, seconds: number, failed?: { final: boolean }): void;
+}
+
+const observers = new WeakMap<Queues, JobObserver>();
+
+/**
+ * Makes `observer` the default of every startWorkers on `queues` (buildApp
+ * points its Queues at the app's metrics, so inline workers report to its
+ * /metrics without their callers passing anything).
+ */
+export function observeJobs(queues: Queues, observer: JobObserver): void {
+  observers.set(queues, observer);
+}
+
 export interface Workers {
   /** Stops taking jobs, lets running ones finish (bounded by SHUTDOWN_TIMEOUT_MS), then closes. */
   close(): Promise<void>;
@@ -382,6 +419,8 @@ export interface StartWorkersOptions {
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Told about every attempt (default: the observer observeJobs gave services.queues, if any). */
+  observer?: JobObserver;
 }
 
 /**
@@ -400,6 +439,7 @@ export async function startWorkers(
   const wlog = services.log.child({ component: 'workers', backend: store.backend });
   const concurrency = options.concurrency ?? services.config.workerConcurrency;
   const closeTimeoutMs = options.closeTimeoutMs ?? services.config.shutdownTimeoutMs;
+  const observer = options.observer ?? observers.get(services.queues);
 
   const byQueue = new Map<QueueName, Map<string, JobDefinition<unknown>>>();
   for (const job of jobs) {
@@ -413,7 +453,7 @@ export async function startWorkers(
 
   const workers: AnyWorker[] = [];
   for (const [queueName, definitions] of byQueue) {
-    const processor = (job: Job) => runJob(services, wlog, definitions, job);
+    const processor = (job: Job) => runJob(services, wlog, definitions, job, observer);
     const workerOptions = {
       ...workerConnection(store, concurrency),
       concurrency,
@@ -461,7 +501,36 @@ export async function startWorkers(
   };
 }
 
+/** Runs one attempt and tells the observer (if any) how long it took and how it ended. */
 async function runJob(
+  services: AppServices,
+  log: Logger,
+  definitions: Map<string, JobDefinition<unknown>>,
+  job: Job,
+  observer: JobObserver | undefined,
+): Promise<unknown> {
+  if (!observer) return runAttempt(services, log, definitions, job);
+  const started = performance.now();
+  // Job names come from the store (bull-board can add any): label only the declared ones.
+  const label = definitions.has(job.name) ? job.name : 'unknown';
+  const observe = (failed?: { final: boolean }) => {
+    try {
+      observer.attempt(label, (performance.now() - started) / 1000, failed);
+    } catch (error) {
+      log.warn({ err: error }, 'the job observer failed');
+    }
+  };
+  try {
+    const result = await runAttempt(services, log, definitions, job);
+    observe();
+    return result;
+  } catch (error) {
+    observe({ final: error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
+    throw error;
+  }
+}
+
+async function runAttempt(
   services: AppServices,
   log: Logger,
   definitions: Map<string, JobDefinition<unknown>>,

@@ -1,0 +1,280 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt, jwtVerify, SignJWT } from 'jose';
+import type { AppServices } from '../context.js';
+import { type Viewer, viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import { bullQueues, QueuesNotStartedError } from './queues.js';
+
+/**
+ * bull-board at /admin/queues, for admins only, on whichever backend the
+ * queues use. Every route under the prefix (the page, its static assets, its
+ * JSON API) passes one onRequest guard. Two ways in:
+ *
+ * - `Authorization: Bearer <accessToken>` of an admin (API clients, curl);
+ * - the admin session cookie, for browsers: `POST /admin/session` with an
+ *   admin's access token in the Authorization header sets `switchyard_admin`,
+ *   a JWT signed with JWT_SECRET for the audience `switchyard-admin` (so it is
+ *   no API token, and an API token is no session), living ACCESS_TOKEN_TTL and
+ *   never past the access token it was made from; HttpOnly, SameSite=Strict,
+ *   Path=/admin, Secure when the request came over HTTPS. `DELETE
+ *   /admin/session` clears it. `GET /admin/login` is a small page that signs
+ *   in with email and password through the GraphQL `login` mutation and trades
+ *   the access token for the cookie.
+ *
+ * CSRF: bull-board's state-changing routes are POST/PUT/DELETE (GET only
+ * reads), and a SameSite=Strict cookie is not sent on any cross-site request;
+ * the session endpoints need an Authorization header, which no cross-site form
+ * can send and CORS does not allow. Anonymous → 401, signed-in non-admin → 403.
+ */
+
+export const ADMIN_QUEUES_PATH = '/admin/queues';
+export const ADMIN_SESSION_PATH = '/admin/session';
+export const ADMIN_LOGIN_PATH = '/admin/login';
+export const ADMIN_SESSION_COOKIE = 'switchyard_admin';
+const ADMIN_AUDIENCE = 'switchyard-admin';
+const ISSUER = 'switchyard';
+
+type Denied = { status: 401 | 403; message: string; clearCookie?: boolean };
+
+export function adminQueuesPlugin(services: AppServices): FastifyPluginAsync {
+  const key = new TextEncoder().encode(services.config.jwtSecret);
+
+  const signSession = async (viewer: Viewer, notAfter: number | undefined) => {
+    const now = Math.floor(Date.now() / 1000);
+    const expires = Math.min(now + services.config.accessTokenTtlSeconds, notAfter ?? Number.POSITIVE_INFINITY);
+    const token = await new SignJWT({ role: viewer.role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(viewer.id)
+      .setIssuer(ISSUER)
+      .setAudience(ADMIN_AUDIENCE)
+      .setIssuedAt(now)
+      .setJti(randomUUID())
+      .setExpirationTime(expires)
+      .sign(key);
+    return { token, maxAge: Math.max(0, expires - now) };
+  };
+
+  const verifySession = async (token: string): Promise<Viewer | undefined> => {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        issuer: ISSUER,
+        audience: ADMIN_AUDIENCE,
+        algorithms: ['HS256'],
+      });
+      if (typeof payload.sub !== 'string' || (payload.role !== 'ADMIN' && payload.role !== 'USER')) return undefined;
+      return { id: payload.sub, role: payload.role };
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** The admin asking, or why not: the Authorization header wins over the cookie. */
+  const admit = async (req: FastifyRequest): Promise<{ viewer: Viewer } | Denied> => {
+    const authorization = req.headers.authorization;
+    let viewer: Viewer | null | undefined;
+    if (authorization) {
+      try {
+        viewer = await viewerFromAuthorization(services, authorization);
+      } catch {
+        return { status: 401, message: 'Invalid or expired access token.' };
+      }
+    } else {
+      const cookie = readCookie(req.headers.cookie, ADMIN_SESSION_COOKIE);
+      if (cookie === undefined) return { status: 401, message: 'Sign in as an admin.' };
+      viewer = await verifySession(cookie);
+      if (!viewer) return { status: 401, message: 'The admin session is invalid or expired.', clearCookie: true };
+    }
+    if (!viewer) return { status: 401, message: 'Sign in as an admin.' };
+    if (viewer.role !== 'ADMIN') return { status: 403, message: 'Admins only.' };
+    return { viewer };
+  };
+
+  return async (fastify) => {
+    fastify.get(ADMIN_LOGIN_PATH, async (_req, reply) =>
+      reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-security-policy', LOGIN_PAGE_CSP)
+        .send(LOGIN_PAGE),
+    );
+
+    fastify.post(ADMIN_SESSION_PATH, async (req, reply) => {
+      const authorization = req.headers.authorization;
+      // Only a fresh access token makes a session (never the cookie itself).
+      const admitted: { viewer: Viewer } | Denied = authorization
+        ? await admit(req)
+        : { status: 401, message: 'Send an admin access token as "Authorization: Bearer <accessToken>".' };
+      if (!('viewer' in admitted)) return deny(req, reply, admitted);
+      const accessToken = /^Bearer\s+(\S+)\s*$/i.exec(authorization!)![1]!;
+      const { exp } = decodeJwt(accessToken);
+      const session = await signSession(admitted.viewer, exp);
+      return reply
+        .header('set-cookie', sessionCookie(req, session.token, session.maxAge))
+        .header('cache-control', 'no-store')
+        .status(200)
+        .send({ expiresIn: session.maxAge });
+    });
+
+    fastify.delete(ADMIN_SESSION_PATH, async (req, reply) =>
+      reply.header('set-cookie', sessionCookie(req, '', 0)).header('cache-control', 'no-store').status(204).send(),
+    );
+
+    // The board: its own scope, so that the guard and the JSON parser apply to its routes only.
+    await fastify.register(async (scope) => {
+      const serverAdapter = new FastifyAdapter();
+      serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
+      const board = createBullBoard({
+        queues: [],
+        serverAdapter,
+        options: { uiConfig: { boardTitle: 'Switchyard queues' } },
+      });
+      // The Queue objects exist once the app's queues are started (app.ready()); shown from the first request after.
+      let attached = false;
+      const attach = () => {
+        if (attached) return true;
+        try {
+          board.replaceQueues(bullQueues(services.queues).map((queue) => new BullMQAdapter(queue)));
+          attached = true;
+        } catch (error) {
+          if (!(error instanceof QueuesNotStartedError)) throw error;
+        }
+        return attached;
+      };
+
+      scope.addHook('onRequest', async (req, reply) => {
+        const admitted = await admit(req);
+        if (!('viewer' in admitted)) return deny(req, reply, admitted);
+        reply.header('x-frame-options', 'DENY');
+        if (!attach()) return reply.status(503).send({ error: 'UNAVAILABLE', message: 'The queues are not started.' });
+      });
+      // The app reads every body as a string (Yoga parses its own); the board's API takes JSON.
+      scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+        const text = String(body);
+        if (text.trim() === '') return done(null, undefined);
+        try {
+          done(null, JSON.parse(text));
+        } catch (error) {
+          (error as Error & { statusCode?: number }).statusCode = 400;
+          done(error as Error, undefined);
+        }
+      });
+      await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_QUEUES_PATH });
+    });
+  };
+}
+
+function deny(req: FastifyRequest, reply: FastifyReply, denied: Denied) {
+  reply.status(denied.status).header('cache-control', 'no-store');
+  if (denied.status === 401) reply.header('www-authenticate', 'Bearer realm="switchyard-admin"');
+  if (denied.clearCookie) reply.header('set-cookie', sessionCookie(req, '', 0));
+  const code = denied.status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+  if (wantsHtml(req)) {
+    const link =
+      denied.status === 401
+        ? `<p><a href="${ADMIN_LOGIN_PATH}">Sign in as an admin</a></p>`
+        : `<p>This account is not an admin. <a href="${ADMIN_LOGIN_PATH}">Sign in as another user</a></p>`;
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .send(
+        `<!doctype html><meta charset="utf-8"><title>${code}</title>` +
+          `<h1>${denied.status} ${code}</h1><p>${denied.message}</p>${link}`,
+      );
+  }
+  return reply.send({ error: code, message: denied.message });
+}
+
+const wantsHtml = (req: FastifyRequest) => (req.headers.accept ?? '').includes('text/html');
+
+/** Secure when the request reached us, or the TLS-terminating proxy, over HTTPS. */
+function isHttps(req: FastifyRequest): boolean {
+  if (req.protocol === 'https') return true;
+  const forwarded = req.headers['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return first === 'https';
+}
+
+function sessionCookie(req: FastifyRequest, value: string, maxAge: number): string {
+  const parts = [`${ADMIN_SESSION_COOKIE}=${value}`, 'Path=/admin', `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict'];
+  if (maxAge === 0) parts.push('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+  if (isHttps(req)) parts.push('Secure');
+  return parts.join('; ');
+}
+
+/** The value of cookie `name` in a Cookie header (JWTs need no decoding). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const pair of header.split(';')) {
+    const index = pair.indexOf('=');
+    if (index < 0) continue;
+    if (pair.slice(0, index).trim() === name) {
+      const value = pair.slice(index + 1).trim();
+      return value === '' ? undefined : value;
+    }
+  }
+  return undefined;
+}
+
+const LOGIN_SCRIPT = `
+const form = document.querySelector('form');
+const status = document.querySelector('#status');
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  status.textContent = 'Signing in…';
+  try {
+    const login = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation AdminLogin($input: LoginInput!) { login(input: $input) { accessToken refreshToken } }',
+        variables: { input: { email: form.email.value, password: form.password.value } },
+      }),
+    }).then((response) => response.json());
+    if (!login.data) throw new Error(login.errors?.[0]?.message ?? 'Sign-in failed.');
+    const { accessToken, refreshToken } = login.data.login;
+    const session = await fetch('${ADMIN_SESSION_PATH}', {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + accessToken },
+    });
+    // The page needs no refresh token: revoke the one login issued.
+    await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation AdminLogout($t: String!) { logout(refreshToken: $t) }',
+        variables: { t: refreshToken },
+      }),
+    }).catch(() => {});
+    if (session.status === 403) throw new Error('This account is not an admin.');
+    if (!session.ok) throw new Error('Sign-in failed (' + session.status + ').');
+    location.href = '${ADMIN_QUEUES_PATH}';
+  } catch (error) {
+    status.textContent = error.message;
+  }
+});`;
+
+const LOGIN_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Switchyard admin sign-in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 22rem; margin: 4rem auto">
+<h1>Switchyard admin</h1>
+<form>
+<p><label>Email<br><input name="email" type="email" autocomplete="username" required></label></p>
+<p><label>Password<br><input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button type="submit">Sign in</button></p>
+</form>
+<p id="status" role="status"></p>
+<script>${LOGIN_SCRIPT}</script>
+</body></html>`;
+
+const LOGIN_PAGE_CSP = [
+  "default-src 'none'",
+  `script-src 'sha256-${createHash('sha256').update(LOGIN_SCRIPT).digest('base64')}'`,
+  "style-src 'unsafe-inline'",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
