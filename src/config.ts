@@ -27,6 +27,7 @@ const envSchema = z.object({
   REDIS_URL: optionalString,
   WORKERS: z.enum(['inline', 'off']).optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   JOB_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   SWEEP_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(30_000),
@@ -64,6 +65,8 @@ export interface Config {
   workers: 'inline' | 'off';
   /** Jobs in flight per queue in each worker process (or inline worker set). */
   workerConcurrency: number;
+  /** Where a separate worker process serves /metrics and /health; undefined: it serves nothing. */
+  workerMetricsPort: number | undefined;
   /** A running job's lock: a worker that dies holding one has the job re-run after lock + stall check. */
   jobLockMs: number;
   jobStalledIntervalMs: number;
@@ -138,6 +141,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     redisUrl: e.REDIS_URL,
     workers: e.WORKERS ?? options.defaultWorkers ?? 'off',
     workerConcurrency: e.WORKER_CONCURRENCY,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     jobLockMs: e.JOB_LOCK_MS,
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     sweepAfterMs: e.SWEEP_AFTER_MS,

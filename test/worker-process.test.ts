@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KNOWN_ENV_VARIABLES } from '../src/config.js';
+import { freePort } from '../src/infra/embedded-postgres.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /**
@@ -58,16 +59,33 @@ describe('the worker process', () => {
   });
 
   it.each(['redis', 'postgres'] as const)(
-    'starts on %s and exits 0 on SIGTERM',
+    'starts on %s, serves its metrics, and exits 0 on SIGTERM',
     async (backend) => {
+      const metricsPort = await freePort();
       const run = spawnWorker({
         NODE_ENV: 'production',
         DATABASE_URL: database.url,
         ...(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {}),
         LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        WORKER_METRICS_PORT: String(metricsPort),
+        // The sweepers run every half second, so the job metrics have something to show.
+        SWEEP_INTERVAL_MS: '500',
       });
       await waitForOutput(run, /"msg":"worker process ready"/);
       expect(run.output()).toContain(`"backend":"${backend}"`);
+
+      const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+      expect((await fetch(`${metricsUrl}/health`)).status).toBe(200);
+      let metrics = '';
+      const deadline = Date.now() + 10_000;
+      while (!/job_duration_seconds_count\{job="sweep-pending-provisioning"\} [1-9]/.test(metrics)) {
+        if (Date.now() > deadline) throw new Error(`no job metrics from the worker:\n${metrics}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+      }
+      expect(metrics).toMatch(/^queue_store_up 1$/m);
+      expect(metrics).toMatch(/^jobs_waiting\{queue="ledger"\} \d+$/m);
       run.child.kill('SIGTERM');
       expect(await run.closed).toEqual({ code: 0, signal: null });
       expect(run.output()).toMatch(/"msg":"stopped"/);

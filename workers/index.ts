@@ -1,8 +1,10 @@
 import { ConfigError, loadConfig } from '../src/config.js';
 import type { AppServices } from '../src/context.js';
 import { createDb, type Db } from '../src/infra/db.js';
+import { createServer, type Server } from 'node:http';
 import { createLogger } from '../src/infra/logger.js';
-import { createQueues, type Queues, startWorkers, type Workers } from '../src/infra/queues.js';
+import { createMetrics } from '../src/infra/metrics.js';
+import { createQueues, observeJobs, type Queues, startWorkers, type Workers } from '../src/infra/queues.js';
 import { ALL_JOBS } from '../src/jobs.js';
 
 /**
@@ -25,10 +27,12 @@ async function main(): Promise<void> {
   let db: Db | undefined;
   let queues: Queues | undefined;
   let workers: Workers | undefined;
+  let metricsServer: Server | undefined;
   let shuttingDown = false;
 
   const closeAll = async () => {
     await workers?.close();
+    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     await queues?.close();
     await db?.$disconnect();
   };
@@ -65,7 +69,13 @@ async function main(): Promise<void> {
     db = createDb(config.databaseUrl!);
     queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! });
     const services: AppServices = { db, config, log, queues };
+    const metrics = createMetrics({ queues });
+    observeJobs(queues, metrics.jobs);
     workers = await startWorkers(services, ALL_JOBS, { concurrency: config.workerConcurrency });
+    if (config.workerMetricsPort !== undefined) {
+      metricsServer = await serveMetrics(metrics.registry, config.host, config.workerMetricsPort);
+      log.info({ port: config.workerMetricsPort }, 'worker metrics at /metrics');
+    }
   })();
   try {
     await started;
@@ -75,6 +85,26 @@ async function main(): Promise<void> {
   }
   if (shuttingDown) return;
   log.info({ jobs: ALL_JOBS.length, backend: queues!.backend }, 'worker process ready');
+}
+
+/** The worker's own /metrics (job timings and queue counts) and /health, for Prometheus and orchestrators. */
+function serveMetrics(registry: ReturnType<typeof createMetrics>['registry'], host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.method === 'GET' && req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
 }
 
 main().catch((error: unknown) => {
