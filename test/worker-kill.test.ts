@@ -1,0 +1,286 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seed } from '../prisma/seed.js';
+import { type App, buildApp } from '../src/app.js';
+import { type Config, KNOWN_ENV_VARIABLES } from '../src/config.js';
+import { freePort } from '../src/infra/embedded-postgres.js';
+import { codes, type GraphQLResponse, type Session, testConfig } from './helpers/app.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
+
+/**
+ * "No lost work" with a real fault: a worker process (workers/index.ts, as
+ * `npm run start:worker` runs it) is SIGKILLed while it is settling a burst of
+ * concurrent transfers, holding jobs it will never finish; a new worker process
+ * recovers them (their locks expire, the stall check re-queues them) and the
+ * ledger's invariants hold afterwards — nothing lost, nothing settled twice.
+ *
+ * The API runs in this process without workers, on the queue store's default
+ * namespace (Redis prefix `bull`, PostgreSQL schema `bullmq`) as the child
+ * does; so each backend gets a database of its own and, for Redis, a private
+ * redis-server rather than the shared one.
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const USERS = 20;
+const TRANSFERS = 400;
+/** Short locks so that the dead worker's jobs are re-run within seconds (the defaults are 30 s each). */
+const JOB_ENV = { JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000' };
+/** The kill comes once this many of the burst's transfers have settled: the worker is demonstrably mid-run. */
+const KILL_AFTER_SETTLED = 25;
+/** …and while at least this many wait for it (so that it holds jobs: it runs 10 at a time). */
+const KILL_WITH_PENDING = 5;
+
+const REGISTER = `mutation Register($input: RegisterInput!) {
+  register(input: $input) { accessToken refreshToken expiresIn user { id email name role } }
+}`;
+const TRANSFER = `mutation Transfer($input: TransferInput!) { transfer(input: $input) { id status } }`;
+
+interface Child {
+  child: ChildProcess;
+  output: () => string;
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = (run: Child) => run.child.exitCode === null && run.child.signalCode === null;
+
+const children: Child[] = [];
+// Should this process end before afterAll ran, it takes its workers and redis-server along.
+process.once('exit', () => {
+  for (const run of children) if (running(run)) run.child.kill('SIGKILL');
+});
+
+function spawnChild(command: string, args: string[], env: Record<string, string> = {}): Child {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of KNOWN_ENV_VARIABLES) delete childEnv[name];
+  Object.assign(childEnv, env);
+  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  const handle = { child, output: () => output, closed };
+  children.push(handle);
+  return handle;
+}
+
+async function waitForOutput(run: Child, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pattern.test(run.output())) {
+    if (!running(run)) throw new Error(`${run.child.spawnfile} exited early:\n${run.output()}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A redis-server of this file's own (the shared one is used by other files under their key prefixes). */
+async function startRedis(): Promise<string> {
+  const port = await freePort();
+  const server = spawnChild('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  await waitForOutput(server, /Ready to accept connections/, 10_000);
+  return `redis://127.0.0.1:${port}`;
+}
+
+/** workers/index.ts as `npm run start:worker` runs it, on the same store as the API. */
+async function startWorker(config: Config): Promise<Child> {
+  const worker = spawnChild(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
+    NODE_ENV: 'production',
+    DATABASE_URL: config.databaseUrl!,
+    ...(config.redisUrl ? { REDIS_URL: config.redisUrl } : {}),
+    ...JOB_ENV,
+    WORKER_CONCURRENCY: '10',
+    LOG_LEVEL: 'info', // quiet per job; shows start-up and stalled jobs
+  });
+  await waitForOutput(worker, /"msg":"worker process ready"/);
+  return worker;
+}
+
+/** Lines the worker logged at level error (50) or fatal (60). */
+const errorLines = (run: Child) =>
+  run
+    .output()
+    .split('\n')
+    .filter((line) => /"level":(50|60)/.test(line));
+
+describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-run on the %s backend', (backend) => {
+  let database: TestDatabase | undefined;
+  let app: App | undefined;
+  let config: Config;
+  /** A connection of the test's own, so that watching the ledger takes nothing from the API's pool. */
+  let monitor: pg.Client | undefined;
+  const stats = async () => {
+    const { rows } = await monitor!.query<{ completed: number; pending: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed,
+              count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
+              count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+       FROM ledger_transactions`,
+    );
+    return rows[0]!;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const redisUrl = backend === 'redis' ? await startRedis() : undefined;
+    config = testConfig(database.url, { ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...JOB_ENV });
+    expect(config.workers).toBe('off');
+    // No namespace: the default one, which the worker process uses too.
+    app = buildApp(config);
+    await app.ready();
+    expect(app.services.queues.backend).toBe(backend);
+    await seed(app.services, { demo: false });
+    monitor = new pg.Client({ connectionString: database.url });
+    await monitor.connect();
+  });
+
+  afterAll(async () => {
+    // The app first, while its queue store still runs; then the workers and redis-server left, if any.
+    await monitor?.end();
+    await app?.stop();
+    for (const run of children.splice(0)) {
+      if (running(run)) run.child.kill('SIGKILL');
+      await run.closed;
+    }
+    await database?.drop();
+  });
+
+  const gql = async <T>(query: string, variables: unknown, token?: string): Promise<GraphQLResponse<T>> => {
+    const response = await app!.fastify.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      payload: JSON.stringify({ query, variables }),
+    });
+    return { status: response.statusCode, ...(JSON.parse(response.body) as object) };
+  };
+
+  it('settles every accepted transfer exactly once after a restart, and the ledger invariants hold', async () => {
+    const db = app!.db;
+    const worker = await startWorker(config);
+
+    // 20 users; their provisioning (USD account + welcome credit) runs in the worker process.
+    const sessions = await Promise.all(
+      Array.from({ length: USERS }, async (_, i) => {
+        const email = `kill-${i}-${randomBytes(4).toString('hex')}@example.com`;
+        const input = { email, password: 'correct horse battery', name: `User ${i}` };
+        const result = await gql<{ register: Session }>(REGISTER, { input });
+        if (!result.data?.register) throw new Error(`register failed: ${JSON.stringify(result.errors)}`);
+        return result.data.register;
+      }),
+    );
+    const userIds = sessions.map((session) => session.user.id);
+    await waitFor(
+      async () => (await db.user.count({ where: { id: { in: userIds }, provisioningStatus: 'READY' } })) === USERS,
+      30_000,
+    );
+    const accounts = await db.ledgerAccount.findMany({ where: { ownerId: { in: userIds }, currency: 'USD' } });
+    expect(accounts).toHaveLength(USERS);
+    const users = sessions.map((session) => ({
+      token: session.accessToken,
+      accountId: accounts.find((account) => account.ownerId === session.user.id)!.id,
+    }));
+    const before = await stats();
+    expect(before).toEqual({ completed: USERS, pending: 0, failed: 0 }); // the welcome credits
+
+    // The burst: TRANSFERS concurrent transfers in random directions, every tenth
+    // larger than any balance can be; `results` fills as the answers come.
+    const results: Array<GraphQLResponse<{ transfer: { id: string } }>> = [];
+    const burst = Promise.all(
+      Array.from({ length: TRANSFERS }, async (_, i) => {
+        const from = users[Math.floor(Math.random() * USERS)]!;
+        let to = users[Math.floor(Math.random() * USERS)]!;
+        if (to === from) to = users[(users.indexOf(from) + 1) % USERS]!;
+        const amount = i % 10 === 0 ? 1_000_000 : 1 + Math.floor(Math.random() * 3000);
+        const input = {
+          fromAccountId: from.accountId,
+          toAccountId: to.accountId,
+          amount: String(amount),
+          idempotencyKey: `kill-${randomBytes(8).toString('hex')}`,
+        };
+        results.push(await gql<{ transfer: { id: string } }>(TRANSFER, { input }, from.token));
+      }),
+    );
+
+    // SIGKILL once the worker is demonstrably mid-run: part of the burst settled, more of it waiting.
+    await waitFor(
+      async () => {
+        const now = await stats();
+        if (now.completed - before.completed >= KILL_AFTER_SETTLED && now.pending >= KILL_WITH_PENDING) return true;
+        if (results.length === TRANSFERS) {
+          throw new Error(`the worker kept up with the whole burst (${JSON.stringify(now)}): no moment to kill it mid-run`);
+        }
+        return false;
+      },
+      30_000,
+      10,
+    );
+    worker.child.kill('SIGKILL');
+    expect(await worker.closed).toEqual({ code: null, signal: 'SIGKILL' });
+    // What the dead worker left: PENDING rows, and settlement jobs still active under its orphaned locks.
+    const atKill = await stats();
+    const activeAtKill = (await app!.services.queues.counts()).ledger.active;
+    expect(atKill.pending, 'transactions PENDING when the worker was killed').toBeGreaterThan(0);
+    expect(activeAtKill, 'settlement jobs the killed worker held').toBeGreaterThan(0);
+
+    // The API kept accepting while no worker ran.
+    await burst;
+    const outcomes = results.map((result) => (result.errors ? String(codes(result)[0]) : 'ACCEPTED'));
+    const count = (outcome: string) => outcomes.filter((each) => each === outcome).length;
+    const unexpected = results.filter((result) => result.errors && codes(result)[0] !== 'INSUFFICIENT_FUNDS');
+    expect(unexpected.map((result) => result.errors), 'answers other than a transfer or INSUFFICIENT_FUNDS').toEqual([]);
+    expect(count('INSUFFICIENT_FUNDS')).toBeGreaterThanOrEqual(TRANSFERS / 10);
+    // Fewer than half: with no worker, holds are never released and the balances run dry.
+    expect(count('ACCEPTED')).toBeGreaterThanOrEqual(TRANSFERS / 4);
+    const accepted = results.flatMap((result) => (result.data?.transfer ? [result.data.transfer.id] : []));
+    expect(new Set(accepted).size).toBe(accepted.length);
+    expect((await stats()).pending).toBeGreaterThan(0);
+
+    // A new worker process: re-runs the orphaned jobs (stall check) and settles the rest.
+    const restarted = await startWorker(config);
+    await waitFor(async () => (await stats()).pending === 0, 60_000, 100);
+    await waitForOutput(restarted, /"msg":"job stalled; re-queued"/, 5_000);
+    expect(errorLines(restarted)).toEqual([]);
+
+    // Every accepted transfer completed (the holds guaranteed the funds)…
+    const burstRows = await db.ledgerTransaction.findMany({ where: { id: { in: accepted } }, select: { status: true } });
+    expect(burstRows).toHaveLength(accepted.length);
+    expect(burstRows.every((row) => row.status === 'COMPLETED')).toBe(true);
+    // …and nothing else: the welcome credits and the accepted transfers, all COMPLETED.
+    expect(await stats()).toEqual({ completed: USERS + accepted.length, pending: 0, failed: 0 });
+
+    // Nothing settled twice: at most two entries per transaction, one per account, enforced by a unique index.
+    const [unique] = await db.$queryRaw<Array<{ count: bigint }>>`
+      SELECT count(*) AS count FROM pg_indexes
+      WHERE tablename = 'ledger_entries'
+        AND indexdef LIKE 'CREATE UNIQUE INDEX %'
+        AND indexdef LIKE '%(transaction_id, account_id)%'`;
+    expect(unique?.count).toBe(1n);
+    const [overPosted] = await db.$queryRaw<Array<{ count: bigint }>>`
+      SELECT count(*) AS count FROM (
+        SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING count(*) > 2
+      ) AS t`;
+    expect(overPosted?.count).toBe(0n);
+    await checkLedgerInvariants(db, config.houseOpeningBalance);
+
+    restarted.child.kill('SIGTERM');
+    expect(await restarted.closed).toEqual({ code: 0, signal: null });
+  }, 120_000);
+});
