@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
+import { provisionUser } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
@@ -66,6 +67,18 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect(account.data?.account?.transactions.edges.map((edge) => edge.node)).toEqual([
       expect.objectContaining({ kind: 'TRANSFER', status: 'COMPLETED', amount: '10000' }),
     ]);
+  });
+
+  it('provisioning run again for a user changes nothing, even from PENDING', async () => {
+    const user = await readyUser(t);
+    expect(await provisionUser(t.app.services, user.user.id)).toBe('already-ready');
+    // As if a redelivered job ran after a crash that lost the READY write: every step finds its work done.
+    await t.app.db.user.update({ where: { id: user.user.id }, data: { provisioningStatus: 'PENDING' } });
+    expect(await provisionUser(t.app.services, user.user.id)).toBe('ready');
+    const accounts = await t.app.db.ledgerAccount.findMany({ where: { ownerId: user.user.id } });
+    expect(accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
+    const credits = await t.app.db.ledgerTransaction.count({ where: { toAccountId: user.accountId } });
+    expect(credits).toBe(1);
   });
 
   it('transfers: PENDING at once with a hold, then COMPLETED with two entries that sum to zero', async () => {
