@@ -8,6 +8,7 @@ import {
   startEmbeddedPostgres,
 } from './infra/embedded-postgres.js';
 import { createLogger } from './infra/logger.js';
+import { onShutdownSignal } from './infra/shutdown.js';
 import { MigrationError, migrate } from './infra/migrate.js';
 import { startWorkers, type Workers } from './infra/queues.js';
 import { ALL_JOBS } from './jobs.js';
@@ -32,34 +33,12 @@ async function main(): Promise<void> {
 
   const app = buildApp(config, { databaseUrl, logger: log });
   let workers: Workers | undefined;
-  let shuttingDown = false;
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    shuttingDown = true;
-    log.info({ signal }, 'shutting down');
-    try {
-      // Inline workers first: their running jobs finish (bounded) while the queues and Prisma are still open.
-      await workers?.close();
-      await app.stop();
-      await embedded?.stop();
-      log.info('stopped');
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  // Loading embedded-postgres registers async-exit-hook, whose SIGTERM/SIGINT listeners
-  // stop every cluster and call process.exit(128 + signal) at once: PostgreSQL went away
-  // under in-flight requests (and, while it was imported eagerly, production exited 143
-  // on SIGTERM). This process owns its shutdown order: drain HTTP, close Prisma, stop PostgreSQL.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  onShutdownSignal(log, async () => {
+    // Inline workers first: their running jobs finish (bounded) while the queues and Prisma are still open.
+    await workers?.close();
+    await app.stop();
+    await embedded?.stop();
+  });
 
   try {
     // Opens the queue store first (fails fast when it is unreachable): seeding may enqueue.

@@ -3,6 +3,7 @@ import type { AppServices } from '../src/context.js';
 import { createDb, type Db } from '../src/infra/db.js';
 import { createServer, type Server } from 'node:http';
 import { createLogger } from '../src/infra/logger.js';
+import { onShutdownSignal } from '../src/infra/shutdown.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { createQueues, observeJobs, type Queues, startWorkers, type Workers } from '../src/infra/queues.js';
 import { ALL_JOBS } from '../src/jobs.js';
@@ -28,7 +29,6 @@ async function main(): Promise<void> {
   let queues: Queues | undefined;
   let workers: Workers | undefined;
   let metricsServer: Server | undefined;
-  let shuttingDown = false;
 
   const closeAll = async () => {
     await workers?.close();
@@ -37,33 +37,17 @@ async function main(): Promise<void> {
     await db?.$disconnect();
   };
 
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    shuttingDown = true;
-    log.info({ signal }, 'shutting down');
-    // A backstop: workers.close() is bounded by SHUTDOWN_TIMEOUT_MS, the rest by their own timeouts.
-    setTimeout(() => {
-      log.error('shutdown did not finish in time; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 15_000).unref();
-    try {
+  let stopping = false;
+  // Backstop: workers.close() is bounded by SHUTDOWN_TIMEOUT_MS, the rest by their own timeouts.
+  onShutdownSignal(
+    log,
+    async () => {
+      stopping = true;
       await started.catch(() => {});
       await closeAll();
-      log.info('stopped');
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  // This process owns its shutdown order (see src/server.ts on async-exit-hook).
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+    },
+    config.shutdownTimeoutMs + 15_000,
+  );
 
   const started = (async () => {
     db = createDb(config.databaseUrl!);
@@ -83,7 +67,7 @@ async function main(): Promise<void> {
     await closeAll().catch(() => {});
     throw error;
   }
-  if (shuttingDown) return;
+  if (stopping) return;
   log.info({ jobs: ALL_JOBS.length, backend: queues!.backend }, 'worker process ready');
 }
 

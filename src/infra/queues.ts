@@ -1,6 +1,6 @@
 import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker, createPostgresBackend } from 'bullmq';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { AppServices } from '../context.js';
 
@@ -85,6 +85,33 @@ const redisRetryStrategy = (times: number) => Math.min(times * 200, 2000);
 export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
   if (!QUEUE_NAMES.includes(definition.queue)) throw new Error(`job ${definition.name}: unknown queue ${definition.queue}`);
   return definition;
+}
+
+/**
+ * A repeatable job, every SWEEP_INTERVAL_MS, that delivers `job` again for
+ * every row `findStale` reports left PENDING past SWEEP_AFTER_MS: the row was
+ * committed but its job was never enqueued (store down, process killed in
+ * between) or failed without recording it. The job must be idempotent, as
+ * every job is, so a row that was only slow is done once all the same.
+ */
+export function defineSweeper<P>(options: {
+  name: string;
+  job: JobDefinition<P>;
+  findStale: (services: AppServices, olderThan: Date) => Promise<P[]>;
+}): JobDefinition<Record<string, never>> {
+  return defineJob({
+    name: options.name,
+    queue: options.job.queue,
+    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+    attempts: 1,
+    repeat: { everyMs: (config) => config.sweepIntervalMs, payload: {} },
+    process: async (_payload, { services }) => {
+      const stale = await options.findStale(services, new Date(Date.now() - services.config.sweepAfterMs));
+      for (const payload of stale) await services.queues.redeliver(options.job, payload);
+      if (stale.length > 0) services.log.warn({ job: options.job.name, count: stale.length }, 'stale PENDING rows delivered again');
+      return stale.length;
+    },
+  });
 }
 
 export type JobCounts = { waiting: number; active: number; delayed: number; failed: number };

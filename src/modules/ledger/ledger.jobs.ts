@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
 import type { LedgerTransaction } from '../../generated/prisma/client.js';
-import { defineJob } from '../../infra/queues.js';
+import { defineJob, defineSweeper } from '../../infra/queues.js';
 import type { Viewer } from '../auth/auth.service.js';
 import {
   type Accepted,
@@ -57,24 +57,12 @@ export const submitTransfer = (services: AppServices, viewer: Viewer, input: Tra
 export const submitDeposit = (services: AppServices, viewer: Viewer, input: DepositInput) =>
   settleLater(services, deposit(services, viewer, input));
 
-/**
- * Delivers settlement again for transactions left PENDING past SWEEP_AFTER_MS:
- * committed, but the enqueue failed (store down, process killed between the
- * two) or the job failed without recording it. Settlement is idempotent, so a
- * transaction that was only slow is settled once all the same.
- */
-export const sweepPendingTransactionsJob = defineJob({
+/** Settlement again for transactions left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
+export const sweepPendingTransactionsJob = defineSweeper({
   name: 'sweep-pending-transactions',
-  queue: 'ledger',
-  payload: z.object({}),
-  attempts: 1,
-  repeat: { everyMs: (config) => config.sweepIntervalMs, payload: {} },
-  process: async (_payload, { services }) => {
-    const stale = await stalePendingTransactions(services, new Date(Date.now() - services.config.sweepAfterMs));
-    for (const { id } of stale) await services.queues.redeliver(settleTransactionJob, { transactionId: id });
-    if (stale.length > 0) services.log.warn({ count: stale.length }, 'pending transactions delivered again');
-    return stale.length;
-  },
+  job: settleTransactionJob,
+  findStale: async (services, olderThan) =>
+    (await stalePendingTransactions(services, olderThan)).map(({ id }) => ({ transactionId: id })),
 });
 
 export const LEDGER_JOBS = [settleTransactionJob, sweepPendingTransactionsJob];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
-import { defineJob } from '../../infra/queues.js';
+import { defineJob, defineSweeper } from '../../infra/queues.js';
 import { markProvisioningFailed, provisionUser, stalePendingUsers } from './users.service.js';
 
 /** Opens a new user's USD account and pays the welcome credit; then READY (FAILED after the last attempt). */
@@ -24,19 +24,11 @@ export async function enqueueProvisioning(services: AppServices, userId: string)
   }
 }
 
-/** Delivers provisioning again for users left PENDING past SWEEP_AFTER_MS (see the ledger's sweeper). */
-export const sweepPendingProvisioningJob = defineJob({
+/** Provisioning again for users left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
+export const sweepPendingProvisioningJob = defineSweeper({
   name: 'sweep-pending-provisioning',
-  queue: 'provisioning',
-  payload: z.object({}),
-  attempts: 1,
-  repeat: { everyMs: (config) => config.sweepIntervalMs, payload: {} },
-  process: async (_payload, { services }) => {
-    const stale = await stalePendingUsers(services, new Date(Date.now() - services.config.sweepAfterMs));
-    for (const { id } of stale) await services.queues.redeliver(provisionUserJob, { userId: id });
-    if (stale.length > 0) services.log.warn({ count: stale.length }, 'pending provisionings delivered again');
-    return stale.length;
-  },
+  job: provisionUserJob,
+  findStale: async (services, olderThan) => (await stalePendingUsers(services, olderThan)).map(({ id }) => ({ userId: id })),
 });
 
 export const USERS_JOBS = [provisionUserJob, sweepPendingProvisioningJob];
