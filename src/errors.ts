@@ -61,9 +61,24 @@ export function fromZodIssues(
   return badUserInput(fields);
 }
 
-/** Prisma's "unique constraint failed" error, whatever the driver adapter wraps it in. */
+/** The PostgreSQL SQLSTATE of a failed raw query (Prisma's P2010), if that is what `error` is. */
+export function rawQuerySqlState(error: unknown): string | undefined {
+  const { code, meta } = (error ?? {}) as {
+    code?: unknown;
+    meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  };
+  if (code !== 'P2010') return undefined;
+  // Through a driver adapter the SQLSTATE sits in the adapter's error; without one, in meta.code.
+  const state = meta?.driverAdapterError?.cause?.originalCode ?? meta?.code;
+  return typeof state === 'string' ? state : undefined;
+}
+
+/** A unique constraint failed: P2002 from Prisma's queries, SQLSTATE 23505 from raw ones. */
 export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+  return (
+    (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002') ||
+    rawQuerySqlState(error) === '23505'
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
-import { AppError, badUserInput, conflict, isUniqueViolation, notFound } from '../../errors.js';
+import { AppError, badUserInput, conflict, isUniqueViolation, notFound, rawQuerySqlState } from '../../errors.js';
 import type {
   LedgerAccount,
   LedgerTransaction,
@@ -193,9 +193,7 @@ export async function recordTransaction(
   const existing = await findByKey(services.db, request, hash);
   if (existing) return { transaction: existing, created: false };
   try {
-    const transaction = await retryOnWriteConflict(() =>
-      services.db.$transaction((tx) => insertWithHold(tx, request, hash, canDrawFrom)),
-    );
+    const transaction = await retryOnWriteConflict(() => insertWithHold(services.db, request, hash, canDrawFrom));
     return { transaction, created: true };
   } catch (error) {
     // A concurrent request with the same key won the unique index.
@@ -208,7 +206,7 @@ export async function recordTransaction(
 
 /**
  * PostgreSQL may abort one of two transactions that wait on each other
- * (deadlock, P2034 in Prisma's terms); nothing of it was written, so it is
+ * (a deadlock: P2034 from Prisma's queries, 40P01 from raw ones); nothing of it was written, so it is
  * run again, a few times, before the error reaches the client.
  */
 async function retryOnWriteConflict<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
@@ -216,8 +214,8 @@ async function retryOnWriteConflict<T>(work: () => Promise<T>, attempts = 3): Pr
     try {
       return await work();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code !== 'P2034' || attempt >= attempts) throw error;
+      const conflict = (error as { code?: unknown }).code === 'P2034' || rawQuerySqlState(error) === '40P01';
+      if (!conflict || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
     }
   }
@@ -235,41 +233,62 @@ async function findByKey(db: PrismaClient | Tx, request: NewTransaction, hash: s
   return existing;
 }
 
+/**
+ * The checks read the accounts (their owner and currency never change); the
+ * hold and the insert are then one statement, so the source account's row
+ * lock is held for that statement alone — the accounts are hot rows under
+ * load, and every round trip spent holding one makes every other request
+ * on it wait.
+ */
 async function insertWithHold(
-  tx: Tx,
+  db: PrismaClient,
   request: NewTransaction,
   hash: string,
   canDrawFrom: (account: LedgerAccount) => boolean,
 ): Promise<LedgerTransaction> {
-  const to = await tx.ledgerAccount.findUnique({ where: { id: request.toAccountId } });
+  const ids = request.fromAccountId === null ? [request.toAccountId] : [request.toAccountId, request.fromAccountId];
+  const accounts = await db.ledgerAccount.findMany({ where: { id: { in: ids } } });
+  const to = accounts.find((account) => account.id === request.toAccountId);
   if (!to) throw notFound('Destination account');
-  let currencyCode = to.currency;
-  if (request.fromAccountId !== null) {
-    const from = await tx.ledgerAccount.findUnique({ where: { id: request.fromAccountId } });
-    if (!from || !canDrawFrom(from)) throw notFound('Source account');
-    if (from.id === to.id) throw badUserInput({ 'input.toAccountId': 'Source and destination must differ.' });
-    if (from.currency !== to.currency) {
-      throw badUserInput({ 'input.toAccountId': `Currencies differ (${from.currency} → ${to.currency}).` });
-    }
-    currencyCode = from.currency;
-    const held = await tx.$executeRaw`
-      UPDATE "ledger_accounts" SET "held" = "held" + ${request.amount}, "updated_at" = now()
-      WHERE "id" = ${from.id} AND "balance" - "held" >= ${request.amount}`;
-    if (held !== 1) throw new AppError('INSUFFICIENT_FUNDS', 'Not enough available balance.');
+  if (request.fromAccountId === null) {
+    return db.ledgerTransaction.create({ data: newRow(request, hash, to.currency) });
   }
-  return tx.ledgerTransaction.create({
-    data: {
-      kind: request.kind,
-      fromAccountId: request.fromAccountId,
-      toAccountId: request.toAccountId,
-      amount: request.amount,
-      currency: currencyCode,
-      memo: request.memo ?? null,
-      initiatorId: request.initiatorId,
-      idempotencyKey: request.idempotencyKey,
-      requestHash: hash,
-    },
-  });
+  const from = accounts.find((account) => account.id === request.fromAccountId);
+  if (!from || !canDrawFrom(from)) throw notFound('Source account');
+  if (from.id === to.id) throw badUserInput({ 'input.toAccountId': 'Source and destination must differ.' });
+  if (from.currency !== to.currency) {
+    throw badUserInput({ 'input.toAccountId': `Currencies differ (${from.currency} → ${to.currency}).` });
+  }
+  const row = newRow(request, hash, from.currency);
+  const [inserted] = await db.$queryRaw<Array<{ id: string }>>`
+    WITH "hold" AS (
+      UPDATE "ledger_accounts" SET "held" = "held" + ${row.amount}, "updated_at" = now()
+      WHERE "id" = ${from.id} AND "balance" - "held" >= ${row.amount}
+      RETURNING "id"
+    )
+    INSERT INTO "ledger_transactions" ("id", "kind", "from_account_id", "to_account_id", "amount", "currency",
+      "memo", "initiator_id", "idempotency_key", "request_hash", "updated_at")
+    SELECT ${row.id}, ${row.kind}::"TransactionKind", "hold"."id", ${row.toAccountId}, ${row.amount}, ${row.currency},
+      ${row.memo}, ${row.initiatorId}, ${row.idempotencyKey}, ${row.requestHash}, now()
+    FROM "hold"
+    RETURNING "id"`;
+  if (!inserted) throw new AppError('INSUFFICIENT_FUNDS', 'Not enough available balance.');
+  return db.ledgerTransaction.findUniqueOrThrow({ where: { id: inserted.id } });
+}
+
+function newRow(request: NewTransaction, hash: string, currencyCode: string) {
+  return {
+    id: randomUUID(),
+    kind: request.kind,
+    fromAccountId: request.fromAccountId,
+    toAccountId: request.toAccountId,
+    amount: request.amount,
+    currency: currencyCode,
+    memo: request.memo ?? null,
+    initiatorId: request.initiatorId,
+    idempotencyKey: request.idempotencyKey,
+    requestHash: hash,
+  };
 }
 
 export function transfer(services: AppServices, viewer: Viewer, input: TransferInput): Promise<Accepted> {
@@ -298,40 +317,16 @@ export type SettleOutcome = 'completed' | 'already-settled';
  * two settlements never wait on each other crosswise), writes the entries,
  * moves the balances, releases the hold and marks it COMPLETED. A transaction
  * that is no longer PENDING is left alone: delivery is at least once, the
- * effect exactly once.
+ * effect exactly once. It runs as one server-side function
+ * (prisma/migrations/…_ledger_settle_function): the account rows are hot, and
+ * each client round trip made while holding their locks made everyone else
+ * on them wait.
  */
 export async function settleTransaction(services: AppServices, transactionId: string): Promise<SettleOutcome> {
-  return services.db.$transaction(async (tx) => {
-    // FOR NO KEY UPDATE, not FOR UPDATE: an accept inserting a transaction holds
-    // KEY SHARE locks on both accounts (its foreign keys), which FOR UPDATE would
-    // wait on while that accept waits on us — a deadlock under load.
-    const [row] = await tx.$queryRaw<LedgerTransaction[]>`
-      SELECT "id", "status", "kind", "from_account_id" AS "fromAccountId", "to_account_id" AS "toAccountId", "amount"
-      FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR NO KEY UPDATE`;
-    if (!row) throw new Error(`transaction ${transactionId} does not exist`);
-    if (row.status !== 'PENDING') return 'already-settled';
-
-    const accountIds = [row.fromAccountId, row.toAccountId].filter((id): id is string => id !== null).sort();
-    await tx.$queryRaw`SELECT "id" FROM "ledger_accounts" WHERE "id" = ANY(${accountIds}) ORDER BY "id" FOR NO KEY UPDATE`;
-
-    const value = BigInt(row.amount);
-    if (row.fromAccountId !== null) {
-      const from = await tx.ledgerAccount.update({
-        where: { id: row.fromAccountId },
-        data: { balance: { decrement: value }, held: { decrement: value } },
-      });
-      await tx.ledgerEntry.create({
-        data: { transactionId, accountId: from.id, amount: -value, balanceAfter: from.balance },
-      });
-    }
-    const to = await tx.ledgerAccount.update({ where: { id: row.toAccountId }, data: { balance: { increment: value } } });
-    await tx.ledgerEntry.create({ data: { transactionId, accountId: to.id, amount: value, balanceAfter: to.balance } });
-    await tx.ledgerTransaction.update({
-      where: { id: transactionId },
-      data: { status: 'COMPLETED', settledAt: new Date() },
-    });
-    return 'completed';
-  });
+  const [result] = await services.db.$queryRaw<Array<{ outcome: SettleOutcome }>>`
+    SELECT "ledger_settle"(${transactionId}) AS "outcome"`;
+  if (!result) throw new Error(`ledger_settle returned nothing for ${transactionId}`);
+  return result.outcome;
 }
 
 /** Gives up on a PENDING transaction: FAILED with the reason, hold released. Settled ones are left alone. */
