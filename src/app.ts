@@ -15,7 +15,7 @@ import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
 import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from './infra/queues.js';
-import { viewerFromAuthorization } from './modules/auth/auth.service.js';
+import { authenticate } from './modules/auth/auth.service.js';
 import { schema } from './schema/index.js';
 import { queryLimitPlugins } from './schema/query-limits.js';
 
@@ -108,7 +108,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     maskedErrors: { maskError: (error) => maskError(error, log) },
     context: async ({ request, req }): Promise<Context> => ({
       ...services,
-      viewer: await viewerFromAuthorization(services, request.headers.get('authorization')),
+      ...(await authenticate(services, request.headers.get('authorization'))),
       log: req.log as Logger,
       requestId: String(req.id),
     }),

@@ -12,8 +12,8 @@ import { isGraphQLError } from './errors.js';
  * queries (see bench/README.md).
  *
  * Anything else, and anything this path is not sure to answer exactly as
- * Yoga would, goes to Yoga's handler (`false` is returned before any side
- * effect): other methods and media types, batches, subscriptions, CORS
+ * Yoga would, goes to Yoga's handler (`false` is returned before any
+ * resolver ran): other methods and media types, batches, subscriptions, CORS
  * requests, bodies that are not a plain GraphQL request, and unexpected
  * failures before execution. Results with errors are rendered by Yoga's own
  * result processor, so status codes follow the GraphQL-over-HTTP rules Yoga

@@ -138,3 +138,37 @@ describe('refresh tokens', () => {
     expect(result.data?.logout).toBe(false);
   });
 });
+
+describe('a stale Authorization header', () => {
+  it('does not stop refreshToken, login or logout, but fields that need a viewer say why', async () => {
+    const session = await t.registerUser({ password: 'stale header pw' });
+    const stale = 'not.a.valid-token';
+    const refreshed = await t.gql<{ refreshToken: { refreshToken: string } }, unknown>(
+      REFRESH,
+      { token: session.refreshToken },
+      stale,
+    );
+    expect(refreshed.errors).toBeUndefined();
+    const login = await t.gql(LOGIN, { input: { email: session.user.email, password: 'stale header pw' } }, stale);
+    expect(login.errors).toBeUndefined();
+    const loggedOut = await t.gql<{ logout: boolean }, unknown>(LOGOUT, { token: refreshed.data!.refreshToken.refreshToken }, stale);
+    expect(loggedOut.data?.logout).toBe(true);
+
+    const strategies = await t.gql(`{ strategies { totalCount } }`, undefined, stale);
+    expect(codes(strategies)).toEqual(['UNAUTHENTICATED']);
+    expect(strategies.errors?.[0]?.message).toBe('Invalid access token.');
+  });
+});
+
+describe('a family revoked while one of its tokens was being rotated', () => {
+  it('refuses the token that rotation issued', async () => {
+    const session = await t.registerUser();
+    const rotated = await t.gql<{ refreshToken: { refreshToken: string } }, unknown>(REFRESH, { token: session.refreshToken });
+    const next = rotated.data!.refreshToken.refreshToken;
+    // What a concurrent reuse or logout leaves behind when it revokes the family just
+    // before rotation inserts the new token: the old token revoked, the new one not.
+    const spent = await t.app.db.refreshToken.findFirstOrThrow({ where: { userId: session.user.id, usedAt: { not: null } } });
+    await t.app.db.refreshToken.update({ where: { id: spent.id }, data: { revokedAt: new Date() } });
+    expect(codes(await t.gql(REFRESH, { token: next }))).toEqual(['UNAUTHENTICATED']);
+  });
+});

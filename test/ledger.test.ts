@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { provisionUser } from '../src/modules/users/users.service.js';
+import { hashPassword } from '../src/modules/auth/auth.service.js';
+import {
+  ensureAccount,
+  ensureHouse,
+  failTransaction,
+  HOUSE_USER_ID,
+  recordTransaction,
+} from '../src/modules/ledger/ledger.service.js';
+import { createUser, provisionUser } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
@@ -79,6 +87,33 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect(accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
     const credits = await t.app.db.ledgerTransaction.count({ where: { toAccountId: user.accountId } });
     expect(credits).toBe(1);
+  });
+
+  it('does not mark a user READY whose welcome credit failed', async () => {
+    const services = t.app.services;
+    const user = await createUser(services, {
+      email: `credit-${randomBytes(5).toString('hex')}@example.com`,
+      name: 'No Credit',
+      passwordHash: await hashPassword('no credit password'),
+    });
+    const account = await ensureAccount(services, user.id, 'USD');
+    const house = await ensureHouse(services);
+    const { transaction } = await recordTransaction(
+      services,
+      {
+        kind: 'TRANSFER',
+        fromAccountId: house.id,
+        toAccountId: account.id,
+        amount: t.config.welcomeCredit,
+        memo: 'Welcome credit',
+        initiatorId: HOUSE_USER_ID,
+        idempotencyKey: `welcome-${user.id}`,
+      },
+      () => true,
+    );
+    await failTransaction(services, transaction.id, 'settlement gave up');
+    await expect(provisionUser(services, user.id)).rejects.toThrow(/FAILED/);
+    expect((await t.app.db.user.findUniqueOrThrow({ where: { id: user.id } })).provisioningStatus).toBe('PENDING');
   });
 
   it('transfers: PENDING at once with a hold, then COMPLETED with two entries that sum to zero', async () => {

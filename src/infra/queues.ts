@@ -54,7 +54,10 @@ export interface JobDefinition<P> {
   backoffMs?: number;
   /** Re-reads state and returns early when the work is already done: a job may run more than once. */
   process: (payload: P, ctx: JobContext) => Promise<unknown>;
-  /** Runs once, after the last attempt failed or the payload/error was unrecoverable (e.g. mark the row FAILED). */
+  /**
+   * Runs after the last attempt failed or the payload/error was unrecoverable (e.g. mark the row FAILED);
+   * again if a sweeper redelivers the failed job, so it must be idempotent like the processor.
+   */
   onFinalFailure?: (payload: P, error: Error, ctx: JobContext) => Promise<void>;
   /** A repeatable job (a sweeper): startWorkers schedules it every `everyMs` with this payload, once per queue store. */
   repeat?: { everyMs: number | ((config: Config) => number); payload: P };

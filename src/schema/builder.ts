@@ -41,7 +41,8 @@ export const builder = new SchemaBuilder<{
       admin: context.viewer?.role === 'ADMIN',
     }),
     // Anonymous callers learn they must sign in; signed-in callers that lack the role are FORBIDDEN.
-    unauthorizedError: (_parent, context) => (context.viewer ? forbidden() : unauthenticated()),
+    // A refused token says why (expired, invalid) rather than just "sign in".
+    unauthorizedError: (_parent, context) => (context.viewer ? forbidden() : (context.authError ?? unauthenticated())),
   },
   relay: {
     clientMutationId: 'omit',

@@ -44,6 +44,7 @@ const LoginInput = builder
 async function signIn(context: Context, session: Promise<Session>): Promise<Session> {
   const result = await session;
   context.viewer = { id: result.user.id, role: result.user.role };
+  context.authError = null;
   return result;
 }
 

@@ -89,6 +89,23 @@ export async function verifyAccessToken(services: AppServices, token: string): P
   }
 }
 
+/**
+ * The viewer of a request, or why its Authorization header was refused: a bad
+ * or expired token does not fail the whole request (a client refreshing its
+ * session sends the stale one), it makes the request anonymous with a reason.
+ */
+export async function authenticate(
+  services: AppServices,
+  authorization: string | null | undefined,
+): Promise<{ viewer: Viewer | null; authError: AppError | null }> {
+  try {
+    return { viewer: await viewerFromAuthorization(services, authorization), authError: null };
+  } catch (error) {
+    if (error instanceof AppError) return { viewer: null, authError: error };
+    throw error;
+  }
+}
+
 /** Reads `Bearer <token>`; null when there is no header. */
 export async function viewerFromAuthorization(
   services: AppServices,
@@ -152,6 +169,13 @@ export async function refreshSession(services: AppServices, refreshToken: string
     include: { user: true },
   });
   if (!stored || stored.revokedAt || stored.expiresAt <= new Date()) {
+    throw unauthenticated('Refresh token is invalid or expired.');
+  }
+  // A revocation of the family can land between another rotation's spend and its
+  // insert, missing the token that rotation issued; any revoked member ends the family.
+  const revokedInFamily = await db.refreshToken.count({ where: { familyId: stored.familyId, revokedAt: { not: null } } });
+  if (revokedInFamily > 0) {
+    await revokeFamily(services, stored.familyId);
     throw unauthenticated('Refresh token is invalid or expired.');
   }
   // One conditional UPDATE decides which of two concurrent presentations wins.

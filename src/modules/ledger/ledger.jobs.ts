@@ -14,7 +14,7 @@ import {
   transfer,
 } from './ledger.service.js';
 
-export const SETTLEMENT_FAILED = 'Settlement failed after every retry; the hold was released.';
+export const SETTLEMENT_FAILED = 'Settlement failed after every retry; nothing was moved and any hold was released.';
 
 /** Posts one PENDING transaction (see settleTransaction); re-delivery of a settled one is a no-op. */
 export const settleTransactionJob = defineJob({

@@ -177,10 +177,11 @@ export interface Accepted {
 }
 
 /**
- * Checks and records a money movement in one database transaction: both
- * accounts exist and share a currency, the initiator may draw on the source,
- * and the source's available balance covers the amount — taken as a hold by
- * one conditional UPDATE, so concurrent requests cannot overdraw it.
+ * Checks and records a money movement: both accounts exist and share a
+ * currency and the initiator may draw on the source (read first: an account's
+ * owner and currency never change); then the hold — the source's available
+ * balance must cover the amount — and the PENDING row are one statement, so
+ * concurrent requests cannot overdraw it and nothing is half-written.
  * The same idempotency key with the same request returns the first
  * transaction; with a different request it is CONFLICT.
  */

@@ -37,9 +37,11 @@ builder.queryFields((t) => ({
   me: t.prismaField({
     type: 'User',
     nullable: true,
-    description: 'The signed-in user; null when anonymous.',
-    resolve: (query, _root, _args, context) =>
-      context.viewer ? findUserById(context, context.viewer.id, query) : null,
+    description: 'The signed-in user; null when anonymous (an expired or invalid token is UNAUTHENTICATED).',
+    resolve: (query, _root, _args, context) => {
+      if (context.authError) throw context.authError;
+      return context.viewer ? findUserById(context, context.viewer.id, query) : null;
+    },
   }),
   user: t.prismaField({
     type: 'User',

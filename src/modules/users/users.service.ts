@@ -107,6 +107,13 @@ export async function provisionUser(services: AppServices, userId: string): Prom
       (from) => from.ownerId === HOUSE_USER_ID,
     );
     await settleTransaction(services, transaction.id);
+    // Settled by us or by an earlier run — or FAILED by the ledger's own retries,
+    // in which case the user must not be READY without the credit.
+    const { status } = await services.db.ledgerTransaction.findUniqueOrThrow({
+      where: { id: transaction.id },
+      select: { status: true },
+    });
+    if (status !== 'COMPLETED') throw new Error(`welcome credit ${transaction.id} is ${status}`);
   }
   await services.db.user.update({ where: { id: userId }, data: { provisioningStatus: 'READY' } });
   return 'ready';
