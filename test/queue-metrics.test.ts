@@ -3,8 +3,10 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { buildApp } from '../src/app.js';
 import { createMetrics } from '../src/infra/metrics.js';
-import { bullQueues, defineJob, type Queues, startWorkers, type Workers } from '../src/infra/queues.js';
+import { createLogger } from '../src/infra/logger.js';
+import { bullQueues, createQueues, defineJob, startWorkers, type Workers } from '../src/infra/queues.js';
 import { testConfig, useTestApp } from './helpers/app.js';
+import { tcpProxy } from './helpers/tcp-proxy.js';
 
 /**
  * Queue metrics on /metrics: the per-queue gauges read from the store on
@@ -166,13 +168,28 @@ describe.each(['postgres', 'redis'] as const)('queue metrics on %s', (backend) =
 
 describe('queue metrics when the store does not answer', () => {
   it('reports queue_store_up 0 and no counts, without waiting past the timeout', async () => {
-    const hung = { counts: () => new Promise(() => {}) } as unknown as Queues;
-    const metrics = createMetrics({ queues: hung, queueCountsTimeoutMs: 200 });
-    const started = Date.now();
-    const text = await metrics.registry.metrics();
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(sample(text, 'queue_store_up')).toBe(0);
-    expect(text).not.toMatch(/^jobs_waiting\{/m);
+    // Real queues on Redis, through a proxy that then stops answering: a hung store.
+    const redis = new URL(inject('redisUrl'));
+    const proxy = await tcpProxy(redis.hostname, Number(redis.port));
+    redis.port = String(proxy.port);
+    const config = testConfig('postgresql://unused@127.0.0.1:1/unused', { REDIS_URL: redis.toString() });
+    const queues = await createQueues(
+      { config, log: createLogger('silent'), databaseUrl: config.databaseUrl! },
+      { namespace: `test-${unique()}` },
+    );
+    try {
+      const metrics = createMetrics({ queues, queueCountsTimeoutMs: 200 });
+      expect(sample(await metrics.registry.metrics(), 'queue_store_up')).toBe(1);
+      proxy.hang();
+      const started = Date.now();
+      const text = await metrics.registry.metrics();
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(sample(text, 'queue_store_up')).toBe(0);
+      expect(text).not.toMatch(/^jobs_waiting\{/m);
+    } finally {
+      await proxy.close();
+      await queues.close();
+    }
   });
 
   it('reports queue_store_up 0 while the app queues are not started', async () => {

@@ -2,12 +2,16 @@ import net from 'node:net';
 
 /**
  * A TCP proxy in front of the store, so that a test can take the store away
- * (refusing connections, dropping the open ones) and bring it back.
+ * (refusing connections, dropping the open ones) and bring it back, or make it
+ * hang: connections stay open and nothing comes back.
  */
 export async function tcpProxy(host: string, port: number) {
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   const server = net.createServer((client) => {
     const upstream = net.connect(port, host);
+    pairs.add([client, upstream]);
+    upstream.on('close', () => pairs.forEach((pair) => pair[1] === upstream && pairs.delete(pair)));
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -33,9 +37,19 @@ export async function tcpProxy(host: string, port: number) {
     for (const socket of sockets) socket.destroy();
     await closed;
   };
+  /** Stops forwarding in both directions on the open connections: requests go unanswered. */
+  const hang = () => {
+    for (const [client, upstream] of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  };
   return {
     port: proxyPort,
     cut,
+    hang,
     restore: () => listenOn(proxyPort),
     close: async () => {
       if (server.listening) await cut();
