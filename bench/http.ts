@@ -16,6 +16,7 @@ import {
   benchFile,
   type Child,
   freePort,
+  hostCpuTimes,
   mb,
   onCleanup,
   NODE,
@@ -32,6 +33,8 @@ import {
   TSX_IMPORT,
   table,
   tail,
+  waitForFile,
+  waitForHealth,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 
@@ -241,14 +244,14 @@ export async function run(): Promise<HttpResults> {
     const cpuBefore = readCpuSeconds(server.pid) ?? 0;
     const dbCpuBefore = readDescendantsCpuSeconds(api.pid);
     const xactBefore = spec.key === 'bare' ? 0 : await db.transactions();
-    const hostBefore = hostCpu();
+    const hostBefore = hostCpuTimes();
     const wallBefore = performance.now();
     const sampler = sampleRss(server.pid, 100);
     const result = await drive(jobs.get(spec.key)!, api, apiLog);
     const rssSamples = sampler.stop();
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const cpuSeconds = (readCpuSeconds(server.pid) ?? cpuBefore) - cpuBefore;
-    const hostAfter = hostCpu();
+    const hostAfter = hostCpuTimes();
     const dbCpuSeconds = readDescendantsCpuSeconds(api.pid) - dbCpuBefore;
     await sleep(1000); // PostgreSQL publishes its statistics about once a second
     const xacts = spec.key === 'bare' ? 0 : (await db.transactions()) - xactBefore;
@@ -423,24 +426,11 @@ function machineInfo() {
   };
 }
 
-/** Aggregate CPU jiffies from /proc/stat (busy = everything but idle and iowait). */
-function hostCpu(): { busy: number; total: number } {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const values = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (values[3] ?? 0) + (values[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return { busy: 0, total: 1 };
-  }
-}
-
 /** Cores busy across the host over a short window. */
 async function hostBusyOver(ms: number): Promise<number> {
-  const before = hostCpu();
+  const before = hostCpuTimes();
   await sleep(ms);
-  const after = hostCpu();
+  const after = hostCpuTimes();
   const cores = cpus().length;
   return (after.busy - before.busy) / ((after.total - before.total) / cores);
 }
@@ -552,29 +542,6 @@ async function dbStats(dataDir: string): Promise<{ transactions(): Promise<numbe
     },
     close,
   };
-}
-
-async function waitForHealth(api: Child, url: string, logFile: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (api.hasExited()) throw new Error(`the API exited during start-up; its log ends:\n${tail(logFile)}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`the API did not become healthy within ${timeoutMs / 1000} s; its log ends:\n${tail(logFile)}`);
-}
-
-async function waitForFile(file: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(file)) {
-    if (Date.now() > deadline) throw new Error(`${file} was not written within ${timeoutMs / 1000} s`);
-    await sleep(200);
-  }
 }
 
 async function graphql<T = unknown>(

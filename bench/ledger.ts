@@ -47,6 +47,8 @@ import {
   table,
   tail,
   TSX_IMPORT,
+  waitForFile,
+  waitForHealth,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 
@@ -1031,28 +1033,6 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-async function waitForHealth(api: Child, url: string, logFile: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (api.hasExited()) throw new Error(`the API exited during start-up; its log ends:\n${tail(logFile)}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`the API did not become healthy within ${timeoutMs / 1000} s; its log ends:\n${tail(logFile)}`);
-}
-
-async function waitForFile(file: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(file)) {
-    if (Date.now() > deadline) throw new Error(`${file} was not written within ${timeoutMs / 1000} s`);
-    await sleep(200);
-  }
-}
 
 if (process.argv[2] === '--driver' && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   driverMain().catch((error: unknown) => {

@@ -384,3 +384,27 @@ export function readCpuSecondsWithReaped(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** Waits until `url` answers 2xx, failing early (with the end of its log) if the API exits. */
+export async function waitForHealth(api: Child, url: string, logFile: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (api.hasExited()) throw new Error(`the API exited during start-up; its log ends:\n${tail(logFile)}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`the API did not become healthy within ${timeoutMs / 1000} s; its log ends:\n${tail(logFile)}`);
+}
+
+export async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`${file} was not written within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
