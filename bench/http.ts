@@ -7,8 +7,8 @@
  * 100 connections, BENCH_DURATION seconds), one case at a time, and prints
  * throughput, latency, errors, server CPU and RSS, and the targets of issue 2.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DriverJob, DriverResult } from './driver.js';
@@ -17,6 +17,7 @@ import {
   type Child,
   freePort,
   hostCpuTimes,
+  machineSummary,
   mb,
   onCleanup,
   NODE,
@@ -99,7 +100,7 @@ export interface CaseResult extends DriverResult {
 
 export interface HttpResults {
   startedAt: string;
-  machine: ReturnType<typeof machineInfo>;
+  machine: ReturnType<typeof machineSummary>;
   settings: {
     durationSeconds: number;
     connections: number;
@@ -125,7 +126,7 @@ export async function run(): Promise<HttpResults> {
   if (serverKind !== 'tsx' && serverKind !== 'compiled') {
     throw new Error(`BENCH_SERVER must be "tsx" (npm start's way) or "compiled" (the Docker image's way)`);
   }
-  const machine = machineInfo();
+  const machine = machineSummary();
   const startedAt = new Date().toISOString();
 
   log(
@@ -411,20 +412,6 @@ function printReport(results: HttpResults, profileTexts: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function machineInfo() {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
-  return {
-    cpus: cpus().length,
-    cpuModel: model,
-    memoryGb: (totalmem() / 1024 ** 3).toFixed(1),
-    freeMemoryGb: (freemem() / 1024 ** 3).toFixed(1),
-    node: process.version,
-    loadavg: loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' '),
-  };
-}
 
 /** Cores busy across the host over a short window. */
 async function hostBusyOver(ms: number): Promise<number> {

@@ -7,7 +7,7 @@ import { seed } from '../prisma/seed.js';
 import { type App, buildApp } from '../src/app.js';
 import { type Config, KNOWN_ENV_VARIABLES } from '../src/config.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
-import { codes, type GraphQLResponse, type Session, testConfig } from './helpers/app.js';
+import { codes, type GraphQLResponse, injectGraphQL, type Session, testConfig } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
 
@@ -158,19 +158,8 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     await database?.drop();
   });
 
-  const gql = async <T>(query: string, variables: unknown, token?: string): Promise<GraphQLResponse<T>> => {
-    const response = await app!.fastify.inject({
-      method: 'POST',
-      url: '/graphql',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json, application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      payload: JSON.stringify({ query, variables }),
-    });
-    return { status: response.statusCode, ...(JSON.parse(response.body) as object) };
-  };
+  const gql = <T>(query: string, variables: unknown, token?: string): Promise<GraphQLResponse<T>> =>
+    injectGraphQL<T, unknown>(app!, query, variables, token);
 
   it('settles every accepted transfer exactly once after a restart, and the ledger invariants hold', async () => {
     const db = app!.db;

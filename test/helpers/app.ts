@@ -103,20 +103,7 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
     await drop?.();
   });
 
-  handle.gql = async (document, variables, token) => {
-    const query = typeof document === 'string' ? document : print(document);
-    const response = await handle.app.fastify.inject({
-      method: 'POST',
-      url: '/graphql',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json, application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      payload: JSON.stringify({ query, variables }),
-    });
-    return { status: response.statusCode, ...(JSON.parse(response.body) as object) };
-  };
+  handle.gql = (document, variables, token) => injectGraphQL(handle.app, document, variables, token);
 
   handle.registerUser = async (overrides = {}) => {
     const input = {
@@ -138,6 +125,27 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
   };
 
   return handle;
+}
+
+/** POSTs an operation to an app's /graphql through its real Fastify + Yoga stack (in process). */
+export async function injectGraphQL<TResult, TVariables>(
+  app: App,
+  document: TypedDocumentNode<TResult, TVariables> | DocumentNode | string,
+  variables?: TVariables,
+  token?: string,
+): Promise<GraphQLResponse<TResult>> {
+  const query = typeof document === 'string' ? document : print(document);
+  const response = await app.fastify.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    payload: JSON.stringify({ query, variables }),
+  });
+  return { status: response.statusCode, ...(JSON.parse(response.body) as object) };
 }
 
 /** The error codes of a response, in order. */

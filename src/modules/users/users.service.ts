@@ -92,20 +92,7 @@ export async function provisionUser(services: AppServices, userId: string): Prom
   const account = await ensureAccount(services, userId, HOUSE_CURRENCY);
   const credit = services.config.welcomeCredit;
   if (credit > 0n) {
-    const house = await ensureHouse(services);
-    const { transaction } = await recordTransaction(
-      services,
-      {
-        kind: 'TRANSFER',
-        fromAccountId: house.id,
-        toAccountId: account.id,
-        amount: credit,
-        memo: 'Welcome credit',
-        initiatorId: HOUSE_USER_ID,
-        idempotencyKey: `welcome-${userId}`,
-      },
-      (from) => from.ownerId === HOUSE_USER_ID,
-    );
+    const { transaction } = await recordWelcomeCredit(services, userId, account.id, credit);
     await settleTransaction(services, transaction.id);
     // Settled by us or by an earlier run — or FAILED by the ledger's own retries,
     // in which case the user must not be READY without the credit.
@@ -117,6 +104,24 @@ export async function provisionUser(services: AppServices, userId: string): Prom
   }
   await services.db.user.update({ where: { id: userId }, data: { provisioningStatus: 'READY' } });
   return 'ready';
+}
+
+/** The house's TRANSFER of the welcome credit; its idempotency key makes it one per user. */
+export async function recordWelcomeCredit(services: AppServices, userId: string, accountId: string, amount: bigint) {
+  const house = await ensureHouse(services);
+  return recordTransaction(
+    services,
+    {
+      kind: 'TRANSFER',
+      fromAccountId: house.id,
+      toAccountId: accountId,
+      amount,
+      memo: 'Welcome credit',
+      initiatorId: HOUSE_USER_ID,
+      idempotencyKey: `welcome-${userId}`,
+    },
+    (from) => from.ownerId === HOUSE_USER_ID,
+  );
 }
 
 /** After the last attempt: the user stays signed up but is marked FAILED (an admin can look into it). */
