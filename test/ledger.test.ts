@@ -1,14 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
-import {
-  ensureAccount,
-  ensureHouse,
-  failTransaction,
-  HOUSE_USER_ID,
-  recordTransaction,
-} from '../src/modules/ledger/ledger.service.js';
-import { createUser, provisionUser } from '../src/modules/users/users.service.js';
+import { ensureAccount, failTransaction } from '../src/modules/ledger/ledger.service.js';
+import { createUser, provisionUser, recordWelcomeCredit } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
@@ -97,20 +91,7 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
       passwordHash: await hashPassword('no credit password'),
     });
     const account = await ensureAccount(services, user.id, 'USD');
-    const house = await ensureHouse(services);
-    const { transaction } = await recordTransaction(
-      services,
-      {
-        kind: 'TRANSFER',
-        fromAccountId: house.id,
-        toAccountId: account.id,
-        amount: t.config.welcomeCredit,
-        memo: 'Welcome credit',
-        initiatorId: HOUSE_USER_ID,
-        idempotencyKey: `welcome-${user.id}`,
-      },
-      () => true,
-    );
+    const { transaction } = await recordWelcomeCredit(services, user.id, account.id, t.config.welcomeCredit);
     await failTransaction(services, transaction.id, 'settlement gave up');
     await expect(provisionUser(services, user.id)).rejects.toThrow(/FAILED/);
     expect((await t.app.db.user.findUniqueOrThrow({ where: { id: user.id } })).provisioningStatus).toBe('PENDING');
@@ -243,6 +224,16 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
       alice.accessToken,
     );
     expect(codes(mixed)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('refuses, in the database itself, a negative balance or a hold larger than the balance', async () => {
+    const user = await readyUser(t);
+    const write = (sql: string) => t.app.db.$executeRawUnsafe(sql, user.accountId);
+    await expect(write('UPDATE "ledger_accounts" SET "balance" = -1 WHERE "id" = $1')).rejects.toThrow(/check/i);
+    await expect(write('UPDATE "ledger_accounts" SET "held" = "balance" + 1 WHERE "id" = $1')).rejects.toThrow(/check/i);
+    await expect(write('UPDATE "ledger_accounts" SET "held" = -1 WHERE "id" = $1')).rejects.toThrow(/check/i);
+    const account = await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: user.accountId } });
+    expect([account.balance, account.held]).toEqual([10_000n, 0n]);
   });
 
   it('keeps the ledger consistent under 600 concurrent transfers among 20 users', async () => {
