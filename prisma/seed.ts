@@ -19,7 +19,7 @@ export interface SeedResult {
 /**
  * Creates the house account and, when no admin exists, the admin (every mode);
  * with `demo`, a demo
- * user with a few strategies. Safe to run on every start and from many
+ * user with a few strategies and two items for sale. Safe to run on every start and from many
  * processes at once: the unique email decides which one creates a row.
  */
 export async function seed(services: AppServices, options: { demo: boolean }): Promise<SeedResult> {
@@ -70,6 +70,16 @@ export async function seed(services: AppServices, options: { demo: boolean }): P
       });
       result.demoCreated = true;
     }
+  }
+  if (options.demo) {
+    // By SKU, so that a later start neither duplicates them nor resets their stock.
+    await db.inventoryItem.createMany({
+      data: [
+        { sku: 'SY-HOODIE', name: 'Switchyard hoodie', price: 4500n, currency: 'USD', stock: 50, limitPerUser: 2 },
+        { sku: 'SY-STICKERS', name: 'Sticker pack', price: 300n, currency: 'USD', stock: 1000, limitPerUser: null },
+      ],
+      skipDuplicates: true,
+    });
   }
   return result;
 }

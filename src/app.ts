@@ -11,11 +11,13 @@ import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
 import { createFastPath } from './fast-path.js';
 import { adminQueuesPlugin } from './infra/admin-queues.js';
 import { createDb, type Db } from './infra/db.js';
+import { authenticateSession, liveSubscriptions } from './infra/live-subscriptions.js';
 import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
+import { createPubSub } from './infra/pubsub.js';
 import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from './infra/queues.js';
-import { authenticate } from './modules/auth/auth.service.js';
+import { attachGraphQLWebSocket, type WsConnection } from './infra/websocket.js';
 import { schema } from './schema/index.js';
 import { queryLimitPlugins } from './schema/query-limits.js';
 
@@ -27,6 +29,8 @@ export interface BuildAppOptions {
   fastPath?: boolean;
   /** Queue-store options (tests give each file its own namespace on the shared Redis). */
   queues?: CreateQueuesOptions;
+  /** Event-bus options: the Redis channel prefix (tests sharing one Redis use their own). */
+  events?: { namespace?: string };
 }
 
 export interface App {
@@ -43,14 +47,16 @@ export interface App {
   ready(): Promise<void>;
   /** ready(), then listens on config.host:config.port (port 0: any free port); returns the base URL. */
   start(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes the queues and the database. */
+  /**
+   * Stops accepting, closes WebSocket connections (1001) and ends SSE streams,
+   * lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes the
+   * queues, the event bus and the database.
+   */
   stop(): Promise<void>;
 }
 
-interface ServerContext {
-  req: FastifyRequest;
-  reply: FastifyReply;
-}
+/** What Yoga's handler is given: the Fastify request and reply, or (graphql-ws) the WebSocket connection. */
+type ServerContext = { req: FastifyRequest; reply: FastifyReply; ws?: undefined } | { ws: WsConnection };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -64,7 +70,13 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   // Queue counts on scrape; job timings from the workers started on these queues (inline ones).
   const metrics = createMetrics({ queues });
   observeJobs(queues, metrics.jobs);
-  const services: AppServices = { db, config, log, queues };
+  // Opened by ready() too.
+  const pubsub = createPubSub(
+    { config, log, databaseUrl },
+    { namespace: options.events?.namespace, onPublish: metrics.onPublish },
+  );
+  const services: AppServices = { db, config, log, queues, pubsub };
+  const live = liveSubscriptions(metrics);
 
   const fastify = Fastify({
     loggerInstance: log,
@@ -106,12 +118,22 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       },
     },
     maskedErrors: { maskError: (error) => maskError(error, log) },
-    context: async ({ request, req }): Promise<Context> => ({
-      ...services,
-      ...(await authenticate(services, request.headers.get('authorization'))),
-      log: req.log as Logger,
-      requestId: String(req.id),
-    }),
+    context: async (initial): Promise<Context> => {
+      if (initial.ws) {
+        // A graphql-ws operation: the connection authenticated once, at connection_init.
+        const { ws } = initial;
+        const { viewer, authExpiresAt } = ws;
+        return { ...services, viewer, authError: null, authExpiresAt, log: ws.log, requestId: ws.id, transport: 'ws' };
+      }
+      const { request, req } = initial;
+      return {
+        ...services,
+        ...(await authenticateSession(services, request.headers.get('authorization'))),
+        log: req.log as Logger,
+        requestId: String(req.id),
+        transport: request.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http',
+      };
+    },
     plugins: [
       // Simple (non-preflighted) requests must carry one of these headers; see README, "CSRF".
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
@@ -120,8 +142,13 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useContractCodes(),
       useMaskExecutionErrors(),
       useMetrics(metrics),
+      // Counts subscriptions by transport, ends them at token expiry (HTTP) and on stop().
+      live.plugin,
     ],
   });
+
+  // graphql-ws on the same port and path (upgrade requests of fastify.server).
+  const websocket = attachGraphQLWebSocket({ server: fastify.server, path: '/graphql', yoga, services, metrics });
 
   const tryFastPath =
     options.fastPath === false ? undefined : createFastPath(yoga, { corsEnabled: config.corsOrigins.length > 0 });
@@ -157,6 +184,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   let stopping: Promise<void> | undefined;
   const ready = async () => {
     await queues.start();
+    await pubsub.start();
     await fastify.ready();
   };
   return {
@@ -181,11 +209,18 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
         // but stays open; without this sweep every shutdown waited the full timeout.
         const idleSweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
         try {
-          await fastify.close();
+          // Stops accepting at once; resolves when the in-flight requests are done.
+          const closed = fastify.close();
+          // SSE streams (ended with their `complete` event) and WebSockets (1001: clients reconnect
+          // elsewhere) would otherwise hold it up to the timeout.
+          live.endAll();
+          await websocket.close(Math.min(config.shutdownTimeoutMs, 5000));
+          await closed;
         } finally {
           clearTimeout(timeout);
           clearInterval(idleSweep);
           await queues.close().catch((error: unknown) => log.warn({ err: error }, 'closing the queues failed'));
+          await pubsub.close();
           await db.$disconnect();
         }
       })();

@@ -49,6 +49,9 @@ const envSchema = z.object({
   BODY_LIMIT: z.coerce.number().int().min(1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   GRAPHIQL: z.enum(['true', 'false']).optional(),
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(20),
+  WS_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -86,6 +89,15 @@ export interface Config {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   graphiql: boolean;
+  /**
+   * graphql-ws keep-alive: the server pings every connection this often and
+   * terminates one that has not answered the previous ping by the next.
+   */
+  wsKeepAliveMs: number;
+  /** Operations running at once on one WebSocket connection; past it, RATE_LIMITED. */
+  wsMaxSubscriptionsPerConnection: number;
+  /** Signed-in WebSocket connections per user, per API process; past it, closed with 4429. */
+  wsMaxConnectionsPerUser: number;
 }
 
 export interface LoadConfigOptions {
@@ -158,6 +170,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     bodyLimitBytes: e.BODY_LIMIT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     graphiql: e.GRAPHIQL ? e.GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
+    wsKeepAliveMs: e.WS_KEEPALIVE_MS,
+    wsMaxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
   };
 }
 

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Db } from './infra/db.js';
+import type { SubscriptionTransport } from './infra/metrics.js';
+import type { PubSub } from './infra/pubsub.js';
 import type { Queues } from './infra/queues.js';
 import type { AppError } from './errors.js';
 import type { Viewer } from './modules/auth/auth.service.js';
@@ -18,7 +20,15 @@ export interface Context {
   config: Config;
   log: Logger;
   queues: Queues;
+  pubsub: PubSub;
   requestId: string;
+  /** How the operation came: a WebSocket, an SSE request, or any other HTTP request. */
+  transport: SubscriptionTransport;
+  /**
+   * When the viewer's access token expires (ms since the epoch; null when
+   * anonymous): subscriptions never outlive it.
+   */
+  authExpiresAt: number | null;
 }
 
 /** The per-process parts a request context is built from. */
@@ -28,4 +38,6 @@ export interface AppServices {
   log: Logger;
   /** Enqueues jobs; the backend (Redis or PostgreSQL) is hidden behind it. */
   queues: Queues;
+  /** The cross-process event bus behind subscriptions (Redis pub/sub or LISTEN/NOTIFY). */
+  pubsub: PubSub;
 }

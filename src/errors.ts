@@ -82,6 +82,25 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
+ * PostgreSQL may abort one of two transactions that wait on each other
+ * (a deadlock: P2034 from Prisma's queries, 40P01 from raw ones; or a
+ * serialization failure, 40001); nothing of it was written, so it is run
+ * again, a few times, before the error reaches the client.
+ */
+export async function retryOnWriteConflict<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const state = rawQuerySqlState(error);
+      const conflict = (error as { code?: unknown }).code === 'P2034' || state === '40P01' || state === '40001';
+      if (!conflict || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
+  }
+}
+
+/**
  * Duck-typed on purpose: graphql ships CommonJS and ESM builds, and when both
  * are loaded an error from one is not an `instanceof` the other's class.
  */

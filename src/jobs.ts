@@ -1,4 +1,5 @@
 import type { JobDefinition } from './infra/queues.js';
+import { INVENTORY_JOBS } from './modules/inventory/inventory.jobs.js';
 import { LEDGER_JOBS } from './modules/ledger/ledger.jobs.js';
 import { USERS_JOBS } from './modules/users/users.jobs.js';
 
@@ -8,4 +9,4 @@ import { USERS_JOBS } from './modules/users/users.jobs.js';
  * of exactly this list. Each module declares its jobs in <domain>.jobs.ts.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const ALL_JOBS: JobDefinition<any>[] = [...USERS_JOBS, ...LEDGER_JOBS];
+export const ALL_JOBS: JobDefinition<any>[] = [...USERS_JOBS, ...LEDGER_JOBS, ...INVENTORY_JOBS];

@@ -7,6 +7,7 @@ import type { AppServices } from '../src/context.js';
 import { createDb, type Db } from '../src/infra/db.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';
+import { createPubSub } from '../src/infra/pubsub.js';
 import {
   createQueues,
   defineJob,
@@ -124,7 +125,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
   const namespace = backend === 'redis' ? `test-${unique()}` : undefined;
 
   /** A plain BullMQ Queue on the same store, to look at jobs and to add what enqueue refuses. */
-  let raw: Record<QueueName, Queue>;
+  let raw: Record<'provisioning' | 'ledger', Queue>;
   const rawQueue = (name: QueueName): Queue =>
     backend === 'redis'
       ? new Queue(name, { connection: { url: inject('redisUrl') }, prefix: namespace })
@@ -140,7 +141,8 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     const log = createLogger(config.logLevel);
     db = createDb(database.url, 2);
     queues = await createQueues({ config, log, databaseUrl: database.url }, { namespace });
-    services = { db, config, log, queues };
+    // The jobs here publish nothing: an event bus that is never started will do.
+    services = { db, config, log, queues, pubsub: createPubSub({ config, log, databaseUrl: database.url }) };
     workers = await startWorkers(services, TEST_JOBS, { concurrency: 5 });
     raw = { provisioning: rawQueue('provisioning'), ledger: rawQueue('ledger') };
   });
@@ -241,7 +243,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     await queues.enqueue(slowJob, { id, ms: 800 });
     await waitFor(() => (seen.get(id)?.runs.length ?? 0) > 0, 5000, 'the slow job to start');
     const counts = await queues.counts();
-    expect(Object.keys(counts).sort()).toEqual(['ledger', 'provisioning']);
+    expect(Object.keys(counts).sort()).toEqual(['ledger', 'orders', 'provisioning']);
     for (const perQueue of Object.values(counts)) {
       expect(Object.keys(perQueue).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
     }
@@ -278,7 +280,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     const own = backend === 'redis' ? `test-${unique()}` : 'bullmq_proxied';
     const databaseUrl = backend === 'redis' ? database.url : viaProxy.toString();
     const producer = await createQueues({ config: proxied, log, databaseUrl }, { namespace: own });
-    const proxiedWorkers = await startWorkers({ db, config: proxied, log, queues: producer }, [recordJob], {
+    const proxiedWorkers = await startWorkers({ ...services, config: proxied, log, queues: producer }, [recordJob], {
       concurrency: 2,
     });
     try {

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { createLogger } from '../src/infra/logger.js';
 import { onShutdownSignal } from '../src/infra/shutdown.js';
 import { createMetrics } from '../src/infra/metrics.js';
+import { createPubSub, type PubSub } from '../src/infra/pubsub.js';
 import { createQueues, observeJobs, type Queues, startWorkers, type Workers } from '../src/infra/queues.js';
 import { ALL_JOBS } from '../src/jobs.js';
 
@@ -12,8 +13,10 @@ import { ALL_JOBS } from '../src/jobs.js';
  * The worker process (`npm run start:worker`, `node dist/workers/index.js`):
  * runs the processors of every job in src/jobs.ts, WORKER_CONCURRENCY jobs
  * per queue. Production only: it needs DATABASE_URL (and uses REDIS_URL when
- * set). On SIGTERM/SIGINT it stops taking jobs, lets the running ones finish
- * (up to SHUTDOWN_TIMEOUT_MS), closes the queues and Prisma, and exits 0.
+ * set). Jobs publish their outcomes (transactionUpdated, …) to the event bus,
+ * which the API processes listen to. On SIGTERM/SIGINT it stops taking jobs,
+ * lets the running ones finish (up to SHUTDOWN_TIMEOUT_MS), closes the queues,
+ * the event bus and Prisma, and exits 0.
  */
 async function main(): Promise<void> {
   // Workers never sign or verify tokens.
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
 
   let db: Db | undefined;
   let queues: Queues | undefined;
+  let pubsub: PubSub | undefined;
   let workers: Workers | undefined;
   let metricsServer: Server | undefined;
 
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
     await workers?.close();
     await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     await queues?.close();
+    await pubsub?.close();
     await db?.$disconnect();
   };
 
@@ -52,8 +57,11 @@ async function main(): Promise<void> {
   const started = (async () => {
     db = createDb(config.databaseUrl!);
     queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! });
-    const services: AppServices = { db, config, log, queues };
     const metrics = createMetrics({ queues });
+    // Jobs publish their results (transactionUpdated, …) to the API processes' subscribers; a worker never listens.
+    pubsub = createPubSub({ config, log, databaseUrl: config.databaseUrl! }, { listen: false, onPublish: metrics.onPublish });
+    await pubsub.start();
+    const services: AppServices = { db, config, log, queues, pubsub };
     observeJobs(queues, metrics.jobs);
     workers = await startWorkers(services, ALL_JOBS, { concurrency: config.workerConcurrency });
     if (config.workerMetricsPort !== undefined) {

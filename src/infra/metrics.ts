@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { withTimeout } from './async.js';
+import type { EventTopic, PublishOutcome } from './pubsub.js';
 import type { JobCounts, JobObserver, QueueName, Queues } from './queues.js';
 
 /** One registry per app, so several apps in one process (tests) never collide. */
@@ -12,7 +14,19 @@ export interface Metrics {
   jobFailures: Counter<'job' | 'final'>;
   /** Feeds jobDuration and jobFailures; startWorkers takes it as its `observer`. */
   jobs: JobObserver;
+  /** Open graphql-ws connections of this process. */
+  wsConnections: Gauge;
+  /** Running subscriptions of this process, by transport (ws, sse, http = multipart). */
+  subscriptions: Gauge<'transport'>;
+  /** Events this process published to the bus, by topic and outcome (sent, failed, too_large, not_started). */
+  eventsPublished: Counter<'topic' | 'outcome'>;
+  /** Feeds eventsPublished; createPubSub takes it as its `onPublish`. */
+  onPublish: (topic: EventTopic, outcome: PublishOutcome) => void;
 }
+
+/** The transports a subscription runs over (the `transport` label). */
+export const SUBSCRIPTION_TRANSPORTS = ['ws', 'sse', 'http'] as const;
+export type SubscriptionTransport = (typeof SUBSCRIPTION_TRANSPORTS)[number];
 
 export interface CreateMetricsOptions {
   /**
@@ -47,6 +61,20 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     labelNames: ['job', 'final'],
     registers: [registry],
   });
+  const subscriptions = new Gauge({
+    name: 'switchyard_subscriptions',
+    help: 'Running GraphQL subscriptions of this process, by transport (ws, sse, http = multipart).',
+    labelNames: ['transport'],
+    registers: [registry],
+  });
+  // Every transport shows from the first scrape on, at 0.
+  for (const transport of SUBSCRIPTION_TRANSPORTS) subscriptions.set({ transport }, 0);
+  const eventsPublished = new Counter({
+    name: 'switchyard_events_published_total',
+    help: 'Events this process published to the event bus, by topic and outcome (sent, failed, too_large, not_started).',
+    labelNames: ['topic', 'outcome'],
+    registers: [registry],
+  });
   if (options.queues) {
     registerQueueGauges(registry, options.queues, options.queueCountsTimeoutMs ?? QUEUE_COUNTS_TIMEOUT_MS);
   }
@@ -67,6 +95,14 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     }),
     jobDuration,
     jobFailures,
+    wsConnections: new Gauge({
+      name: 'switchyard_ws_connections',
+      help: 'Open graphql-ws (WebSocket) connections of this process.',
+      registers: [registry],
+    }),
+    subscriptions,
+    eventsPublished,
+    onPublish: (topic, outcome) => eventsPublished.inc({ topic, outcome }),
     jobs: {
       attempt(job, seconds, failed) {
         jobDuration.observe({ job }, seconds);
@@ -121,13 +157,4 @@ function registerQueueGauges(registry: Registry, queues: Queues, timeoutMs: numb
       this.set((await snapshot()) ? 1 : 0);
     },
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    timer.unref?.();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

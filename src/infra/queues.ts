@@ -28,7 +28,7 @@ import type { AppServices } from '../context.js';
  *   max 10, which each grows to under load) plus one LISTEN client per Worker.
  */
 
-export const QUEUE_NAMES = ['provisioning', 'ledger'] as const;
+export const QUEUE_NAMES = ['provisioning', 'ledger', 'orders'] as const;
 /** One queue per module for now; add a name here to add a queue. */
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
@@ -86,7 +86,7 @@ const PING_TIMEOUT_MS = 2000;
  * completions and lock renewals, one per finishing job: a quarter of its
  * concurrency (5 at the default 20), between 2 and 10. The spike measured
  * 797 jobs/s with max 2, 917 with 10 (concurrency 50). Per process: API
- * 2 x 3 = 6; worker process 6 + 2 x (5 + 1 LISTEN) = 18; plus Prisma's 10 each.
+ * 3 x 3 = 9; worker process 9 + 3 x (5 + 1 LISTEN) = 27; plus Prisma's 10 each.
  */
 const PG_PRODUCER_POOL_MAX = 3;
 const pgWorkerPoolMax = (concurrency: number) => Math.min(10, Math.max(2, Math.ceil(concurrency / 4)));

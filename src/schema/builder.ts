@@ -43,6 +43,8 @@ export const builder = new SchemaBuilder<{
     // Anonymous callers learn they must sign in; signed-in callers that lack the role are FORBIDDEN.
     // A refused token says why (expired, invalid) rather than just "sign in".
     unauthorizedError: (_parent, context) => (context.viewer ? forbidden() : (context.authError ?? unauthenticated())),
+    // A subscription field's scopes are checked once, when it is subscribed (not on every event).
+    authorizeOnSubscribe: true,
   },
   relay: {
     clientMutationId: 'omit',
@@ -57,3 +59,5 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.mutationType({});
+// Each module adds its fields with builder.subscriptionField; events come from services.pubsub.
+builder.subscriptionType({});

@@ -4,5 +4,6 @@ import '../modules/users/users.schema.js';
 import '../modules/auth/auth.schema.js';
 import '../modules/strategies/strategies.schema.js';
 import '../modules/ledger/ledger.schema.js';
+import '../modules/inventory/inventory.schema.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -14,6 +14,18 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation CrossRegister($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }\n": typeof types.CrossRegisterDocument,
+    "\n  query CrossMe { me { provisioningStatus accounts { id } } }\n": typeof types.CrossMeDocument,
+    "\n  mutation CrossTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n": typeof types.CrossTransferDocument,
+    "\n  subscription CrossTransactionUpdated { transactionUpdated { id status amount } }\n": typeof types.CrossTransactionUpdatedDocument,
+    "\n  mutation FlashPurchase($input: PurchaseInput!) { purchase(input: $input) { id status quantity } }\n": typeof types.FlashPurchaseDocument,
+    "\n  mutation InvCreateItem($input: CreateItemInput!) {\n    createItem(input: $input) { id sku name price currency stock limitPerUser }\n  }\n": typeof types.InvCreateItemDocument,
+    "\n  mutation InvRestock($itemId: ID!, $quantity: Int!) { restock(itemId: $itemId, quantity: $quantity) { id stock } }\n": typeof types.InvRestockDocument,
+    "\n  query InvItem($id: ID!) { item(id: $id) { id sku stock price currency limitPerUser } }\n": typeof types.InvItemDocument,
+    "\n  query InvItems($first: Int, $after: String) {\n    items(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id sku } } }\n  }\n": typeof types.InvItemsDocument,
+    "\n  mutation InvPurchase($input: PurchaseInput!) {\n    purchase(input: $input) {\n      id quantity total status failureReason createdAt updatedAt\n      buyer { id }\n      item { id stock }\n    }\n  }\n": typeof types.InvPurchaseDocument,
+    "\n  query InvOrder($id: ID!) {\n    order(id: $id) { id status quantity total failureReason createdAt updatedAt buyer { id } item { id sku } }\n  }\n": typeof types.InvOrderDocument,
+    "\n  query InvMyOrders($first: Int, $after: String) {\n    myOrders(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id buyer { id } } } }\n  }\n": typeof types.InvMyOrdersDocument,
     "\n  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }\n": typeof types.MyAccountsDocument,
     "\n  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }\n": typeof types.OpenAccountDocument,
     "\n  mutation Transfer($input: TransferInput!) {\n    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }\n  }\n": typeof types.TransferDocument,
@@ -26,12 +38,26 @@ type Documents = {
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": typeof types.DeleteStrategyDocument,
     "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n": typeof types.GetStrategyDocument,
     "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.ListStrategiesDocument,
+    "\n  mutation LiveTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n": typeof types.LiveTransferDocument,
+    "\n  subscription TransactionUpdated($accountId: ID) {\n    transactionUpdated(accountId: $accountId) { id status amount from { id } to { id } settledAt }\n  }\n": typeof types.TransactionUpdatedDocument,
     "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n": typeof types.SweptMeDocument,
     "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n": typeof types.SendMoneyDocument,
     "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.UsersDocument,
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": typeof types.UserByIdDocument,
 };
 const documents: Documents = {
+    "\n  mutation CrossRegister($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }\n": types.CrossRegisterDocument,
+    "\n  query CrossMe { me { provisioningStatus accounts { id } } }\n": types.CrossMeDocument,
+    "\n  mutation CrossTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n": types.CrossTransferDocument,
+    "\n  subscription CrossTransactionUpdated { transactionUpdated { id status amount } }\n": types.CrossTransactionUpdatedDocument,
+    "\n  mutation FlashPurchase($input: PurchaseInput!) { purchase(input: $input) { id status quantity } }\n": types.FlashPurchaseDocument,
+    "\n  mutation InvCreateItem($input: CreateItemInput!) {\n    createItem(input: $input) { id sku name price currency stock limitPerUser }\n  }\n": types.InvCreateItemDocument,
+    "\n  mutation InvRestock($itemId: ID!, $quantity: Int!) { restock(itemId: $itemId, quantity: $quantity) { id stock } }\n": types.InvRestockDocument,
+    "\n  query InvItem($id: ID!) { item(id: $id) { id sku stock price currency limitPerUser } }\n": types.InvItemDocument,
+    "\n  query InvItems($first: Int, $after: String) {\n    items(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id sku } } }\n  }\n": types.InvItemsDocument,
+    "\n  mutation InvPurchase($input: PurchaseInput!) {\n    purchase(input: $input) {\n      id quantity total status failureReason createdAt updatedAt\n      buyer { id }\n      item { id stock }\n    }\n  }\n": types.InvPurchaseDocument,
+    "\n  query InvOrder($id: ID!) {\n    order(id: $id) { id status quantity total failureReason createdAt updatedAt buyer { id } item { id sku } }\n  }\n": types.InvOrderDocument,
+    "\n  query InvMyOrders($first: Int, $after: String) {\n    myOrders(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id buyer { id } } } }\n  }\n": types.InvMyOrdersDocument,
     "\n  query MyAccounts { me { id provisioningStatus accounts { id currency balance available } } }\n": types.MyAccountsDocument,
     "\n  mutation OpenAccount($input: OpenAccountInput!) { openAccount(input: $input) { id currency balance available } }\n": types.OpenAccountDocument,
     "\n  mutation Transfer($input: TransferInput!) {\n    transfer(input: $input) { id kind status amount currency memo from { id } to { id } failureReason settledAt }\n  }\n": types.TransferDocument,
@@ -44,6 +70,8 @@ const documents: Documents = {
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": types.DeleteStrategyDocument,
     "\n  query GetStrategy($id: ID!) { strategy(id: $id) { id name owner { id email } } }\n": types.GetStrategyDocument,
     "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.ListStrategiesDocument,
+    "\n  mutation LiveTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n": types.LiveTransferDocument,
+    "\n  subscription TransactionUpdated($accountId: ID) {\n    transactionUpdated(accountId: $accountId) { id status amount from { id } to { id } settledAt }\n  }\n": types.TransactionUpdatedDocument,
     "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n": types.SweptMeDocument,
     "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n": types.SendMoneyDocument,
     "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.UsersDocument,
@@ -64,6 +92,54 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CrossRegister($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }\n"): (typeof documents)["\n  mutation CrossRegister($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CrossMe { me { provisioningStatus accounts { id } } }\n"): (typeof documents)["\n  query CrossMe { me { provisioningStatus accounts { id } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CrossTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n"): (typeof documents)["\n  mutation CrossTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription CrossTransactionUpdated { transactionUpdated { id status amount } }\n"): (typeof documents)["\n  subscription CrossTransactionUpdated { transactionUpdated { id status amount } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FlashPurchase($input: PurchaseInput!) { purchase(input: $input) { id status quantity } }\n"): (typeof documents)["\n  mutation FlashPurchase($input: PurchaseInput!) { purchase(input: $input) { id status quantity } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation InvCreateItem($input: CreateItemInput!) {\n    createItem(input: $input) { id sku name price currency stock limitPerUser }\n  }\n"): (typeof documents)["\n  mutation InvCreateItem($input: CreateItemInput!) {\n    createItem(input: $input) { id sku name price currency stock limitPerUser }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation InvRestock($itemId: ID!, $quantity: Int!) { restock(itemId: $itemId, quantity: $quantity) { id stock } }\n"): (typeof documents)["\n  mutation InvRestock($itemId: ID!, $quantity: Int!) { restock(itemId: $itemId, quantity: $quantity) { id stock } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query InvItem($id: ID!) { item(id: $id) { id sku stock price currency limitPerUser } }\n"): (typeof documents)["\n  query InvItem($id: ID!) { item(id: $id) { id sku stock price currency limitPerUser } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query InvItems($first: Int, $after: String) {\n    items(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id sku } } }\n  }\n"): (typeof documents)["\n  query InvItems($first: Int, $after: String) {\n    items(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id sku } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation InvPurchase($input: PurchaseInput!) {\n    purchase(input: $input) {\n      id quantity total status failureReason createdAt updatedAt\n      buyer { id }\n      item { id stock }\n    }\n  }\n"): (typeof documents)["\n  mutation InvPurchase($input: PurchaseInput!) {\n    purchase(input: $input) {\n      id quantity total status failureReason createdAt updatedAt\n      buyer { id }\n      item { id stock }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query InvOrder($id: ID!) {\n    order(id: $id) { id status quantity total failureReason createdAt updatedAt buyer { id } item { id sku } }\n  }\n"): (typeof documents)["\n  query InvOrder($id: ID!) {\n    order(id: $id) { id status quantity total failureReason createdAt updatedAt buyer { id } item { id sku } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query InvMyOrders($first: Int, $after: String) {\n    myOrders(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id buyer { id } } } }\n  }\n"): (typeof documents)["\n  query InvMyOrders($first: Int, $after: String) {\n    myOrders(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id buyer { id } } } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -112,6 +188,14 @@ export function graphql(source: "\n  query GetStrategy($id: ID!) { strategy(id: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query ListStrategies($first: Int, $after: String, $filter: StrategyFilter) {\n    strategies(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { cursor node { id name asset owner { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n"): (typeof documents)["\n  mutation LiveTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TransactionUpdated($accountId: ID) {\n    transactionUpdated(accountId: $accountId) { id status amount from { id } to { id } settledAt }\n  }\n"): (typeof documents)["\n  subscription TransactionUpdated($accountId: ID) {\n    transactionUpdated(accountId: $accountId) { id status amount from { id } to { id } settledAt }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -37,6 +37,8 @@ export interface TestApp {
   app: App;
   config: Config;
   databaseUrl: string;
+  /** The file's key and event-channel prefix on the shared Redis (undefined without REDIS_URL). */
+  namespace: string | undefined;
   /** POSTs an operation to /graphql through the real Fastify + Yoga stack (in process). */
   gql<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables> | DocumentNode | string,
@@ -85,10 +87,10 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
     const database = await createTestDatabase();
     drop = database.drop;
     const config = testConfig(database.url, env);
-    // Redis is shared by every test file: a key prefix of the file's own.
+    // Redis is shared by every test file: a key (and event channel) prefix of the file's own.
     const namespace = config.redisUrl ? `test-${randomBytes(6).toString('hex')}` : undefined;
-    const app = buildApp(config, { queues: { namespace } });
-    Object.assign(handle, { app, config, databaseUrl: database.url });
+    const app = buildApp(config, { queues: { namespace }, events: { namespace } });
+    Object.assign(handle, { app, config, databaseUrl: database.url, namespace });
     await app.ready();
     await seed(app.services, { demo: false });
     if (options.workers) {

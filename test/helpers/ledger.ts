@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { Session, TestApp } from './app.js';
 import type { Db } from '../../src/infra/db.js';
 import { HOUSE_USER_ID } from '../../src/modules/ledger/ledger.service.js';
 
@@ -11,6 +12,22 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ti
     if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+const PROVISIONED = `query Provisioned { me { provisioningStatus accounts { id } } }`;
+
+/** A registered user whose provisioning finished (READY: a USD account holding the welcome credit); needs workers. */
+export async function readyUser(t: TestApp): Promise<Session & { accountId: string }> {
+  const session = await t.registerUser();
+  const me = await waitFor(async () => {
+    const result = await t.gql<{ me: { provisioningStatus: string; accounts: Array<{ id: string }> } | null }, unknown>(
+      PROVISIONED,
+      {},
+      session.accessToken,
+    );
+    return result.data?.me?.provisioningStatus === 'READY' ? result.data.me : undefined;
+  });
+  return { ...session, accountId: me.accounts[0]!.id };
 }
 
 /**

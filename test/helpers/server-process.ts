@@ -37,6 +37,8 @@ export interface ListeningServer extends ServerProcess {
 }
 
 export interface SpawnServerOptions {
+  /** The entry file, relative to the repository (default src/server.ts; workers/index.ts for a worker process). */
+  entry?: string;
   /**
    * The child's environment on top of this process's, from which every
    * variable of KNOWN_ENV_VARIABLES has been removed first.
@@ -57,7 +59,7 @@ export interface SpawnServerOptions {
 
 const running: ServerProcess[] = [];
 
-/** Spawns src/server.ts with a clean environment; see SpawnServerOptions. */
+/** Spawns src/server.ts (or `entry`) with a clean environment; see SpawnServerOptions. */
 export async function spawnServer(options: SpawnServerOptions & { listen: true }): Promise<ListeningServer>;
 export async function spawnServer(options?: SpawnServerOptions): Promise<ServerProcess>;
 export async function spawnServer(options: SpawnServerOptions = {}): Promise<ServerProcess> {
@@ -69,7 +71,7 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Ser
   if (port !== undefined) env.PORT = String(port);
   Object.assign(env, options.env);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/server.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

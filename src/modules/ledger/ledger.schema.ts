@@ -13,6 +13,7 @@ import {
   listAccountTransactions,
   openAccount,
   openAccountInputSchema,
+  transactionUpdates,
   transferInputSchema,
 } from './ledger.service.js';
 
@@ -164,3 +165,22 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, context) => submitTransfer(context, context.viewer!, input),
   }),
 }));
+
+builder.subscriptionField('transactionUpdated', (t) =>
+  t.field({
+    type: LedgerTransactionType,
+    description:
+      'Every status change of a transaction your accounts are a party to (created PENDING, then COMPLETED or ' +
+      'FAILED); with accountId, of that account only (yours; admins: any, else NOT_FOUND). Signed-in viewers only.',
+    authScopes: { loggedIn: true },
+    args: { accountId: t.arg.id({ description: 'One of your accounts (admins: any account).' }) },
+    subscribe: (_root, { accountId }, context, info) =>
+      transactionUpdates(
+        context,
+        context.viewer!,
+        accountId === null || accountId === undefined ? null : String(accountId),
+        queryFromInfo({ context, info }),
+      ),
+    resolve: (transaction) => transaction,
+  }),
+);

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
-import { AppError, badUserInput, conflict, isUniqueViolation, notFound, rawQuerySqlState } from '../../errors.js';
+import { AppError, badUserInput, conflict, isUniqueViolation, notFound, retryOnWriteConflict } from '../../errors.js';
 import type {
   LedgerAccount,
   LedgerTransaction,
@@ -9,6 +9,8 @@ import type {
   PrismaClient,
   TransactionKind,
 } from '../../generated/prisma/client.js';
+import { filter, map, pipe } from 'graphql-yoga';
+import type { TransactionUpdatedEvent } from '../../infra/pubsub.js';
 import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
 import type { Viewer } from '../auth/auth.service.js';
 
@@ -195,6 +197,8 @@ export async function recordTransaction(
   if (existing) return { transaction: existing, created: false };
   try {
     const transaction = await retryOnWriteConflict(() => insertWithHold(services.db, request, hash, canDrawFrom));
+    // After the commit, before the caller enqueues its settlement: PENDING is published first.
+    await publishTransactionUpdated(services, transaction.id, 'PENDING');
     return { transaction, created: true };
   } catch (error) {
     // A concurrent request with the same key won the unique index.
@@ -202,23 +206,6 @@ export async function recordTransaction(
     const winner = await findByKey(services.db, request, hash);
     if (!winner) throw error;
     return { transaction: winner, created: false };
-  }
-}
-
-/**
- * PostgreSQL may abort one of two transactions that wait on each other
- * (a deadlock: P2034 from Prisma's queries, 40P01 from raw ones); nothing of it was written, so it is
- * run again, a few times, before the error reaches the client.
- */
-async function retryOnWriteConflict<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await work();
-    } catch (error) {
-      const conflict = (error as { code?: unknown }).code === 'P2034' || rawQuerySqlState(error) === '40P01';
-      if (!conflict || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
-    }
   }
 }
 
@@ -327,12 +314,13 @@ export async function settleTransaction(services: AppServices, transactionId: st
   const [result] = await services.db.$queryRaw<Array<{ outcome: SettleOutcome }>>`
     SELECT "ledger_settle"(${transactionId}) AS "outcome"`;
   if (!result) throw new Error(`ledger_settle returned nothing for ${transactionId}`);
+  if (result.outcome === 'completed') await publishTransactionUpdated(services, transactionId, 'COMPLETED');
   return result.outcome;
 }
 
 /** Gives up on a PENDING transaction: FAILED with the reason, hold released. Settled ones are left alone. */
 export async function failTransaction(services: AppServices, transactionId: string, reason: string): Promise<boolean> {
-  return services.db.$transaction(async (tx) => {
+  const failed = await services.db.$transaction(async (tx) => {
     const [row] = await tx.$queryRaw<Array<{ status: string; fromAccountId: string | null; amount: bigint }>>`
       SELECT "status", "from_account_id" AS "fromAccountId", "amount"
       FROM "ledger_transactions" WHERE "id" = ${transactionId} FOR NO KEY UPDATE`;
@@ -346,6 +334,8 @@ export async function failTransaction(services: AppServices, transactionId: stri
     });
     return true;
   });
+  if (failed) await publishTransactionUpdated(services, transactionId, 'FAILED');
+  return failed;
 }
 
 /** Transactions left PENDING since before `olderThan` (the sweeper re-enqueues them). */
@@ -356,4 +346,70 @@ export async function stalePendingTransactions(services: AppServices, olderThan:
     orderBy: { createdAt: 'asc' },
     take: limit,
   });
+}
+
+// ------------------------------------------------------------ live updates
+
+/**
+ * Tells transactionUpdated subscribers (on every API process) that the
+ * transaction reached `status`: a compact event of ids — the parties' owners
+ * included, so subscribers filter without a database read. Call it after the
+ * change committed. Never throws: a bus that is down is logged (by the bus)
+ * and the mutation or job goes on.
+ */
+export async function publishTransactionUpdated(
+  services: AppServices,
+  transactionId: string,
+  status: TransactionUpdatedEvent['status'],
+): Promise<void> {
+  let parties: Omit<TransactionUpdatedEvent, 'status'> | undefined;
+  try {
+    [parties] = await services.db.$queryRaw<Array<Omit<TransactionUpdatedEvent, 'status'>>>`
+      SELECT t."id", t."from_account_id" AS "fromAccountId", t."to_account_id" AS "toAccountId",
+        f."owner_id" AS "fromOwnerId", o."owner_id" AS "toOwnerId"
+      FROM "ledger_transactions" t
+      JOIN "ledger_accounts" o ON o."id" = t."to_account_id"
+      LEFT JOIN "ledger_accounts" f ON f."id" = t."from_account_id"
+      WHERE t."id" = ${transactionId}`;
+  } catch (error) {
+    services.log.warn({ err: error, transactionId }, 'transactionUpdated not published: reading its parties failed');
+    return;
+  }
+  if (parties) await services.pubsub.publish('transactionUpdated', { ...parties, status });
+}
+
+/**
+ * The transactionUpdated feed of `viewer`: every status change of a
+ * transaction one of their accounts is a party to — or, with `accountId`, of
+ * that account only (theirs, or any for an admin; otherwise NOT_FOUND, at
+ * once). Events are matched on their ids first; only a match is read, with
+ * the subscriber's selection (`query`). An event whose status was already
+ * superseded when it is read is skipped: the next one shows the newer status.
+ */
+export async function transactionUpdates(
+  services: AppServices,
+  viewer: Viewer,
+  accountIdArg: string | null,
+  query: TransactionQuery = {},
+): Promise<AsyncIterable<LedgerTransaction>> {
+  let concerns: (event: TransactionUpdatedEvent) => boolean;
+  if (accountIdArg === null) {
+    concerns = (event) => event.fromOwnerId === viewer.id || event.toOwnerId === viewer.id;
+  } else {
+    const { id } = await getAccount(services, viewer, accountIdArg, { select: { id: true } });
+    concerns = (event) => event.fromAccountId === id || event.toAccountId === id;
+  }
+  // The status is compared below whatever the subscriber selected.
+  const read = query.select ? { select: { ...query.select, status: true } } : query;
+  return pipe(
+    services.pubsub.subscribe('transactionUpdated'),
+    filter(concerns),
+    map(async (event) => {
+      const row = (await services.db.ledgerTransaction.findUnique({ ...read, where: { id: event.id } })) as
+        | LedgerTransaction
+        | null;
+      return row?.status === event.status ? row : null;
+    }),
+    filter((row): row is LedgerTransaction => row !== null),
+  );
 }

@@ -1,0 +1,110 @@
+import type { ExecutionResult } from 'graphql';
+import { isAsyncIterable, type Plugin, Repeater } from 'graphql-yoga';
+import { decodeJwt } from 'jose';
+import type { AppServices, Context } from '../context.js';
+import { unauthenticated } from '../errors.js';
+import { authenticate } from '../modules/auth/auth.service.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Every subscription this process runs, whatever the transport: counted on
+ * /metrics (switchyard_subscriptions{transport}), ended when the app stops,
+ * and — over HTTP (SSE, multipart) — ended when the viewer's access token
+ * expires, with a last result carrying an UNAUTHENTICATED error. On a
+ * WebSocket the connection itself is closed at expiry (see websocket.ts), so
+ * that the client reconnects with a fresh token and resubscribes.
+ */
+export interface LiveSubscriptions {
+  /** The envelop plugin that wraps every subscription's event stream. */
+  plugin: Plugin;
+  /** Ends every running subscription, and any started from now on (shutdown). */
+  endAll(): void;
+  /** How many run now. */
+  readonly count: number;
+}
+
+export const EXPIRED_MESSAGE = 'Access token expired.';
+
+export function liveSubscriptions(metrics: Metrics): LiveSubscriptions {
+  const running = new Set<(reason: Halt) => void>();
+  let ending = false;
+
+  const track = (source: AsyncIterable<ExecutionResult>, context: Context) =>
+    new Repeater<ExecutionResult>(async (push, stop) => {
+      const iterator = source[Symbol.asyncIterator]();
+      let halt!: (reason: Halt) => void;
+      const halted = new Promise<Halt>((resolve) => {
+        halt = resolve;
+      });
+      const stopped = stop.then((): Halt => 'stopped');
+      const { transport, authExpiresAt } = context;
+      const expiry =
+        authExpiresAt !== null && transport !== 'ws'
+          ? setTimeout(() => halt('expired'), Math.max(0, authExpiresAt - Date.now()))
+          : undefined;
+      // Pulling starts the source: a pubsub-backed stream listens from here on, so the
+      // gauge below counts only subscriptions that will see the next event.
+      let pending = iterator.next();
+      // Left pending when halted; its failure must not surface as unhandled.
+      pending.catch(() => {});
+      running.add(halt);
+      metrics.subscriptions.inc({ transport });
+      if (ending) halt('shutdown');
+      try {
+        for (;;) {
+          const next = await Promise.race([pending, halted, stopped]);
+          if (typeof next === 'string') {
+            if (next === 'expired') await push({ errors: [unauthenticated(EXPIRED_MESSAGE)] });
+            break;
+          }
+          if (next.done) break;
+          await push(next.value);
+          pending = iterator.next();
+          pending.catch(() => {});
+        }
+      } finally {
+        clearTimeout(expiry);
+        running.delete(halt);
+        metrics.subscriptions.dec({ transport });
+        // A repeater ends when stopped, not when its executor returns.
+        stop();
+        await iterator.return?.();
+      }
+    });
+
+  return {
+    plugin: {
+      onSubscribe: ({ args }) => ({
+        onSubscribeResult: ({ result, setResult }) => {
+          if (isAsyncIterable(result)) setResult(track(result, args.contextValue as unknown as Context));
+        },
+      }),
+    },
+    endAll() {
+      ending = true;
+      for (const halt of running) halt('shutdown');
+    },
+    get count() {
+      return running.size;
+    },
+  };
+}
+
+type Halt = 'expired' | 'shutdown' | 'stopped';
+
+/**
+ * The viewer of an Authorization header (see authenticate), and when its
+ * token expires: what a request's context needs to end its subscriptions in time.
+ */
+export async function authenticateSession(services: AppServices, authorization: string | null | undefined) {
+  const auth = await authenticate(services, authorization);
+  return { ...auth, authExpiresAt: auth.viewer ? tokenExpiry(authorization) : null };
+}
+
+/** The `exp` of a `Bearer <token>` already verified, in ms since the epoch; null without one. */
+export function tokenExpiry(authorization: string | null | undefined): number | null {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (!token) return null;
+  const { exp } = decodeJwt(token);
+  return typeof exp === 'number' ? exp * 1000 : null;
+}

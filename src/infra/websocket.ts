@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
+import type { Context as WsContext } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { AppServices } from '../context.js';
+import { AppError, isGraphQLError } from '../errors.js';
+import { type Viewer, viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import type { Metrics } from './metrics.js';
+import { tokenExpiry } from './live-subscriptions.js';
+
+/**
+ * GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on
+ * the HTTP server's own port and path. Operations run through Yoga's envelop
+ * (`yoga.getEnveloped`), so they get the plugins HTTP requests get: query
+ * limits, contract error codes, error masking, metrics, and the same context.
+ *
+ * - Auth: `connectionParams.authorization` = "Bearer <accessToken>", checked
+ *   once at connection_init. A bad or expired token closes the socket with
+ *   4403; no token makes an anonymous connection.
+ * - Expiry: when the token expires the socket is closed with 4403 ("Token
+ *   expired"), ending its subscriptions; graphql-ws clients retry on 4403,
+ *   asking connectionParams again (give it a function returning a fresh token)
+ *   and resubscribing.
+ * - Limits (per API process): WS_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
+ *   at once per connection (past it: RATE_LIMITED on that subscribe);
+ *   WS_MAX_CONNECTIONS_PER_USER signed-in connections per user (past it: the
+ *   new socket is closed with 4429).
+ * - Keep-alive: a ping every WS_KEEPALIVE_MS; a peer that has not answered by
+ *   the next one is terminated.
+ * - Shutdown: close() sends 1001 to every client, then terminates those that
+ *   have not closed within the given time.
+ */
+
+export const CLOSE_CODES = {
+  /** Bad or expired token, at connect or when it expires (graphql-ws's Forbidden). */
+  forbidden: 4403,
+  /** Too many connections for this user on this process (graphql-ws clients do not retry it). */
+  tooManyConnections: 4429,
+  /** The server is shutting down. */
+  goingAway: 1001,
+} as const;
+
+/** Per-connection state: what the context of each of its operations is built from. */
+export interface WsConnection {
+  id: string;
+  viewer: Viewer | null;
+  /** When the connection's token expires (ms since the epoch); null when anonymous. */
+  authExpiresAt: number | null;
+  log: Logger;
+}
+
+export interface GraphQLWebSocket {
+  /** Open sockets now. */
+  readonly connections: number;
+  /** Refuses new sockets, closes the open ones with 1001, terminating after `timeoutMs` those still open. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+type Extra = {
+  socket: WebSocket;
+  request: IncomingMessage;
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the server context is app.ts's
+type AnyYoga = YogaServerInstance<any, any>;
+type Enveloped = ReturnType<AnyYoga['getEnveloped']>;
+
+export function attachGraphQLWebSocket(options: {
+  server: Server;
+  path: string;
+  yoga: AnyYoga;
+  services: AppServices;
+  metrics: Metrics;
+}): GraphQLWebSocket {
+  const { services, metrics, yoga } = options;
+  const { config } = services;
+  const log = services.log.child({ component: 'websocket' });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.bodyLimitBytes });
+  const connections = new WeakMap<WebSocket, WsConnection>();
+  const perUser = new Map<string, number>();
+  const expiryTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  // The envelop each operation was prepared with, for execute/subscribe to run it.
+  const envelopes = new WeakMap<object, Enveloped>();
+  let closing = false;
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?', 1)[0];
+    if (path !== options.path || closing) {
+      // As ws refuses a handshake: the answer written, then the socket destroyed.
+      socket.once('finish', () => socket.destroy());
+      socket.end(`HTTP/1.1 ${closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  options.server.on('upgrade', onUpgrade);
+
+  wss.on('connection', (socket: WebSocket) => {
+    metrics.wsConnections.inc();
+    socket.once('close', () => metrics.wsConnections.dec());
+  });
+
+  const rateLimited = () =>
+    new AppError(
+      'RATE_LIMITED',
+      `Too many subscriptions on this connection (at most ${config.wsMaxSubscriptionsPerConnection}); complete one first or open another connection.`,
+      { limit: config.wsMaxSubscriptionsPerConnection },
+    );
+
+  useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      // Never send an internal error's message in a close reason.
+      isProd: true,
+      execute: (args) => envelopes.get(args as object)!.execute(args as ExecutionArgs),
+      subscribe: (args) => envelopes.get(args as object)!.subscribe(args as ExecutionArgs),
+
+      onConnect: async (ctx) => {
+        const { socket } = ctx.extra;
+        const authorization = authorizationParam(ctx.connectionParams);
+        let viewer: Viewer | null = null;
+        let authExpiresAt: number | null = null;
+        if (authorization !== undefined) {
+          try {
+            viewer = await viewerFromAuthorization(services, authorization);
+            authExpiresAt = tokenExpiry(authorization);
+          } catch (error) {
+            if (!(error instanceof AppError)) throw error;
+            return false; // 4403 Forbidden
+          }
+        }
+        // Gone while its token was checked: its close has been handled already, so register nothing.
+        if (socket.readyState !== socket.OPEN) return false;
+        const id = randomUUID();
+        const connection: WsConnection = {
+          id,
+          viewer,
+          authExpiresAt,
+          log: log.child({ wsId: id, ...(viewer ? { userId: viewer.id } : {}) }),
+        };
+        if (viewer) {
+          const open = perUser.get(viewer.id) ?? 0;
+          if (open >= config.wsMaxConnectionsPerUser) {
+            connection.log.warn({ limit: config.wsMaxConnectionsPerUser }, 'too many WebSocket connections for this user');
+            socket.close(CLOSE_CODES.tooManyConnections, 'Too many connections');
+            return false;
+          }
+          perUser.set(viewer.id, open + 1);
+        }
+        connections.set(socket, connection);
+        if (authExpiresAt !== null) {
+          const timer = setTimeout(
+            () => socket.close(CLOSE_CODES.forbidden, 'Token expired'),
+            Math.max(0, authExpiresAt - Date.now()),
+          );
+          expiryTimers.set(socket, timer);
+        }
+        return true;
+      },
+
+      onClose: (ctx) => {
+        const { socket } = ctx.extra;
+        clearTimeout(expiryTimers.get(socket));
+        const connection = connections.get(socket);
+        connections.delete(socket);
+        const userId = connection?.viewer?.id;
+        if (userId === undefined) return;
+        const open = (perUser.get(userId) ?? 1) - 1;
+        if (open > 0) perUser.set(userId, open);
+        else perUser.delete(userId);
+      },
+
+      onSubscribe: async (ctx: WsContext<Record<string, unknown> | undefined, Extra>, _id, payload) => {
+        const connection = connections.get(ctx.extra.socket);
+        if (!connection) return [forWs(new AppError('INTERNAL_SERVER_ERROR', 'Connection not initialised.'))];
+        // graphql-ws has already registered this operation: the count includes it.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerConnection) {
+          metrics.errors.inc({ code: 'RATE_LIMITED' });
+          return [forWs(rateLimited())];
+        }
+        const enveloped = yoga.getEnveloped({ ws: connection, params: payload });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors.map(forWs);
+        } catch (error) {
+          // Syntax errors, and the query limits, which throw their rejection.
+          if (isGraphQLError(error)) return [forWs(error)];
+          throw error;
+        }
+        const args = {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+        };
+        envelopes.set(args, enveloped);
+        return args;
+      },
+
+      // Yoga marks parse and validation errors with HTTP details; they mean nothing here.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => forWs(error).toJSON()) } : undefined,
+    },
+    wss,
+    config.wsKeepAliveMs,
+  );
+
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    async close(timeoutMs) {
+      closing = true;
+      for (const client of wss.clients) client.close(CLOSE_CODES.goingAway, 'Server shutting down');
+      const deadline = Date.now() + timeoutMs;
+      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** The token a client put in connectionParams (`authorization`, any case); undefined when none. */
+function authorizationParam(params: Record<string, unknown> | undefined): string | undefined {
+  if (!params) return undefined;
+  const value = params.authorization ?? params.Authorization;
+  if (value === undefined || value === null || value === '') return undefined;
+  return String(value);
+}
+
+/**
+ * graphql-ws takes errors returned from onSubscribe only when they are
+ * `instanceof` the GraphQLError of the graphql it imports: the CommonJS
+ * build, as Node resolves it. Where the ESM build is loaded too (vitest's
+ * resolver picks it for our code), an error of ours is not one; so errors for
+ * graphql-ws are made with that class.
+ */
+const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+
+/** The error as graphql-ws's own GraphQLError, without Yoga's `extensions.http` (HTTP status details). */
+function forWs(error: GraphQLError): GraphQLError {
+  const { http: _http, ...extensions } = error.extensions ?? {};
+  return new WsGraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions,
+  });
+}

@@ -1,0 +1,486 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { AppServices } from '../../context.js';
+import {
+  AppError,
+  badUserInput,
+  conflict,
+  isUniqueViolation,
+  notFound,
+  retryOnWriteConflict,
+} from '../../errors.js';
+import type { InventoryItem, LedgerAccount, Order, Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
+import type { Viewer } from '../auth/auth.service.js';
+import {
+  ensureAccount,
+  ensureHouse,
+  failTransaction,
+  HOUSE_USER_ID,
+  recordTransaction,
+  settleTransaction,
+} from '../ledger/ledger.service.js';
+
+/**
+ * The inventory: items with a stock, and orders that reserve units of them.
+ * A purchase commits the order RESERVED with the stock already taken; a worker
+ * then takes the payment through the ledger (PAID → FULFILLED) or cancels the
+ * order and gives the stock back.
+ *
+ * Concurrency — why a flash sale cannot oversell and the limit holds:
+ * - The purchase is one call of the SQL function `inventory_purchase`
+ *   (migration …_inventory): one round trip, one transaction. It inserts the
+ *   order, checks the buyer's limit, and takes the stock with one conditional
+ *   `UPDATE … SET stock = stock - q WHERE id = $1 AND stock >= q`. Concurrent
+ *   decrements queue on the item's row lock and each re-checks `stock >= q`
+ *   on the newest row, so the units sold never exceed the stock; CHECK
+ *   (stock >= 0) is the last line. The hot item row is touched last, so its
+ *   lock is held from that UPDATE to the commit only: no other statement and
+ *   no client round trip runs while it is held.
+ * - The per-buyer limit: one buyer's purchases of one item queue on a
+ *   transaction-scoped advisory lock of (buyer, item) — other buyers never wait
+ *   on it — and under it the function sums the buyer's units in orders that
+ *   are not CANCELLED (each statement of the function sees what committed
+ *   before it, and the previous holder committed before releasing the lock).
+ *   So two purchases by one buyer are never counted against the same room.
+ * - A refusal (SOLD_OUT, LIMIT_EXCEEDED) deletes the order the function had
+ *   inserted and returns an outcome rather than raising: nothing is left, and
+ *   no statement fails — a failed statement costs its pooled connection (pg's
+ *   Pool.query drops a client whose query errored), and in a flash sale most
+ *   purchases are refused.
+ * - When both apply, the limit is checked first: a purchase that would pass
+ *   the buyer's limit is LIMIT_EXCEEDED even when the item is also sold out.
+ * - Idempotency: the order row is inserted first (ON CONFLICT DO NOTHING on
+ *   the unique (buyer_id, idempotency_key)), so a concurrent request with the
+ *   same key waits for this one and, if it kept its order, inserts nothing and
+ *   returns that order (or CONFLICT when its input differs).
+ * - Cancellation (payment failed, fulfilment gave up) is one statement that
+ *   sets CANCELLED `WHERE status = 'RESERVED'` and gives the stock back from
+ *   the row it changed: the stock comes back exactly once however often, or
+ *   however concurrently, it runs. The limit needs no undo: it counts orders
+ *   that are not CANCELLED.
+ * - Payment races: an order is cancelled only while no payment is linked to
+ *   it (or the linked one FAILED), and a payment is linked only while the
+ *   order is RESERVED; a run that loses that race fails its PENDING payment,
+ *   releasing the hold. So a cancelled order is not charged — short of one
+ *   corner: two runs at once, the buyer's balance growing between their
+ *   holds, and the later run's process dying between its hold and its link;
+ *   the ledger's sweeper then settles that unlinked payment.
+ */
+
+export const MAX_STOCK = 1_000_000;
+export const MAX_QUANTITY = 100;
+export const MAX_LIMIT_PER_USER = 1000;
+const MAX_PRICE = 10n ** 15n;
+
+export const PAYMENT_DECLINED = 'Payment failed: not enough available balance.';
+export const ORDER_CANCELLED = 'The order was cancelled before its payment was taken.';
+
+const id = (what: string) => z.string().min(1, `${what} id must not be empty.`).max(100, `Unknown ${what.toLowerCase()}.`);
+
+export const createItemInputSchema = z.object({
+  sku: z
+    .string()
+    .trim()
+    .regex(/^[A-Z0-9-]{3,40}$/, 'SKU must be 3 to 40 upper-case letters, digits or dashes.'),
+  name: z.string().trim().min(1, 'Name must not be empty.').max(200, 'Name must be at most 200 characters.'),
+  price: z
+    .bigint({ message: 'Price must be an integer.' })
+    .min(0n, 'Price must not be negative.')
+    .max(MAX_PRICE, 'Price must be at most 10^15.'),
+  currency: z.string().trim().regex(/^[A-Z]{3}$/, 'Currency must be three upper-case letters (ISO 4217).'),
+  stock: z
+    .number()
+    .int('Stock must be a whole number.')
+    .min(0, 'Stock must not be negative.')
+    .max(MAX_STOCK, `Stock must be at most ${MAX_STOCK}.`),
+  limitPerUser: z
+    .number()
+    .int('The limit must be a whole number.')
+    .min(1, `The limit per user must be 1 to ${MAX_LIMIT_PER_USER}, or null for none.`)
+    .max(MAX_LIMIT_PER_USER, `The limit per user must be 1 to ${MAX_LIMIT_PER_USER}, or null for none.`)
+    .nullish(),
+});
+
+export const restockQuantitySchema = z
+  .number()
+  .int('Quantity must be a whole number.')
+  .min(1, `Quantity must be 1 to ${MAX_STOCK}.`)
+  .max(MAX_STOCK, `Quantity must be 1 to ${MAX_STOCK}.`);
+
+export const purchaseInputSchema = z.object({
+  itemId: id('Item'),
+  // null, like an absent quantity, is one unit.
+  quantity: z
+    .number()
+    .int('Quantity must be a whole number.')
+    .min(1, `Quantity must be 1 to ${MAX_QUANTITY}.`)
+    .max(MAX_QUANTITY, `Quantity must be 1 to ${MAX_QUANTITY}.`)
+    .nullish()
+    .transform((quantity) => quantity ?? 1),
+  accountId: id('Account'),
+  idempotencyKey: z
+    .string()
+    .min(8, 'Idempotency key must be 8 to 100 characters.')
+    .max(100, 'Idempotency key must be 8 to 100 characters.'),
+});
+
+export type CreateItemInput = z.infer<typeof createItemInputSchema>;
+export type PurchaseInput = z.infer<typeof purchaseInputSchema>;
+
+type ItemQuery = { select?: Prisma.InventoryItemSelect; include?: Prisma.InventoryItemInclude };
+type OrderQuery = { select?: Prisma.OrderSelect; include?: Prisma.OrderInclude };
+
+const isAdmin = (viewer: Viewer) => viewer.role === 'ADMIN';
+
+// ------------------------------------------------------------------- items
+
+export async function createItem(services: AppServices, input: CreateItemInput, query: ItemQuery = {}) {
+  try {
+    return await services.db.inventoryItem.create({
+      ...query,
+      data: { ...input, limitPerUser: input.limitPerUser ?? null },
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) {
+      throw conflict(`An item with SKU ${input.sku} exists.`, { 'input.sku': 'Already taken.' });
+    }
+    throw error;
+  }
+}
+
+/** Anyone may see any item. */
+export async function getItem(services: AppServices, itemId: string, query: ItemQuery = {}) {
+  const item = await services.db.inventoryItem.findUnique({ ...query, where: { id: itemId } });
+  if (!item) throw notFound('Item');
+  return item;
+}
+
+/** Every item, newest first. */
+export function listItems(services: AppServices, args: PageArgs, query: ItemQuery = {}): Promise<Page<InventoryItem>> {
+  return paginate(args, {
+    count: () => services.db.inventoryItem.count(),
+    fetch: (page) => services.db.inventoryItem.findMany({ ...query, ...page }) as Promise<InventoryItem[]>,
+  });
+}
+
+/**
+ * Adds units to the stock in one conditional UPDATE (purchases may be taking
+ * units at the same moment), up to MAX_STOCK. Publish point: stock changed.
+ */
+export async function restock(services: AppServices, itemId: string, quantity: number, query: ItemQuery = {}) {
+  const { count } = await services.db.inventoryItem.updateMany({
+    where: { id: itemId, stock: { lte: MAX_STOCK - quantity } },
+    data: { stock: { increment: quantity } },
+  });
+  if (count === 0) {
+    await getItem(services, itemId, { select: { id: true } });
+    throw badUserInput({ quantity: `The stock would exceed ${MAX_STOCK}.` });
+  }
+  return services.db.inventoryItem.findUniqueOrThrow({ ...query, where: { id: itemId } });
+}
+
+// ------------------------------------------------------------------ orders
+
+/** The buyer or an admin; anyone else gets NOT_FOUND. */
+export async function getOrder(services: AppServices, viewer: Viewer, orderId: string, query: OrderQuery = {}) {
+  const order = await services.db.order.findFirst({
+    ...query,
+    where: { id: orderId, ...(isAdmin(viewer) ? {} : { buyerId: viewer.id }) },
+  });
+  if (!order) throw notFound('Order');
+  return order;
+}
+
+/** The viewer's own orders, newest first. */
+export function listMyOrders(
+  services: AppServices,
+  viewer: Viewer,
+  args: PageArgs,
+  query: OrderQuery = {},
+): Promise<Page<Order>> {
+  const where: Prisma.OrderWhereInput = { buyerId: viewer.id };
+  return paginate(args, {
+    count: () => services.db.order.count({ where }),
+    fetch: (page) =>
+      services.db.order.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<Order[]>,
+  });
+}
+
+/** What makes two purchases "the same" for idempotency. */
+function requestHash(input: PurchaseInput): string {
+  return createHash('sha256')
+    .update(JSON.stringify([input.itemId, input.quantity, input.accountId]))
+    .digest('hex');
+}
+
+async function findByKey(db: PrismaClient, buyerId: string, input: PurchaseInput, hash: string) {
+  const existing = await db.order.findUnique({
+    where: { buyerId_idempotencyKey: { buyerId, idempotencyKey: input.idempotencyKey } },
+  });
+  if (existing && existing.requestHash !== hash) {
+    throw conflict('This idempotency key was used for a different request.', {
+      'input.idempotencyKey': 'Already used for a different request.',
+    });
+  }
+  return existing;
+}
+
+/**
+ * Reserves `quantity` units for the viewer: the order RESERVED, the stock
+ * taken, in one transaction (see the module comment); SOLD_OUT or
+ * LIMIT_EXCEEDED otherwise, with nothing written. The item must exist and the
+ * paying account be the viewer's own (else NOT_FOUND) in the item's currency.
+ * The same idempotency key with the same input returns the first order.
+ * Publish points: order RESERVED, stock changed (when the order is new).
+ */
+export async function purchase(services: AppServices, viewer: Viewer, input: PurchaseInput): Promise<Order> {
+  const { db } = services;
+  const hash = requestHash(input);
+  const existing = await findByKey(db, viewer.id, input, hash);
+  if (existing) return existing;
+
+  const [item, account] = await Promise.all([
+    db.inventoryItem.findUnique({ where: { id: input.itemId }, select: { currency: true, limitPerUser: true } }),
+    db.ledgerAccount.findUnique({ where: { id: input.accountId }, select: { ownerId: true, currency: true } }),
+  ]);
+  if (!item) throw notFound('Item');
+  // Admins too pay only from their own accounts.
+  if (!account || account.ownerId !== viewer.id) throw notFound('Account');
+  if (account.currency !== item.currency) {
+    throw badUserInput({
+      'input.accountId': `The item is priced in ${item.currency}; this account holds ${account.currency}.`,
+    });
+  }
+
+  const orderId = randomUUID();
+  const outcome = await retryOnWriteConflict(() => reserve(db, orderId, viewer.id, input, hash));
+  switch (outcome) {
+    case 'reserved':
+      return db.order.findUniqueOrThrow({ where: { id: orderId } });
+    case 'duplicate': {
+      // A concurrent request with the same key kept its order.
+      const winner = await findByKey(db, viewer.id, input, hash);
+      if (!winner) throw new Error(`purchase: no order for a duplicate idempotency key (buyer ${viewer.id})`);
+      return winner;
+    }
+    case 'sold-out':
+      throw new AppError('SOLD_OUT', 'Not enough stock.');
+    case 'limit-exceeded':
+      throw new AppError('LIMIT_EXCEEDED', `At most ${item.limitPerUser} per buyer: this purchase would pass the limit.`);
+    case 'no-such-item':
+      throw notFound('Item');
+  }
+}
+
+type ReserveOutcome = 'reserved' | 'duplicate' | 'sold-out' | 'limit-exceeded' | 'no-such-item';
+
+/** One call of inventory_purchase (see the module comment): everything or nothing, refusals as outcomes. */
+async function reserve(
+  db: PrismaClient,
+  orderId: string,
+  buyerId: string,
+  input: PurchaseInput,
+  hash: string,
+): Promise<ReserveOutcome> {
+  const [row] = await db.$queryRaw<Array<{ outcome: ReserveOutcome }>>`
+    SELECT "outcome" FROM "inventory_purchase"(${orderId}, ${buyerId}, ${input.itemId}, ${input.accountId},
+      ${input.quantity}::integer, ${input.idempotencyKey}, ${hash})`;
+  if (!row) throw new Error('inventory_purchase returned nothing');
+  return row.outcome;
+}
+
+// ------------------------------------------------------------- fulfilment
+
+export type FulfilOutcome = 'fulfilled' | 'cancelled' | 'already-done' | 'no-such-order';
+
+/**
+ * The ledger idempotency key of an order's payment: a re-run finds the same
+ * transaction. The house initiates payments, so the key lives in a namespace
+ * no user can write to (a buyer's own transfer with this key cannot pre-empt it).
+ */
+const paymentKey = (orderId: string) => `order-${orderId}`;
+const PAYMENT_INITIATOR = HOUSE_USER_ID;
+
+/**
+ * Takes the payment of a RESERVED order and fulfils it: a PAYMENT from the
+ * order's account to the house account of its currency, recorded and settled
+ * by the ledger (its one code path for money), linked to the order; then
+ * PAID → FULFILLED. Not enough available balance → CANCELLED with the stock
+ * back. Every step finds what an earlier or concurrent run did (the payment by
+ * its idempotency key, the settlement by its status, the order by its status),
+ * so a re-run changes nothing more.
+ */
+export async function fulfilOrder(services: AppServices, orderId: string): Promise<FulfilOutcome> {
+  const order = await services.db.order.findUnique({ where: { id: orderId }, include: { item: { select: { currency: true } } } });
+  if (!order) return 'no-such-order';
+  if (order.status === 'CANCELLED' || order.status === 'FULFILLED') return 'already-done';
+  if (order.status === 'RESERVED') {
+    const outcome = await takePayment(services, order, order.item.currency);
+    if (outcome !== 'paid') return outcome;
+  }
+  await markFulfilled(services, orderId);
+  return 'fulfilled';
+}
+
+async function takePayment(
+  services: AppServices,
+  order: Order,
+  currency: string,
+): Promise<'paid' | 'cancelled' | 'already-done'> {
+  const { db } = services;
+  let paymentId: string | null = null;
+  if (order.total > 0n) {
+    const payment = await recordPayment(services, order, currency);
+    if (!payment) {
+      // Only while no payment is linked: a concurrent run may have placed one since.
+      return (await cancelOrder(services, order.id, PAYMENT_DECLINED)) ? 'cancelled' : 'already-done';
+    }
+    paymentId = payment.id;
+    if (!(await linkPayment(db, order.id, payment.id))) {
+      // Cancelled meanwhile (by a concurrent run): nothing may be charged.
+      await failTransaction(services, payment.id, ORDER_CANCELLED);
+      return 'cancelled';
+    }
+    if ((await settleTransaction(services, payment.id)) !== 'completed') {
+      const settled = await db.ledgerTransaction.findUniqueOrThrow({
+        where: { id: payment.id },
+        select: { status: true, failureReason: true },
+      });
+      if (settled.status === 'FAILED') {
+        const reason = `Payment failed: ${settled.failureReason ?? 'the ledger refused it.'}`;
+        return (await cancelOrder(services, order.id, reason, payment.id)) ? 'cancelled' : 'already-done';
+      }
+    }
+  }
+  await markPaid(services, order.id, paymentId);
+  return 'paid';
+}
+
+/**
+ * The order's PAYMENT, PENDING with a hold on the buyer's account (or as an
+ * earlier run left it); null when the available balance does not cover it.
+ */
+async function recordPayment(services: AppServices, order: Order, currency: string) {
+  const house = await houseAccount(services, currency);
+  try {
+    const { transaction } = await recordTransaction(
+      services,
+      {
+        kind: 'PAYMENT',
+        fromAccountId: order.accountId,
+        toAccountId: house.id,
+        amount: order.total,
+        memo: `Order ${order.id}`,
+        initiatorId: PAYMENT_INITIATOR,
+        idempotencyKey: paymentKey(order.id),
+      },
+      (from) => from.ownerId === order.buyerId,
+    );
+    return transaction;
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'INSUFFICIENT_FUNDS')) throw error;
+    // A concurrent run with the same key may have placed its hold first: the
+    // ledger then answers INSUFFICIENT_FUNDS, not with that run's transaction,
+    // which committed before this answer (the hold waited for it).
+    return findPayment(services.db, order.id);
+  }
+}
+
+const findPayment = (db: PrismaClient, orderId: string) =>
+  db.ledgerTransaction.findUnique({
+    where: { initiatorId_idempotencyKey: { initiatorId: PAYMENT_INITIATOR, idempotencyKey: paymentKey(orderId) } },
+  });
+
+/** The house account that receives payments in `currency` (the USD one holds the opening balance). */
+async function houseAccount(services: AppServices, currency: string): Promise<LedgerAccount> {
+  const house = await ensureHouse(services);
+  return house.currency === currency ? house : ensureAccount(services, HOUSE_USER_ID, currency);
+}
+
+/** Records the payment on the order while it is RESERVED; false when the order was cancelled first. */
+async function linkPayment(db: PrismaClient, orderId: string, paymentId: string): Promise<boolean> {
+  const { count } = await db.order.updateMany({
+    where: { id: orderId, status: 'RESERVED', paymentTransactionId: null },
+    data: { paymentTransactionId: paymentId },
+  });
+  if (count === 1) return true;
+  const order = await db.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true, paymentTransactionId: true } });
+  return order.status !== 'CANCELLED' && order.paymentTransactionId === paymentId;
+}
+
+/** RESERVED → PAID once the payment (if any: a free item has none) is COMPLETED. Publish point: order PAID. */
+async function markPaid(services: AppServices, orderId: string, paymentId: string | null): Promise<boolean> {
+  const { count } = await services.db.order.updateMany({
+    where: { id: orderId, status: 'RESERVED', paymentTransactionId: paymentId },
+    data: { status: 'PAID' },
+  });
+  return count === 1;
+}
+
+/** PAID → FULFILLED (the goods are digital: handing them over is the status). Publish point: order FULFILLED. */
+async function markFulfilled(services: AppServices, orderId: string): Promise<boolean> {
+  const { count } = await services.db.order.updateMany({
+    where: { id: orderId, status: 'PAID' },
+    data: { status: 'FULFILLED' },
+  });
+  return count === 1;
+}
+
+/**
+ * RESERVED → CANCELLED with `reason`, and the order's units back into the
+ * item's stock, in one statement: the stock comes back only from the row this
+ * statement changed, so exactly once. Refused (false) when the order is no
+ * longer RESERVED or carries a payment other than `failedPaymentId` (a payment
+ * in progress must finish or fail first). Publish points: order CANCELLED,
+ * stock changed.
+ */
+export async function cancelOrder(
+  services: AppServices,
+  orderId: string,
+  reason: string,
+  failedPaymentId: string | null = null,
+): Promise<boolean> {
+  const rows = await services.db.$queryRaw<Array<{ itemId: string; stock: number }>>`
+    WITH "cancelled" AS (
+      UPDATE "orders" SET "status" = 'CANCELLED', "failure_reason" = ${reason.slice(0, 500)}, "updated_at" = now()
+      WHERE "id" = ${orderId} AND "status" = 'RESERVED'
+        AND ("payment_transaction_id" IS NULL OR "payment_transaction_id" = ${failedPaymentId})
+      RETURNING "item_id", "quantity"
+    )
+    UPDATE "inventory_items" AS "item"
+    SET "stock" = "item"."stock" + "cancelled"."quantity", "updated_at" = now()
+    FROM "cancelled"
+    WHERE "item"."id" = "cancelled"."item_id"
+    RETURNING "item"."id" AS "itemId", "item"."stock"`;
+  return rows.length === 1;
+}
+
+/**
+ * After the fulfilment job's last attempt: a RESERVED order is cancelled with
+ * `reason` and its stock returned — unless its payment completed after all, in
+ * which case it stays for the sweeper to finish. A payment still PENDING is
+ * failed first (its hold released), so nothing is charged for a cancelled order.
+ */
+export async function abandonOrder(services: AppServices, orderId: string, reason: string): Promise<boolean> {
+  const { db } = services;
+  const order = await db.order.findUnique({ where: { id: orderId }, select: { status: true } });
+  if (order?.status !== 'RESERVED') return false;
+  const payment = await findPayment(db, orderId);
+  if (payment) {
+    await failTransaction(services, payment.id, reason);
+    const { status } = await db.ledgerTransaction.findUniqueOrThrow({ where: { id: payment.id }, select: { status: true } });
+    if (status === 'COMPLETED') return false;
+  }
+  return cancelOrder(services, orderId, reason, payment?.id ?? null);
+}
+
+/** Orders left RESERVED or PAID since before `olderThan` (the sweeper delivers their fulfilment again). */
+export function staleOrders(services: AppServices, olderThan: Date, limit = 500) {
+  return services.db.order.findMany({
+    where: { status: { in: ['RESERVED', 'PAID'] }, createdAt: { lt: olderThan } },
+    select: { id: true },
+    orderBy: { createdAt: 'asc' },
+    take: limit,
+  });
+}
