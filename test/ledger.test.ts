@@ -144,6 +144,29 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect(account.data?.account?.balance).toBe('9900');
   });
 
+  it('is idempotent when the key’s first request takes the whole balance: 20 concurrent repeats all get its transaction', async () => {
+    // The losers' holds no longer fit once the winner's is placed: without a second look
+    // at the key they answered INSUFFICIENT_FUNDS instead of the winner's transaction.
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const input = { fromAccountId: alice.accountId, toAccountId: bob.accountId, amount: '10000', idempotencyKey: key() };
+    const results = await Promise.all(Array.from({ length: 20 }, () => t.gql(Transfer, { input }, alice.accessToken)));
+    expect(results.flatMap(codes)).toEqual([]);
+    const ids = new Set(results.map((result) => result.data?.transfer.id));
+    expect(ids.size).toBe(1);
+    const [id] = ids;
+    expect(id).toEqual(expect.any(String));
+    expect(await t.app.db.ledgerTransaction.count({ where: { initiatorId: alice.user.id, idempotencyKey: input.idempotencyKey } })).toBe(1);
+    expect(await t.app.db.ledgerTransaction.count({ where: { fromAccountId: alice.accountId } })).toBe(1);
+
+    expect((await settled(t, id!, alice.accessToken)).status).toBe('COMPLETED');
+    const [aliceAccount, bobAccount] = await Promise.all(
+      [alice.accountId, bob.accountId].map((accountId) => t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: accountId } })),
+    );
+    expect([aliceAccount!.balance, aliceAccount!.held]).toEqual([0n, 0n]);
+    expect([bobAccount!.balance, bobAccount!.held]).toEqual([20_000n, 0n]);
+  });
+
   it('hides other users’ accounts and transactions as NOT_FOUND, and a counterparty’s balance', async () => {
     const alice = await readyUser(t);
     const bob = await readyUser(t);

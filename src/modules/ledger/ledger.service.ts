@@ -185,7 +185,8 @@ export interface Accepted {
  * balance must cover the amount — and the PENDING row are one statement, so
  * concurrent requests cannot overdraw it and nothing is half-written.
  * The same idempotency key with the same request returns the first
- * transaction; with a different request it is CONFLICT.
+ * transaction — also to a concurrent repeat whose own hold no longer fits
+ * once the first one's is placed; with a different request it is CONFLICT.
  */
 export async function recordTransaction(
   services: AppServices,
@@ -201,8 +202,10 @@ export async function recordTransaction(
     await publishTransactionUpdated(services, transaction.id, 'PENDING');
     return { transaction, created: true };
   } catch (error) {
-    // A concurrent request with the same key won the unique index.
-    if (!isUniqueViolation(error)) throw error;
+    // A concurrent request with the same key may have won: either the unique
+    // index, or — its hold taken first — the balance, so that this hold no
+    // longer fits. Its row has committed by now (this hold waited for its lock).
+    if (!isUniqueViolation(error) && !(error instanceof AppError && error.code === 'INSUFFICIENT_FUNDS')) throw error;
     const winner = await findByKey(services.db, request, hash);
     if (!winner) throw error;
     return { transaction: winner, created: false };
