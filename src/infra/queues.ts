@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { AppServices } from '../context.js';
+import { throttledErrorLog, withTimeout } from './async.js';
 
 /**
  * Jobs on BullMQ 6: the one module that knows which store holds them. With
@@ -124,6 +125,27 @@ export function defineSweeper<P>(options: {
       return stale.length;
     },
   });
+}
+
+/**
+ * The row is the truth and the queue only the delivery: call this once the
+ * row is committed. A failed enqueue (store down or slow, the queues closed) is
+ * logged with the payload's ids and left to the job's sweeper, which delivers
+ * it again once the row is older than SWEEP_AFTER_MS: the caller goes on and
+ * answers with its row. Never rejects.
+ */
+export async function enqueueOrLeaveToSweeper<P extends object>(
+  services: Pick<AppServices, 'queues' | 'log'>,
+  job: JobDefinition<P>,
+  payload: P,
+): Promise<void> {
+  try {
+    await services.queues.enqueue(job, payload);
+  } catch (error) {
+    // Payloads are ids only (see JobDefinition.payload): the fields the module logged before.
+    const fields: Record<string, unknown> = { ...payload, err: error, job: job.name };
+    services.log.warn(fields, `could not enqueue ${job.name}; the sweeper will`);
+  }
 }
 
 export type JobCounts = { waiting: number; active: number; delayed: number; failed: number };
@@ -265,7 +287,7 @@ export async function createQueues(
   const queues = new Map<QueueName, AnyQueue>();
   for (const name of QUEUE_NAMES) {
     const queue = newQueue(store, name);
-    queue.on('error', throttledErrorLog(qlog, `queue ${name}`));
+    queue.on('error', storeErrorLog(qlog, `queue ${name}`));
     queues.set(name, queue);
   }
   try {
@@ -506,7 +528,7 @@ export async function startWorkers(
         ? new Worker(queueName, processor, workerOptions as never)
         : new Worker(queueName, processor, workerOptions as never, createPostgresBackend as never)
     ) as AnyWorker;
-    worker.on('error', throttledErrorLog(wlog, `worker ${queueName}`));
+    worker.on('error', storeErrorLog(wlog, `worker ${queueName}`));
     worker.on('stalled', (jobId: string) => wlog.warn({ queue: queueName, jobId }, 'job stalled; re-queued'));
     workers.push(worker);
   }
@@ -636,7 +658,7 @@ async function scheduleRepeats(
       let queue = scheduler.get(job.queue);
       if (!queue) {
         queue = newQueue(store, job.queue);
-        queue.on('error', throttledErrorLog(log, `scheduler ${job.queue}`));
+        queue.on('error', storeErrorLog(log, `scheduler ${job.queue}`));
         scheduler.set(job.queue, queue);
       }
       await withTimeout(
@@ -713,31 +735,12 @@ async function closeAll(instances: Array<AnyQueue | AnyWorker>, log: Logger, for
 }
 
 /**
- * While a store is down, BullMQ emits an 'error' per failed call (seen: ~110/s in
- * a tight loop); one line per source every 10 s, with the count it stands for.
+ * BullMQ emits an 'error' per failed call while a store is down: one line per
+ * source every 10 s (see throttledErrorLog). Its listeners get the error alone.
  */
-function throttledErrorLog(log: Logger, source: string, intervalMs = 10_000): (error: Error) => void {
-  let last = 0;
-  let suppressed = 0;
-  return (error: Error) => {
-    const now = Date.now();
-    if (now - last < intervalMs) {
-      suppressed += 1;
-      return;
-    }
-    log.error({ source, err: error, suppressed }, 'queue store error');
-    last = now;
-    suppressed = 0;
-  };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref?.();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+function storeErrorLog(log: Logger, source: string): (error: Error) => void {
+  const logError = throttledErrorLog(log, source, 'queue store error');
+  return (error) => logError(error);
 }
 
 function describeIssues(error: z.ZodError): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
 import type { Order } from '../../generated/prisma/client.js';
-import { defineJob, defineSweeper } from '../../infra/queues.js';
+import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
 import type { Viewer } from '../auth/auth.service.js';
 import { abandonOrder, fulfilOrder, type PurchaseInput, purchase, staleOrders } from './inventory.service.js';
 
@@ -29,11 +29,7 @@ export const fulfilOrderJob = defineJob({
  */
 export async function enqueueFulfilment(services: AppServices, order: Order): Promise<void> {
   if (order.status !== 'RESERVED' && order.status !== 'PAID') return;
-  try {
-    await services.queues.enqueue(fulfilOrderJob, { orderId: order.id });
-  } catch (error) {
-    services.log.warn({ err: error, orderId: order.id }, 'could not enqueue fulfilment; the sweeper will');
-  }
+  await enqueueOrLeaveToSweeper(services, fulfilOrderJob, { orderId: order.id });
 }
 
 export async function submitPurchase(services: AppServices, viewer: Viewer, input: PurchaseInput): Promise<Order> {

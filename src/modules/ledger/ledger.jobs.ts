@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
 import type { LedgerTransaction } from '../../generated/prisma/client.js';
-import { defineJob, defineSweeper } from '../../infra/queues.js';
+import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
 import type { Viewer } from '../auth/auth.service.js';
 import {
   type Accepted,
@@ -38,11 +38,7 @@ export const settleTransactionJob = defineJob({
  */
 export async function enqueueSettlement(services: AppServices, transaction: LedgerTransaction): Promise<void> {
   if (transaction.status !== 'PENDING') return;
-  try {
-    await services.queues.enqueue(settleTransactionJob, { transactionId: transaction.id });
-  } catch (error) {
-    services.log.warn({ err: error, transactionId: transaction.id }, 'could not enqueue settlement; the sweeper will');
-  }
+  await enqueueOrLeaveToSweeper(services, settleTransactionJob, { transactionId: transaction.id });
 }
 
 async function settleLater(services: AppServices, accepted: Promise<Accepted>): Promise<LedgerTransaction> {

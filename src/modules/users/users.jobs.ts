@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
-import { defineJob, defineSweeper } from '../../infra/queues.js';
+import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
 import { markProvisioningFailed, provisionUser, stalePendingUsers } from './users.service.js';
 
 /** Opens a new user's USD account and pays the welcome credit; then READY (FAILED after the last attempt). */
@@ -16,12 +16,8 @@ export const provisionUserJob = defineJob({
 });
 
 /** Called after the user row is committed; a failed enqueue is left to the sweeper. */
-export async function enqueueProvisioning(services: AppServices, userId: string): Promise<void> {
-  try {
-    await services.queues.enqueue(provisionUserJob, { userId });
-  } catch (error) {
-    services.log.warn({ err: error, userId }, 'could not enqueue provisioning; the sweeper will');
-  }
+export function enqueueProvisioning(services: AppServices, userId: string): Promise<void> {
+  return enqueueOrLeaveToSweeper(services, provisionUserJob, { userId });
 }
 
 /** Provisioning again for users left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
