@@ -15,7 +15,7 @@ import { authenticateSession, liveSubscriptions } from './infra/live-subscriptio
 import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
-import { createPubSub } from './infra/pubsub.js';
+import { createPubSub, type PubSub } from './infra/pubsub.js';
 import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from './infra/queues.js';
 import { attachGraphQLWebSocket, type WsConnection } from './infra/websocket.js';
 import { schema } from './schema/index.js';
@@ -168,7 +168,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   fastify.get('/health', async () => ({ status: 'ok' }));
 
   fastify.get('/ready', async (_req, reply) => {
-    const checks = await readiness(db, queues);
+    const checks = await readiness(db, queues, pubsub);
     const ready = Object.values(checks).every((check) => check === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
@@ -230,15 +230,17 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 }
 
 /** Each check is "ok" or says what failed, for the /ready body. */
-async function readiness(db: Db, queues: Queues): Promise<Record<string, string>> {
-  const [database, queueStore] = await Promise.all([
+async function readiness(db: Db, queues: Queues, pubsub: PubSub): Promise<Record<string, string>> {
+  const [database, queueStore, events] = await Promise.all([
     databaseReadiness(db),
     queues.ping().then(
       () => 'ok',
       () => 'unreachable',
     ),
+    // The event bus: reachable, and this process listening (else its subscribers get nothing).
+    pubsub.check(),
   ]);
-  return { ...database, queues: queueStore };
+  return { ...database, queues: queueStore, events };
 }
 
 async function databaseReadiness(db: Db): Promise<{ database: string; migrations: string }> {

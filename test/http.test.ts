@@ -1,12 +1,15 @@
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import type { Logger } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';
-import { testConfig, useTestApp } from './helpers/app.js';
+import { EVENTS_CHANNEL } from '../src/infra/pubsub.js';
+import { appBehindRedisProxy, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
+import { waitFor } from './helpers/ledger.js';
 
 const t = useTestApp();
 
@@ -153,13 +156,13 @@ describe('health and readiness', () => {
     expect(response.json()).toEqual({ status: 'ok' });
   });
 
-  it('GET /ready is 200 naming database, migrations and queues ok', async () => {
+  it('GET /ready is 200 naming database, migrations, queues and events ok', async () => {
     const response = await t.app.fastify.inject({ method: 'GET', url: '/ready' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.json()).toEqual({
       status: 'ready',
-      checks: { database: 'ok', migrations: 'ok', queues: 'ok' },
+      checks: { database: 'ok', migrations: 'ok', queues: 'ok', events: 'ok' },
     });
   });
 
@@ -173,13 +176,77 @@ describe('health and readiness', () => {
       expect(response.headers['content-type']).toMatch(/^application\/json/);
       expect(response.json()).toEqual({
         status: 'unavailable',
-        // The queue store (PostgreSQL here) is the same unreachable database.
-        checks: { database: 'unreachable', migrations: 'unknown', queues: 'unreachable' },
+        // The queue store and the event bus (PostgreSQL here) are the same unreachable database.
+        checks: { database: 'unreachable', migrations: 'unknown', queues: 'unreachable', events: 'unreachable' },
       });
       // The process itself is still up.
       expect((await app.fastify.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe('readiness of the event bus', () => {
+  const ready = async (app: App) => {
+    const response = await app.fastify.inject({ method: 'GET', url: '/ready' });
+    return { status: response.statusCode, body: response.json() as { status: string; checks: Record<string, string> } };
+  };
+  const allOk = { status: 'ready', checks: { database: 'ok', migrations: 'ok', queues: 'ok', events: 'ok' } };
+
+  it('GET /ready is 503 naming events (and queues) while Redis is unreachable, 200 once it is back', async () => {
+    const { app, proxy, close } = await appBehindRedisProxy();
+    try {
+      await app.ready();
+      expect(await ready(app)).toEqual({ status: 200, body: allOk });
+
+      await proxy.cut();
+      expect(await ready(app)).toEqual({
+        status: 503,
+        body: { status: 'unavailable', checks: { database: 'ok', migrations: 'ok', queues: 'unreachable', events: 'unreachable' } },
+      });
+
+      await proxy.restore();
+      await waitFor(async () => (await ready(app)).status === 200);
+      expect(await ready(app)).toEqual({ status: 200, body: allOk });
+    } finally {
+      await close();
+    }
+  });
+
+  it('GET /ready is 503 naming events while the LISTEN connection (PostgreSQL bus) is down, 200 once it is back', async () => {
+    const database = await createTestDatabase();
+    const name = new URL(database.url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+    await admin.connect();
+    const app = buildApp(testConfig(database.url));
+    try {
+      await app.ready();
+      // Also opens the database and queue-store connections the checks below reuse.
+      expect(await ready(app)).toEqual({ status: 200, body: allOk });
+
+      // New connections are refused (open ones carry on), so the listener cannot come back.
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      const terminated = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2',
+        [name, `LISTEN ${EVENTS_CHANNEL}`],
+      );
+      expect(terminated.rowCount).toBe(1);
+      await waitFor(async () => (await ready(app)).body.checks.events !== 'ok', 5000, 20);
+      expect(await ready(app)).toEqual({
+        status: 503,
+        // NOTIFY still goes out (the pool's connection is open); this process hears nothing.
+        body: { status: 'unavailable', checks: { database: 'ok', migrations: 'ok', queues: 'ok', events: 'not listening' } },
+      });
+
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await waitFor(async () => (await ready(app)).status === 200);
+      expect(await ready(app)).toEqual({ status: 200, body: allOk });
+    } finally {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`).catch(() => {});
+      await admin.end();
+      await app.stop();
+      await database.drop();
     }
   });
 });

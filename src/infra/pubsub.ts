@@ -1,5 +1,5 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub as createYogaPubSub, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
+import { createPubSub as createYogaPubSub, filter, map, pipe, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -47,16 +47,13 @@ export interface OrderUpdatedEvent {
   status: 'RESERVED' | 'PAID' | 'FULFILLED' | 'CANCELLED';
 }
 
-/** An item's public fields after a change of stock (or of anything else shown). */
+/**
+ * An item's stock changed. Only its id: events of concurrent purchases arrive
+ * in no particular order, so a value carried here could be stale; the
+ * subscriber side reads the row (src/modules/inventory/stock-feed.ts).
+ */
 export interface StockChangedEvent {
   id: string;
-  sku: string;
-  name: string;
-  /** Minor units, as a decimal string (JSON has no bigint). */
-  price: string;
-  currency: string;
-  stock: number;
-  limitPerUser: number | null;
 }
 
 /** Every topic of the bus and its payload. Add a topic here, then publish and subscribe to it. */
@@ -70,6 +67,14 @@ export const EVENT_TOPICS: readonly EventTopic[] = ['transactionUpdated', 'order
 
 export type PublishOutcome = 'sent' | 'failed' | 'too_large' | 'not_started';
 
+/**
+ * What check() found: `ok`; `unreachable` (not started or closed, or the bus
+ * did not answer within CHECK_TIMEOUT_MS); `not listening` (it answers, but
+ * this process's listening connection is down and reconnecting: its
+ * subscribers get nothing meanwhile).
+ */
+export type BusHealth = 'ok' | 'unreachable' | 'not listening';
+
 export interface PubSub {
   readonly backend: 'redis' | 'postgres';
   /**
@@ -80,6 +85,13 @@ export interface PubSub {
   publish<T extends EventTopic>(topic: T, payload: EventMap[T]): Promise<boolean>;
   /** Events of `topic` from every process, from now on; return() ends it. */
   subscribe<T extends EventTopic>(topic: T): Repeater<EventMap[T]>;
+  /**
+   * For /ready: one cheap round trip on the publishing side (Redis PING,
+   * PostgreSQL `SELECT 1` on the NOTIFY pool), bounded by CHECK_TIMEOUT_MS,
+   * and, when this process listens, whether its listening connection is up.
+   * Never rejects.
+   */
+  check(): Promise<BusHealth>;
   /**
    * Connects (rejecting fast when the bus is unreachable) and, unless
    * `listen: false`, starts listening. Later calls return the first one's promise.
@@ -103,6 +115,7 @@ export const EVENTS_CHANNEL = 'switchyard_events';
 /** NOTIFY refuses payloads of 8,000 bytes or more; this leaves room for the envelope. */
 export const MAX_EVENT_BYTES = 7500;
 const PUBLISH_TIMEOUT_MS = 2000;
+const CHECK_TIMEOUT_MS = 2000;
 const READY_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 3000;
 /** Reconnect backoff of the listening connection: 200 ms steps up to 5 s. */
@@ -114,6 +127,10 @@ type Listener = (event: CustomEvent) => void;
 interface Transport {
   target: PubSubEventTarget<{ [K in EventTopic]: [EventMap[K]] }>;
   send(topic: EventTopic, message: string): Promise<void>;
+  /** One round trip on the sending connection; rejects when it fails. */
+  ping(): Promise<void>;
+  /** Whether the listening connection is up (true when this process does not listen). */
+  listening(): boolean;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -166,6 +183,15 @@ export function createPubSub(
       }
     },
     subscribe: (topic) => pubsub.subscribe(topic) as Repeater<EventMap[typeof topic]>,
+    async check() {
+      if (state !== 'started') return 'unreachable';
+      try {
+        await withTimeout(transport.ping(), CHECK_TIMEOUT_MS, 'event bus check');
+      } catch {
+        return 'unreachable';
+      }
+      return transport.listening() ? 'ok' : 'not listening';
+    },
     start() {
       // Once: app.ready() may run more than once. A failed start stays failed (its connections are closed).
       starting ??= (async () => {
@@ -245,6 +271,12 @@ function redisTransport(url: string, prefix: string, log: Logger, listen: boolea
     async send(topic, message) {
       await publisher.publish(channel(topic), message);
     },
+    async ping() {
+      // No offline queue: rejects at once while disconnected.
+      await publisher.ping();
+    },
+    // 'ready' once connected (and, autoResubscribe, subscribed again after a reconnect).
+    listening: () => !subscriber || subscriber.status === 'ready',
     async start() {
       await publisher.connect();
       if (!subscriber || !target) return;
@@ -288,7 +320,9 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
     keepAliveInitialDelayMillis: 10_000,
   };
   const pool = new pg.Pool({ ...connection, max: 2, idleTimeoutMillis: 30_000 });
-  pool.on('error', throttledErrorLog(log, 'notify pool', 'event bus error'));
+  const poolError = throttledErrorLog(log, 'notify pool', 'event bus error');
+  // The pool emits (error, client): the client must not become log fields.
+  pool.on('error', (error) => poolError(error));
   const listeners = new ListenerSet(log);
   let client: pg.Client | undefined;
   let closed = false;
@@ -361,6 +395,11 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
       // Built around the serialized payload, not serialized again.
       await pool.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `{"t":${JSON.stringify(topic)},"p":${message}}`]);
     },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    // `client` is set once LISTEN succeeded and cleared the moment the connection drops.
+    listening: () => !listen || client !== undefined,
     async start() {
       await pool.query('SELECT 1');
       if (listen) await connect();
@@ -429,4 +468,28 @@ class ListenerSet {
     };
     return target as unknown as Transport['target'];
   }
+}
+
+/**
+ * A subscriber's stream of status changes: events of `topic` that `concerns`
+ * the subscriber (matched on the event's ids, no database read), each then
+ * read with `read` — only a match costs a read. An event whose status was
+ * already superseded when its row is read is skipped: the next event shows
+ * the newer status, so a client never sees a status twice or out of order.
+ */
+export function statusChanges<T extends 'transactionUpdated' | 'orderUpdated', Row extends { status: string }>(
+  pubsub: PubSub,
+  topic: T,
+  concerns: (event: EventMap[T]) => boolean,
+  read: (event: EventMap[T]) => Promise<Row | null>,
+): AsyncIterable<Row> {
+  return pipe(
+    pubsub.subscribe(topic),
+    filter(concerns),
+    map(async (event) => {
+      const row = await read(event);
+      return row?.status === event.status ? row : null;
+    }),
+    filter((row): row is Row => row !== null),
+  );
 }

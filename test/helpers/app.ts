@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print } from 'graphql';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { seed } from '../../prisma/seed.js';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/queues.js';
 import { ALL_JOBS } from '../../src/jobs.js';
 import { createTestDatabase } from './database.js';
+import { tcpProxy } from './tcp-proxy.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
 export const ADMIN_EMAIL = 'admin@switchyard.test';
@@ -127,6 +128,35 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
   };
 
   return handle;
+}
+
+/**
+ * An app on a database of its own that reaches the shared test Redis (queues
+ * and event bus, under a namespace of its own) through `proxy`, so that a test
+ * can take Redis away (proxy.cut(), .hang()) and bring it back. Not started:
+ * call app.ready(). close() stops the app and drops the rest.
+ */
+export async function appBehindRedisProxy() {
+  const redis = new URL(inject('redisUrl'));
+  const proxy = await tcpProxy(redis.hostname, Number(redis.port));
+  const viaProxy = new URL(redis);
+  viaProxy.port = String(proxy.port);
+  const database = await createTestDatabase();
+  const namespace = `test-${randomBytes(6).toString('hex')}`;
+  const app = buildApp(testConfig(database.url, { REDIS_URL: viaProxy.toString() }), {
+    queues: { namespace },
+    events: { namespace },
+  });
+  return {
+    app,
+    proxy,
+    namespace,
+    close: async () => {
+      await app.stop();
+      await proxy.close();
+      await database.drop();
+    },
+  };
 }
 
 /** POSTs an operation to an app's /graphql through its real Fastify + Yoga stack (in process). */
