@@ -33,6 +33,9 @@ type Documents = {
     "\n  query Account($id: ID!) {\n    account(id: $id) {\n      id balance available owner { id }\n      transactions(first: 10) { totalCount edges { node { id kind status amount } } }\n    }\n  }\n": typeof types.AccountDocument,
     "\n  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }\n": typeof types.LedgerTransactionDocument,
     "\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n": typeof types.CounterpartyDocument,
+    "\n  mutation LivePurchase($input: PurchaseInput!) { purchase(input: $input) { id status } }\n": typeof types.LivePurchaseDocument,
+    "\n  subscription LiveOrderUpdated($orderId: ID) {\n    orderUpdated(orderId: $orderId) { id status failureReason quantity total item { id } buyer { id } }\n  }\n": typeof types.LiveOrderUpdatedDocument,
+    "\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n": typeof types.LiveStockChangedDocument,
     "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": typeof types.CreateStrategyDocument,
     "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": typeof types.UpdateStrategyDocument,
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": typeof types.DeleteStrategyDocument,
@@ -65,6 +68,9 @@ const documents: Documents = {
     "\n  query Account($id: ID!) {\n    account(id: $id) {\n      id balance available owner { id }\n      transactions(first: 10) { totalCount edges { node { id kind status amount } } }\n    }\n  }\n": types.AccountDocument,
     "\n  query LedgerTransaction($id: ID!) { ledgerTransaction(id: $id) { id status amount settledAt } }\n": types.LedgerTransactionDocument,
     "\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n": types.CounterpartyDocument,
+    "\n  mutation LivePurchase($input: PurchaseInput!) { purchase(input: $input) { id status } }\n": types.LivePurchaseDocument,
+    "\n  subscription LiveOrderUpdated($orderId: ID) {\n    orderUpdated(orderId: $orderId) { id status failureReason quantity total item { id } buyer { id } }\n  }\n": types.LiveOrderUpdatedDocument,
+    "\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n": types.LiveStockChangedDocument,
     "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": types.CreateStrategyDocument,
     "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": types.UpdateStrategyDocument,
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": types.DeleteStrategyDocument,
@@ -168,6 +174,18 @@ export function graphql(source: "\n  query LedgerTransaction($id: ID!) { ledgerT
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n"): (typeof documents)["\n  query Counterparty($id: ID!) { ledgerTransaction(id: $id) { id to { id balance } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LivePurchase($input: PurchaseInput!) { purchase(input: $input) { id status } }\n"): (typeof documents)["\n  mutation LivePurchase($input: PurchaseInput!) { purchase(input: $input) { id status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LiveOrderUpdated($orderId: ID) {\n    orderUpdated(orderId: $orderId) { id status failureReason quantity total item { id } buyer { id } }\n  }\n"): (typeof documents)["\n  subscription LiveOrderUpdated($orderId: ID) {\n    orderUpdated(orderId: $orderId) { id status failureReason quantity total item { id } buyer { id } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n"): (typeof documents)["\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

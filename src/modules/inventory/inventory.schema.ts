@@ -3,6 +3,7 @@ import { builder } from '../../schema/builder.js';
 import { connectionArgs } from '../../schema/connections.js';
 import type { Page } from '../../schema/pagination.js';
 import { submitPurchase } from './inventory.jobs.js';
+import { STOCK_FEED_INTERVAL_MS, stockUpdates } from './stock-feed.js';
 import {
   createItem,
   createItemInputSchema,
@@ -12,6 +13,7 @@ import {
   listMyOrders,
   MAX_QUANTITY,
   MAX_STOCK,
+  orderUpdates,
   purchaseInputSchema,
   restock,
   restockQuantitySchema,
@@ -148,5 +150,33 @@ builder.mutationFields((t) => ({
     authScopes: { loggedIn: true },
     args: { input: t.arg({ type: PurchaseInput, required: true }) },
     resolve: (_root, { input }, context) => submitPurchase(context, context.viewer!, input),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  orderUpdated: t.field({
+    type: OrderType,
+    description:
+      'Every status change of your orders (RESERVED, PAID, FULFILLED, CANCELLED); with orderId, of that order only ' +
+      '(yours; admins: any, else NOT_FOUND). Signed-in viewers only.',
+    authScopes: { loggedIn: true },
+    args: { orderId: t.arg.id({ description: 'One of your orders (admins: any order).' }) },
+    subscribe: (_root, { orderId }, context, info) =>
+      orderUpdates(
+        context,
+        context.viewer!,
+        orderId === null || orderId === undefined ? null : String(orderId),
+        queryFromInfo({ context, info }),
+      ),
+    resolve: (order) => order,
+  }),
+  stockChanged: t.field({
+    type: InventoryItemType,
+    description:
+      'The item as it is now, then after each change of its stock. Bursts are coalesced (at most one event per ' +
+      `${STOCK_FEED_INTERVAL_MS} ms per item); the last value is always delivered. Anyone; NOT_FOUND for an unknown item.`,
+    args: { itemId: t.arg.id({ required: true }) },
+    subscribe: (_root, { itemId }, context) => stockUpdates(context, String(itemId)),
+    resolve: (item) => item,
   }),
 }));

@@ -10,6 +10,7 @@ import {
   retryOnWriteConflict,
 } from '../../errors.js';
 import type { InventoryItem, LedgerAccount, Order, Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { type OrderUpdatedEvent, statusChanges } from '../../infra/pubsub.js';
 import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
 import type { Viewer } from '../auth/auth.service.js';
 import {
@@ -166,7 +167,7 @@ export function listItems(services: AppServices, args: PageArgs, query: ItemQuer
 
 /**
  * Adds units to the stock in one conditional UPDATE (purchases may be taking
- * units at the same moment), up to MAX_STOCK. Publish point: stock changed.
+ * units at the same moment), up to MAX_STOCK.
  */
 export async function restock(services: AppServices, itemId: string, quantity: number, query: ItemQuery = {}) {
   const { count } = await services.db.inventoryItem.updateMany({
@@ -177,6 +178,7 @@ export async function restock(services: AppServices, itemId: string, quantity: n
     await getItem(services, itemId, { select: { id: true } });
     throw badUserInput({ quantity: `The stock would exceed ${MAX_STOCK}.` });
   }
+  await publishStockChanged(services, itemId);
   return services.db.inventoryItem.findUniqueOrThrow({ ...query, where: { id: itemId } });
 }
 
@@ -232,7 +234,6 @@ async function findByKey(db: PrismaClient, buyerId: string, input: PurchaseInput
  * LIMIT_EXCEEDED otherwise, with nothing written. The item must exist and the
  * paying account be the viewer's own (else NOT_FOUND) in the item's currency.
  * The same idempotency key with the same input returns the first order.
- * Publish points: order RESERVED, stock changed (when the order is new).
  */
 export async function purchase(services: AppServices, viewer: Viewer, input: PurchaseInput): Promise<Order> {
   const { db } = services;
@@ -256,8 +257,11 @@ export async function purchase(services: AppServices, viewer: Viewer, input: Pur
   const orderId = randomUUID();
   const outcome = await retryOnWriteConflict(() => reserve(db, orderId, viewer.id, input, hash));
   switch (outcome) {
-    case 'reserved':
-      return db.order.findUniqueOrThrow({ where: { id: orderId } });
+    case 'reserved': {
+      const order = await db.order.findUniqueOrThrow({ where: { id: orderId } });
+      await Promise.all([publishOrderUpdated(services, order), publishStockChanged(services, order.itemId)]);
+      return order;
+    }
     case 'duplicate': {
       // A concurrent request with the same key kept its order.
       const winner = await findByKey(db, viewer.id, input, hash);
@@ -319,7 +323,7 @@ export async function fulfilOrder(services: AppServices, orderId: string): Promi
     const outcome = await takePayment(services, order, order.item.currency);
     if (outcome !== 'paid') return outcome;
   }
-  await markFulfilled(services, orderId);
+  await markFulfilled(services, order);
   return 'fulfilled';
 }
 
@@ -353,7 +357,7 @@ async function takePayment(
       }
     }
   }
-  await markPaid(services, order.id, paymentId);
+  await markPaid(services, order, paymentId);
   return 'paid';
 }
 
@@ -379,11 +383,9 @@ async function recordPayment(services: AppServices, order: Order, currency: stri
     );
     return transaction;
   } catch (error) {
-    if (!(error instanceof AppError && error.code === 'INSUFFICIENT_FUNDS')) throw error;
-    // A concurrent run with the same key may have placed its hold first: the
-    // ledger then answers INSUFFICIENT_FUNDS, not with that run's transaction,
-    // which committed before this answer (the hold waited for it).
-    return findPayment(services.db, order.id);
+    // A concurrent run's payment under the same key is not this: the ledger returns that one.
+    if (error instanceof AppError && error.code === 'INSUFFICIENT_FUNDS') return null;
+    throw error;
   }
 }
 
@@ -409,21 +411,23 @@ async function linkPayment(db: PrismaClient, orderId: string, paymentId: string)
   return order.status !== 'CANCELLED' && order.paymentTransactionId === paymentId;
 }
 
-/** RESERVED → PAID once the payment (if any: a free item has none) is COMPLETED. Publish point: order PAID. */
-async function markPaid(services: AppServices, orderId: string, paymentId: string | null): Promise<boolean> {
+/** RESERVED → PAID once the payment (if any: a free item has none) is COMPLETED. */
+async function markPaid(services: AppServices, order: OrderRef, paymentId: string | null): Promise<boolean> {
   const { count } = await services.db.order.updateMany({
-    where: { id: orderId, status: 'RESERVED', paymentTransactionId: paymentId },
+    where: { id: order.id, status: 'RESERVED', paymentTransactionId: paymentId },
     data: { status: 'PAID' },
   });
+  if (count === 1) await publishOrderUpdated(services, { ...order, status: 'PAID' });
   return count === 1;
 }
 
-/** PAID → FULFILLED (the goods are digital: handing them over is the status). Publish point: order FULFILLED. */
-async function markFulfilled(services: AppServices, orderId: string): Promise<boolean> {
+/** PAID → FULFILLED (the goods are digital: handing them over is the status). */
+async function markFulfilled(services: AppServices, order: OrderRef): Promise<boolean> {
   const { count } = await services.db.order.updateMany({
-    where: { id: orderId, status: 'PAID' },
+    where: { id: order.id, status: 'PAID' },
     data: { status: 'FULFILLED' },
   });
+  if (count === 1) await publishOrderUpdated(services, { ...order, status: 'FULFILLED' });
   return count === 1;
 }
 
@@ -432,8 +436,7 @@ async function markFulfilled(services: AppServices, orderId: string): Promise<bo
  * item's stock, in one statement: the stock comes back only from the row this
  * statement changed, so exactly once. Refused (false) when the order is no
  * longer RESERVED or carries a payment other than `failedPaymentId` (a payment
- * in progress must finish or fail first). Publish points: order CANCELLED,
- * stock changed.
+ * in progress must finish or fail first).
  */
 export async function cancelOrder(
   services: AppServices,
@@ -441,19 +444,24 @@ export async function cancelOrder(
   reason: string,
   failedPaymentId: string | null = null,
 ): Promise<boolean> {
-  const rows = await services.db.$queryRaw<Array<{ itemId: string; stock: number }>>`
+  const [cancelled] = await services.db.$queryRaw<Array<{ itemId: string; buyerId: string }>>`
     WITH "cancelled" AS (
       UPDATE "orders" SET "status" = 'CANCELLED', "failure_reason" = ${reason.slice(0, 500)}, "updated_at" = now()
       WHERE "id" = ${orderId} AND "status" = 'RESERVED'
         AND ("payment_transaction_id" IS NULL OR "payment_transaction_id" = ${failedPaymentId})
-      RETURNING "item_id", "quantity"
+      RETURNING "item_id", "buyer_id", "quantity"
     )
     UPDATE "inventory_items" AS "item"
     SET "stock" = "item"."stock" + "cancelled"."quantity", "updated_at" = now()
     FROM "cancelled"
     WHERE "item"."id" = "cancelled"."item_id"
-    RETURNING "item"."id" AS "itemId", "item"."stock"`;
-  return rows.length === 1;
+    RETURNING "item"."id" AS "itemId", "cancelled"."buyer_id" AS "buyerId"`;
+  if (!cancelled) return false;
+  await Promise.all([
+    publishOrderUpdated(services, { id: orderId, buyerId: cancelled.buyerId, status: 'CANCELLED' }),
+    publishStockChanged(services, cancelled.itemId),
+  ]);
+  return true;
 }
 
 /**
@@ -483,4 +491,44 @@ export function staleOrders(services: AppServices, olderThan: Date, limit = 500)
     orderBy: { createdAt: 'asc' },
     take: limit,
   });
+}
+
+// ------------------------------------------------------------ live updates
+
+type OrderRef = Pick<Order, 'id' | 'buyerId'>;
+
+/** Tells orderUpdated subscribers (every API process) of the order's new status; after the commit. Never throws. */
+async function publishOrderUpdated(services: AppServices, order: OrderRef & Pick<Order, 'status'>): Promise<void> {
+  await services.pubsub.publish('orderUpdated', { id: order.id, buyerId: order.buyerId, status: order.status });
+}
+
+/** Tells stockChanged watchers (every API process) that the item's stock moved; after the commit. Never throws. */
+async function publishStockChanged(services: AppServices, itemId: string): Promise<void> {
+  await services.pubsub.publish('stockChanged', { id: itemId });
+}
+
+/**
+ * The orderUpdated feed of `viewer`: every status change of their orders —
+ * or, with `orderId`, of that order only (theirs, or any for an admin;
+ * otherwise NOT_FOUND, at once). Each delivered event is one read of the
+ * order, with the subscriber's selection (`query`).
+ */
+export async function orderUpdates(
+  services: AppServices,
+  viewer: Viewer,
+  orderId: string | null,
+  query: OrderQuery = {},
+): Promise<AsyncIterable<Order>> {
+  let concerns: (event: OrderUpdatedEvent) => boolean;
+  if (orderId === null) {
+    concerns = (event) => event.buyerId === viewer.id;
+  } else {
+    const { id } = await getOrder(services, viewer, orderId, { select: { id: true } });
+    concerns = (event) => event.id === id;
+  }
+  // The status is compared with the event's whatever the subscriber selected.
+  const read = query.select ? { select: { ...query.select, status: true } } : query;
+  return statusChanges(services.pubsub, 'orderUpdated', concerns, (event) =>
+    services.db.order.findUnique({ ...read, where: { id: event.id } }) as Promise<Order | null>,
+  );
 }

@@ -9,8 +9,7 @@ import type {
   PrismaClient,
   TransactionKind,
 } from '../../generated/prisma/client.js';
-import { filter, map, pipe } from 'graphql-yoga';
-import type { TransactionUpdatedEvent } from '../../infra/pubsub.js';
+import { statusChanges, type TransactionUpdatedEvent } from '../../infra/pubsub.js';
 import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
 import type { Viewer } from '../auth/auth.service.js';
 
@@ -402,17 +401,9 @@ export async function transactionUpdates(
     const { id } = await getAccount(services, viewer, accountIdArg, { select: { id: true } });
     concerns = (event) => event.fromAccountId === id || event.toAccountId === id;
   }
-  // The status is compared below whatever the subscriber selected.
+  // The status is compared with the event's whatever the subscriber selected.
   const read = query.select ? { select: { ...query.select, status: true } } : query;
-  return pipe(
-    services.pubsub.subscribe('transactionUpdated'),
-    filter(concerns),
-    map(async (event) => {
-      const row = (await services.db.ledgerTransaction.findUnique({ ...read, where: { id: event.id } })) as
-        | LedgerTransaction
-        | null;
-      return row?.status === event.status ? row : null;
-    }),
-    filter((row): row is LedgerTransaction => row !== null),
+  return statusChanges(services.pubsub, 'transactionUpdated', concerns, (event) =>
+    services.db.ledgerTransaction.findUnique({ ...read, where: { id: event.id } }) as Promise<LedgerTransaction | null>,
   );
 }
