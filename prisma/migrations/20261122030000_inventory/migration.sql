@@ -74,14 +74,14 @@ ALTER TABLE "orders" ADD CONSTRAINT "orders_account_id_fkey" FOREIGN KEY ("accou
 -- AddForeignKey
 ALTER TABLE "orders" ADD CONSTRAINT "orders_payment_transaction_id_fkey" FOREIGN KEY ("payment_transaction_id") REFERENCES "ledger_transactions"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
--- A purchase in a single round trip and a single transaction: the order row, the
--- per-buyer limit and the stock decrement, all or nothing. The item row is the
--- hot one under a flash sale, so it is touched last and held only from its
--- UPDATE to the commit. src/modules/inventory/inventory.service.ts (purchase)
--- is the only caller and documents the rules. A refusal is an outcome, not an
--- error: the function removes the order it inserted and returns, so the
--- transaction commits having changed nothing (a failed statement would cost the
--- client its pooled connection; under a flash sale most purchases are refused).
+-- A purchase in a single round trip and a single transaction: every check, the
+-- per-buyer limit, the stock decrement and the order row, all or nothing.
+-- src/modules/inventory/inventory.service.ts (purchase) is the only caller and
+-- documents the rules. A refusal is an outcome, not an error, and writes
+-- nothing: under a flash sale most purchases are refused, and a failed
+-- statement would cost the client its pooled connection. The item row is the
+-- hot one, so it is written last but one and held from its UPDATE to the
+-- commit only, with no client round trip in between.
 CREATE FUNCTION "inventory_purchase"(
   p_order_id TEXT,
   p_buyer_id TEXT,
@@ -90,58 +90,82 @@ CREATE FUNCTION "inventory_purchase"(
   p_quantity INTEGER,
   p_idempotency_key TEXT,
   p_request_hash TEXT,
-  OUT "outcome" TEXT,
-  OUT "stock" INTEGER
+  OUT "r_outcome" TEXT,
+  OUT "r_order_id" TEXT,
+  OUT "r_request_hash" TEXT,
+  OUT "r_total" BIGINT,
+  OUT "r_created_at" TIMESTAMPTZ(3),
+  OUT "r_item_currency" TEXT,
+  OUT "r_account_currency" TEXT,
+  OUT "r_limit_per_user" INTEGER
 )
 LANGUAGE plpgsql AS $$
 DECLARE
   item RECORD;
+  account RECORD;
   units BIGINT;
 BEGIN
-  SELECT "price", "limit_per_user" INTO item FROM "inventory_items" WHERE "id" = p_item_id;
-  IF NOT FOUND THEN
-    "outcome" := 'no-such-item';
+  -- 1. The idempotency key: requests of one buyer with one key run one at a
+  --    time (a transaction-scoped lock, released at commit), so a repeat sees
+  --    the first one's order, committed, and returns it ('duplicate').
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_buyer_id || '/' || p_idempotency_key, 0));
+  SELECT o."id", o."request_hash" INTO "r_order_id", "r_request_hash"
+    FROM "orders" o WHERE o."buyer_id" = p_buyer_id AND o."idempotency_key" = p_idempotency_key;
+  IF FOUND THEN
+    "r_outcome" := 'duplicate';
     RETURN;
   END IF;
 
-  -- 1. The order: its unique (buyer_id, idempotency_key) claims the key. A
-  --    concurrent request with the same key waits here for this transaction;
-  --    if that one kept its order, this one inserts nothing ('duplicate': the
-  --    caller returns the other's order).
-  INSERT INTO "orders" ("id", "buyer_id", "item_id", "account_id", "quantity", "total", "status",
-    "idempotency_key", "request_hash", "updated_at")
-  VALUES (p_order_id, p_buyer_id, p_item_id, p_account_id, p_quantity, item."price" * p_quantity, 'RESERVED',
-    p_idempotency_key, p_request_hash, now())
-  ON CONFLICT ("buyer_id", "idempotency_key") DO NOTHING;
+  -- 2. What is bought, and what pays for it.
+  SELECT i."price", i."currency", i."limit_per_user" INTO item FROM "inventory_items" i WHERE i."id" = p_item_id;
   IF NOT FOUND THEN
-    "outcome" := 'duplicate';
+    "r_outcome" := 'no-such-item';
+    RETURN;
+  END IF;
+  "r_item_currency" := item."currency";
+  "r_limit_per_user" := item."limit_per_user";
+  SELECT a."owner_id", a."currency" INTO account FROM "ledger_accounts" a WHERE a."id" = p_account_id;
+  IF NOT FOUND OR account."owner_id" <> p_buyer_id THEN
+    "r_outcome" := 'no-such-account';
+    RETURN;
+  END IF;
+  "r_account_currency" := account."currency";
+  IF account."currency" <> item."currency" THEN
+    "r_outcome" := 'currency-mismatch';
     RETURN;
   END IF;
 
-  -- 2. The limit. One buyer's purchases of one item queue on a transaction-scoped
-  --    lock of that (buyer, item) pair; other buyers never wait on it. Under it,
-  --    this statement's fresh snapshot (READ COMMITTED, a VOLATILE function) sees
-  --    every order committed before the lock was granted, plus this one.
+  -- 3. The limit, checked before the stock. One buyer's purchases of one item
+  --    queue on a transaction-scoped lock of that (buyer, item) pair; other
+  --    buyers never wait on it. Under it, this statement's fresh snapshot
+  --    (READ COMMITTED, a VOLATILE function) sees every order committed before
+  --    the lock was granted.
   IF item."limit_per_user" IS NOT NULL THEN
     PERFORM pg_advisory_xact_lock(hashtext(p_buyer_id), hashtext(p_item_id));
     SELECT COALESCE(SUM(o."quantity"), 0) INTO units FROM "orders" o
       WHERE o."buyer_id" = p_buyer_id AND o."item_id" = p_item_id AND o."status" <> 'CANCELLED';
-    IF units > item."limit_per_user" THEN
-      DELETE FROM "orders" WHERE "id" = p_order_id;
-      "outcome" := 'limit-exceeded';
+    IF units + p_quantity > item."limit_per_user" THEN
+      "r_outcome" := 'limit-exceeded';
       RETURN;
     END IF;
   END IF;
 
-  -- 3. The stock: one conditional UPDATE, atomic on the row.
+  -- 4. The stock: one conditional UPDATE, atomic on the row.
   UPDATE "inventory_items" AS i SET "stock" = i."stock" - p_quantity, "updated_at" = now()
-    WHERE i."id" = p_item_id AND i."stock" >= p_quantity
-    RETURNING i."stock" INTO "stock";
+    WHERE i."id" = p_item_id AND i."stock" >= p_quantity;
   IF NOT FOUND THEN
-    DELETE FROM "orders" WHERE "id" = p_order_id;
-    "outcome" := 'sold-out';
+    "r_outcome" := 'sold-out';
     RETURN;
   END IF;
-  "outcome" := 'reserved';
+
+  -- 5. The order.
+  INSERT INTO "orders" ("id", "buyer_id", "item_id", "account_id", "quantity", "total", "status",
+    "idempotency_key", "request_hash", "updated_at")
+  VALUES (p_order_id, p_buyer_id, p_item_id, p_account_id, p_quantity, item."price" * p_quantity, 'RESERVED',
+    p_idempotency_key, p_request_hash, now())
+  RETURNING "orders"."created_at", "orders"."total" INTO "r_created_at", "r_total";
+  "r_order_id" := p_order_id;
+  "r_request_hash" := p_request_hash;
+  "r_outcome" := 'reserved';
 END;
 $$;

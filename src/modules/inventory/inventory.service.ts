@@ -30,31 +30,32 @@ import {
  *
  * Concurrency — why a flash sale cannot oversell and the limit holds:
  * - The purchase is one call of the SQL function `inventory_purchase`
- *   (migration …_inventory): one round trip, one transaction. It inserts the
- *   order, checks the buyer's limit, and takes the stock with one conditional
- *   `UPDATE … SET stock = stock - q WHERE id = $1 AND stock >= q`. Concurrent
- *   decrements queue on the item's row lock and each re-checks `stock >= q`
- *   on the newest row, so the units sold never exceed the stock; CHECK
- *   (stock >= 0) is the last line. The hot item row is touched last, so its
- *   lock is held from that UPDATE to the commit only: no other statement and
- *   no client round trip runs while it is held.
+ *   (migration …_inventory): one round trip, one transaction, whatever the
+ *   outcome. It checks the key, the item and the account, then the buyer's
+ *   limit, then takes the stock with one conditional
+ *   `UPDATE … SET stock = stock - q WHERE id = $1 AND stock >= q`, then
+ *   inserts the order. Concurrent decrements queue on the item's row lock and
+ *   each re-checks `stock >= q` on the newest row, so the units sold never
+ *   exceed the stock; CHECK (stock >= 0) is the last line. The hot item row is
+ *   written last but one, so its lock is held for the order's INSERT and the
+ *   commit only: no client round trip runs while it is held.
  * - The per-buyer limit: one buyer's purchases of one item queue on a
  *   transaction-scoped advisory lock of (buyer, item) — other buyers never wait
  *   on it — and under it the function sums the buyer's units in orders that
  *   are not CANCELLED (each statement of the function sees what committed
  *   before it, and the previous holder committed before releasing the lock).
  *   So two purchases by one buyer are never counted against the same room.
- * - A refusal (SOLD_OUT, LIMIT_EXCEEDED) deletes the order the function had
- *   inserted and returns an outcome rather than raising: nothing is left, and
- *   no statement fails — a failed statement costs its pooled connection (pg's
- *   Pool.query drops a client whose query errored), and in a flash sale most
- *   purchases are refused.
+ * - A refusal (SOLD_OUT, LIMIT_EXCEEDED, NOT_FOUND, …) is an outcome, not a
+ *   raised error, and writes nothing: no statement fails — a failed statement
+ *   costs its pooled connection (pg's Pool.query drops a client whose query
+ *   errored), and in a flash sale most purchases are refused.
  * - When both apply, the limit is checked first: a purchase that would pass
  *   the buyer's limit is LIMIT_EXCEEDED even when the item is also sold out.
- * - Idempotency: the order row is inserted first (ON CONFLICT DO NOTHING on
- *   the unique (buyer_id, idempotency_key)), so a concurrent request with the
- *   same key waits for this one and, if it kept its order, inserts nothing and
- *   returns that order (or CONFLICT when its input differs).
+ * - Idempotency: requests of one buyer with one key run one at a time (a
+ *   transaction-scoped advisory lock of (buyer, key)), so a repeat — even a
+ *   concurrent one — finds the first one's order committed and returns it
+ *   (CONFLICT when its input differs); the unique (buyer_id, idempotency_key)
+ *   is the last line.
  * - Cancellation (payment failed, fulfilment gave up) is one statement that
  *   sets CANCELLED `WHERE status = 'RESERVED'` and gives the stock back from
  *   the row it changed: the stock comes back exactly once however often, or
@@ -216,68 +217,73 @@ function requestHash(input: PurchaseInput): string {
     .digest('hex');
 }
 
-async function findByKey(db: PrismaClient, buyerId: string, input: PurchaseInput, hash: string) {
-  const existing = await db.order.findUnique({
-    where: { buyerId_idempotencyKey: { buyerId, idempotencyKey: input.idempotencyKey } },
-  });
-  if (existing && existing.requestHash !== hash) {
-    throw conflict('This idempotency key was used for a different request.', {
-      'input.idempotencyKey': 'Already used for a different request.',
-    });
-  }
-  return existing;
-}
-
 /**
  * Reserves `quantity` units for the viewer: the order RESERVED, the stock
  * taken, in one transaction (see the module comment); SOLD_OUT or
  * LIMIT_EXCEEDED otherwise, with nothing written. The item must exist and the
  * paying account be the viewer's own (else NOT_FOUND) in the item's currency.
- * The same idempotency key with the same input returns the first order.
+ * The same idempotency key with the same input returns the first order; with
+ * another input it is CONFLICT. One database round trip, whatever the outcome.
  */
 export async function purchase(services: AppServices, viewer: Viewer, input: PurchaseInput): Promise<Order> {
   const { db } = services;
   const hash = requestHash(input);
-  const existing = await findByKey(db, viewer.id, input, hash);
-  if (existing) return existing;
-
-  const [item, account] = await Promise.all([
-    db.inventoryItem.findUnique({ where: { id: input.itemId }, select: { currency: true, limitPerUser: true } }),
-    db.ledgerAccount.findUnique({ where: { id: input.accountId }, select: { ownerId: true, currency: true } }),
-  ]);
-  if (!item) throw notFound('Item');
-  // Admins too pay only from their own accounts.
-  if (!account || account.ownerId !== viewer.id) throw notFound('Account');
-  if (account.currency !== item.currency) {
-    throw badUserInput({
-      'input.accountId': `The item is priced in ${item.currency}; this account holds ${account.currency}.`,
-    });
-  }
-
   const orderId = randomUUID();
-  const outcome = await retryOnWriteConflict(() => reserve(db, orderId, viewer.id, input, hash));
-  switch (outcome) {
+  const result = await retryOnWriteConflict(() => reserve(db, orderId, viewer.id, input, hash));
+  switch (result.outcome) {
     case 'reserved': {
-      const order = await db.order.findUniqueOrThrow({ where: { id: orderId } });
+      // What the function wrote, without reading it back.
+      const order: Order = {
+        id: orderId,
+        buyerId: viewer.id,
+        itemId: input.itemId,
+        accountId: input.accountId,
+        quantity: input.quantity,
+        total: result.total!,
+        status: 'RESERVED',
+        failureReason: null,
+        paymentTransactionId: null,
+        idempotencyKey: input.idempotencyKey,
+        requestHash: hash,
+        createdAt: result.createdAt!,
+        updatedAt: result.createdAt!,
+      };
       await Promise.all([publishOrderUpdated(services, order), publishStockChanged(services, order.itemId)]);
       return order;
     }
-    case 'duplicate': {
-      // A concurrent request with the same key kept its order.
-      const winner = await findByKey(db, viewer.id, input, hash);
-      if (!winner) throw new Error(`purchase: no order for a duplicate idempotency key (buyer ${viewer.id})`);
-      return winner;
-    }
-    case 'sold-out':
-      throw new AppError('SOLD_OUT', 'Not enough stock.');
-    case 'limit-exceeded':
-      throw new AppError('LIMIT_EXCEEDED', `At most ${item.limitPerUser} per buyer: this purchase would pass the limit.`);
+    case 'duplicate':
+      if (result.requestHash !== hash) {
+        throw conflict('This idempotency key was used for a different request.', {
+          'input.idempotencyKey': 'Already used for a different request.',
+        });
+      }
+      return db.order.findUniqueOrThrow({ where: { id: result.orderId! } });
     case 'no-such-item':
       throw notFound('Item');
+    case 'no-such-account':
+      // Admins too pay only from their own accounts.
+      throw notFound('Account');
+    case 'currency-mismatch':
+      throw badUserInput({
+        'input.accountId': `The item is priced in ${result.itemCurrency}; this account holds ${result.accountCurrency}.`,
+      });
+    case 'limit-exceeded':
+      throw new AppError('LIMIT_EXCEEDED', `At most ${result.limitPerUser} per buyer: this purchase would pass the limit.`);
+    case 'sold-out':
+      throw new AppError('SOLD_OUT', 'Not enough stock.');
   }
 }
 
-type ReserveOutcome = 'reserved' | 'duplicate' | 'sold-out' | 'limit-exceeded' | 'no-such-item';
+interface Reservation {
+  outcome: 'reserved' | 'duplicate' | 'no-such-item' | 'no-such-account' | 'currency-mismatch' | 'limit-exceeded' | 'sold-out';
+  orderId: string | null;
+  requestHash: string | null;
+  total: bigint | null;
+  createdAt: Date | null;
+  itemCurrency: string | null;
+  accountCurrency: string | null;
+  limitPerUser: number | null;
+}
 
 /** One call of inventory_purchase (see the module comment): everything or nothing, refusals as outcomes. */
 async function reserve(
@@ -286,12 +292,15 @@ async function reserve(
   buyerId: string,
   input: PurchaseInput,
   hash: string,
-): Promise<ReserveOutcome> {
-  const [row] = await db.$queryRaw<Array<{ outcome: ReserveOutcome }>>`
-    SELECT "outcome" FROM "inventory_purchase"(${orderId}, ${buyerId}, ${input.itemId}, ${input.accountId},
+): Promise<Reservation> {
+  const [row] = await db.$queryRaw<Reservation[]>`
+    SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId", "r_request_hash" AS "requestHash", "r_total" AS "total",
+      "r_created_at" AS "createdAt", "r_item_currency" AS "itemCurrency", "r_account_currency" AS "accountCurrency",
+      "r_limit_per_user" AS "limitPerUser"
+    FROM "inventory_purchase"(${orderId}, ${buyerId}, ${input.itemId}, ${input.accountId},
       ${input.quantity}::integer, ${input.idempotencyKey}, ${hash})`;
   if (!row) throw new Error('inventory_purchase returned nothing');
-  return row.outcome;
+  return row;
 }
 
 // ------------------------------------------------------------- fulfilment
