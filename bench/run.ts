@@ -16,6 +16,14 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'transfers through API + one worker process, on Redis and on PostgreSQL queues; invariants checked',
     load: () => import('./ledger.js'),
   },
+  'flash-sale': {
+    describe: '1,000 buyers purchasing at once through API + one worker process; the no-oversell invariant checked',
+    load: () => import('./flash-sale.js'),
+  },
+  fanout: {
+    describe: 'N graphql-ws subscribers to one stockChanged on one API process; delivery after a purchase burst, RSS per connection',
+    load: () => import('./fanout.js'),
+  },
 };
 
 function usage(): string {
@@ -23,7 +31,7 @@ function usage(): string {
     'usage: npm run bench [-- <scenario> ...]',
     '',
     'scenarios:',
-    ...Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(8)} ${s.describe}`),
+    ...Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(11)} ${s.describe}`),
     '',
     'environment: BENCH_DURATION (s per case, default 10), BENCH_CONNECTIONS (100), BENCH_WARMUP (s, 3),',
     '             BENCH_LOG_LEVEL (API LOG_LEVEL, default info), BENCH_PROFILE=1 (CPU profile of the API',
@@ -31,6 +39,9 @@ function usage(): string {
     '             BENCH_SERVER=tsx|compiled (run src/ with tsx, default, or compile it like the Docker image)',
     'ledger:      BENCH_CLIENTS (50), BENCH_BACKENDS (redis,postgres), BENCH_WORKER_CONCURRENCY (app default),',
     '             BENCH_PG_FSYNC=off, BENCH_LOG_LEVEL (default warn here), BENCH_PROFILE=1|api|worker',
+    'flash-sale:  BENCH_BUYERS (1000), BENCH_ATTEMPTS (5 per buyer), BENCH_STOCK (100), BENCH_LIMIT (2),',
+    '             BENCH_ROUNDS (3), BENCH_DURATION (sustained phase, 10 s), BENCH_BACKENDS (redis,postgres)',
+    'fanout:      BENCH_SUBSCRIBERS (10000), BENCH_DRIVERS (2), BENCH_BURST (100 purchases), BENCH_BACKENDS (redis,postgres)',
   ].join('\n');
 }
 

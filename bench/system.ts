@@ -8,6 +8,10 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import type { loadConfig } from '../src/config.js';
+import type { AppServices } from '../src/context.js';
+import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import { type Child, descendants, freePort, onCleanup, sleep, spawnChild, tail } from './lib.js';
 
 /** One set-up request; throws on any error. */
@@ -48,6 +52,58 @@ export function postGraphQL(agent: http.Agent, url: URL, token: string, body: st
     request.on('error', reject);
     request.end(body);
   });
+}
+
+// ---------------------------------------------------------------------------
+// Buyers
+
+export interface Buyer {
+  token: string;
+  accountId: string;
+}
+
+/**
+ * Inserts `count` users PENDING provisioning, backdated so that the worker's
+ * sweeper (run it with a short SWEEP_INTERVAL_MS) provisions them at its next
+ * tick — a USD account with the welcome credit, through the ledger — and waits
+ * for READY. Nobody signs in (no argon2 work): their access tokens are signed
+ * with the run's JWT_SECRET.
+ */
+export async function prepareBuyers(
+  db: pg.Client,
+  config: ReturnType<typeof loadConfig>,
+  count: number,
+  worker: Child,
+  workerLog: string,
+): Promise<Buyer[]> {
+  const ids = Array.from({ length: count }, () => randomUUID());
+  await db.query(
+    `INSERT INTO "users" ("id", "email", "password_hash", "name", "created_at", "updated_at")
+     SELECT id, 'buyer-' || id || '@bench.local', '!', 'Bench buyer', now() - interval '1 hour', now()
+     FROM unnest($1::text[]) AS id`,
+    [ids],
+  );
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const { rows } = await db.query<{ ready: string }>(
+      `SELECT count(*) AS ready FROM "users" WHERE "id" = ANY($1) AND "provisioning_status" = 'READY'`,
+      [ids],
+    );
+    if (Number(rows[0]!.ready) === count) break;
+    if (worker.hasExited()) throw new Error(`the worker exited while buyers were provisioned; its log ends:\n${tail(workerLog)}`);
+    if (Date.now() > deadline) throw new Error(`buyers were not provisioned within 180 s (${rows[0]!.ready} READY); the worker log ends:\n${tail(workerLog)}`);
+    await sleep(250);
+  }
+  const { rows } = await db.query<{ owner_id: string; id: string }>(
+    `SELECT "owner_id", "id" FROM "ledger_accounts" WHERE "owner_id" = ANY($1) AND "currency" = 'USD'`,
+    [ids],
+  );
+  const accountOf = new Map(rows.map((row) => [row.owner_id, row.id]));
+  // signAccessToken reads the config only.
+  const services = { config } as AppServices;
+  return Promise.all(
+    ids.map(async (id) => ({ token: await signAccessToken(services, { id, role: 'USER' }), accountId: accountOf.get(id)! })),
+  );
 }
 
 // ---------------------------------------------------------------------------

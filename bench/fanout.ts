@@ -1,0 +1,450 @@
+/**
+ * The `fanout` scenario: N graphql-ws subscribers to one item's stockChanged
+ * on one API process, then a burst of purchases of that item.
+ *
+ * For each bus backend (Redis pub/sub, then PostgreSQL LISTEN/NOTIFY) it
+ * starts, on an embedded PostgreSQL cluster of its own, the API
+ * (`src/server.ts --api`) and one worker process, and provisions a few buyers.
+ * Then:
+ *   1. idle RSS of the API (max over 3 s after a warm-up);
+ *   2. BENCH_SUBSCRIBERS WebSocket connections, opened by BENCH_DRIVERS driver
+ *      processes (this file with `--driver`; raw `ws` speaking
+ *      graphql-transport-ws, so the load generator stays light), each
+ *      subscribing to stockChanged(itemId) and waiting for its first event
+ *      (the current item);
+ *   3. RSS of the API with every connection idle → RSS per connection;
+ *   4. BENCH_BURST purchases of one unit at once (from this process); the
+ *      time of the last purchase's answer is the start of the clock;
+ *   5. every subscriber waits for the event carrying the final stock; its
+ *      delay is the time from that last answer to its arrival (negative when
+ *      the event beat the answer to the buyer: the purchase publishes after
+ *      its commit, before its HTTP answer is written).
+ * Prints p50/p99/max delivery, subscribers that never got the final value,
+ * events per subscriber (coalescing), and RSS per connection.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
+import {
+  benchFile,
+  type Child,
+  envPositiveNumber,
+  freePort,
+  machineSummary,
+  median,
+  NODE,
+  readRss,
+  ROOT_DIR,
+  removeOnCleanup,
+  sampleRss,
+  sleep,
+  spawnChild,
+  table,
+  tail,
+  TSX_IMPORT,
+  waitForHealth,
+} from './lib.js';
+import { type Cluster, graphql, prepareBuyers, startCluster, startRedis } from './system.js';
+
+type Backend = 'redis' | 'postgres';
+
+const TARGETS = { deliveryP99Ms: 500, rssPerConnectionKb: 50, subscribers: 10_000 };
+const ADMIN_EMAIL = 'admin@bench.local';
+const ADMIN_PASSWORD = 'bench-admin-password';
+const INITIAL_STOCK = 1_000_000;
+const STOCK_CHANGED = 'subscription StockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id stock } }';
+
+// ---------------------------------------------------------------------------
+// The driver (a separate process: `node --import tsx bench/fanout.ts --driver <job.json>`)
+
+interface FanoutDriverJob {
+  url: string;
+  itemId: string;
+  connections: number;
+  /** Connections being opened at once. */
+  openConcurrency: number;
+  finalStock: number;
+  /** After READY, how long to wait for the final value at every subscriber. */
+  timeoutMs: number;
+}
+
+export interface FanoutDriverResult {
+  subscribed: number;
+  /** Epoch ms (sub-millisecond) at which each subscriber got the final stock; null: never. */
+  arrivals: (number | null)[];
+  /** Events each subscriber received after its first. */
+  events: number[];
+  /** Connections that failed or closed, by reason. */
+  failures: Record<string, number>;
+  driverCpuPercent: number;
+}
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+async function driverMain(): Promise<void> {
+  const job = JSON.parse(readFileSync(process.argv[3] ?? '', 'utf8')) as FanoutDriverJob;
+  if (new URL(job.url).hostname !== '127.0.0.1') throw new Error('bench traffic must target 127.0.0.1');
+  const arrivals: (number | null)[] = new Array(job.connections).fill(null);
+  const events: number[] = new Array(job.connections).fill(0);
+  const failures: Record<string, number> = {};
+  const sockets: WebSocket[] = [];
+  let subscribed = 0;
+  let finished = 0;
+  let allFinished: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    allFinished = resolve;
+  });
+  const fail = (reason: string) => {
+    failures[reason] = (failures[reason] ?? 0) + 1;
+  };
+  const subscribe = `{"id":"1","type":"subscribe","payload":${JSON.stringify({ query: STOCK_CHANGED, variables: { itemId: job.itemId } })}}`;
+
+  const open = (index: number) =>
+    new Promise<void>((resolve) => {
+      const socket = new WebSocket(job.url, 'graphql-transport-ws', { perMessageDeflate: false });
+      sockets.push(socket);
+      let first = true;
+      let settled = false;
+      const ready = () => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      socket.on('open', () => socket.send('{"type":"connection_init","payload":{}}'));
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type: string; payload?: { data?: { stockChanged?: { stock: number } }; errors?: unknown } };
+        if (message.type === 'connection_ack') socket.send(subscribe);
+        else if (message.type === 'ping') socket.send('{"type":"pong"}');
+        else if (message.type === 'next') {
+          const stock = message.payload?.data?.stockChanged?.stock;
+          if (stock === undefined) {
+            fail(`error event: ${JSON.stringify(message.payload?.errors).slice(0, 200)}`);
+            ready();
+            return;
+          }
+          if (first) {
+            first = false;
+            subscribed += 1;
+            ready();
+            return;
+          }
+          events[index]! += 1;
+          if (stock === job.finalStock && arrivals[index] === null) {
+            arrivals[index] = epochMs();
+            finished += 1;
+            if (finished === subscribed) allFinished();
+          }
+        } else if (message.type === 'error') {
+          fail(`subscribe error: ${JSON.stringify(message.payload).slice(0, 200)}`);
+          ready();
+        }
+      });
+      socket.on('error', (error) => {
+        fail(`socket error: ${error.message}`);
+        ready();
+      });
+      socket.on('close', (code) => {
+        if (code !== 1000) fail(`closed ${code}`);
+        ready();
+      });
+    });
+
+  const cpuBefore = process.cpuUsage();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: job.openConcurrency }, async () => {
+      while (next < job.connections) await open(next++);
+    }),
+  );
+  process.stdout.write(`READY ${subscribed}\n`);
+  await Promise.race([done, sleep(job.timeoutMs)]);
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const result: FanoutDriverResult = {
+    subscribed,
+    arrivals,
+    events,
+    failures,
+    driverCpuPercent: ((cpu.user + cpu.system) / 1e6 / wallSeconds) * 100,
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  for (const socket of sockets) socket.terminate();
+}
+
+// ---------------------------------------------------------------------------
+// The scenario
+
+interface Settings {
+  subscribers: number;
+  drivers: number;
+  burst: number;
+  backends: Backend[];
+  logLevel: string;
+}
+
+interface BackendResult {
+  backend: Backend;
+  subscribed: number;
+  idleRssMb: number;
+  connectedRssMb: number;
+  rssPerConnectionKb: number;
+  delivery: { p50: number; p99: number; max: number; missing: number };
+  eventsPerSubscriber: { median: number; max: number };
+  burstSeconds: number;
+  failures: Record<string, number>;
+}
+
+export async function run(): Promise<{ machine: ReturnType<typeof machineSummary>; settings: Settings; backends: BackendResult[] }> {
+  const settings = readSettings();
+  const machine = machineSummary();
+  log(`fanout: ${settings.subscribers} subscribers from ${settings.drivers} drivers, burst of ${settings.burst}, backends ${settings.backends.join(', ')}`);
+  log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}`);
+  const root = mkdtempSync(join(tmpdir(), 'switchyard-bench-fanout-'));
+  chmodSync(root, 0o755); // as root, PostgreSQL runs as `postgres` and must reach its data dir
+  removeOnCleanup(root);
+  const cluster = await startCluster(root, true);
+  const backends: BackendResult[] = [];
+  for (const backend of settings.backends) {
+    backends.push(await runBackend(backend, cluster, root, settings));
+  }
+  printResults(backends, settings, machine);
+  const output = { machine, settings, backends };
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
+  await cluster.stop();
+  return output;
+}
+
+function readSettings(): Settings {
+  const backends = (process.env.BENCH_BACKENDS || 'redis,postgres').split(',').map((b) => b.trim());
+  for (const backend of backends) {
+    if (backend !== 'redis' && backend !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${backend}"`);
+  }
+  return {
+    subscribers: Math.round(envPositiveNumber('BENCH_SUBSCRIBERS', TARGETS.subscribers)),
+    drivers: Math.round(envPositiveNumber('BENCH_DRIVERS', 2)),
+    burst: Math.round(envPositiveNumber('BENCH_BURST', 100)),
+    backends: backends as Backend[],
+    logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
+  };
+}
+
+async function runBackend(backend: Backend, cluster: Cluster, root: string, settings: Settings): Promise<BackendResult> {
+  log(`--- bus: ${backend === 'redis' ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'} ---`);
+  const databaseUrl = await cluster.createDatabase(`fanout_${backend}`);
+  const dir = join(root, backend);
+  mkdirSync(dir, { mode: 0o755 });
+  let redis: Child | undefined;
+  let redisUrl: string | undefined;
+  if (backend === 'redis') ({ child: redis, url: redisUrl } = await startRedis(dir));
+
+  const port = await freePort();
+  const jwtSecret = randomBytes(32).toString('hex');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
+  Object.assign(env, {
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    JWT_SECRET: jwtSecret,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: settings.logLevel,
+    ACCESS_TOKEN_TTL: '86400',
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SWEEP_AFTER_MS: '1000',
+    SWEEP_INTERVAL_MS: '1000',
+  });
+  const migrateLog = join(dir, 'migrate.log');
+  const migrate = spawnChild('db:migrate', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'src/infra/migrate-cli.ts')], { env, logFile: migrateLog });
+  if ((await migrate.exited) !== 0) throw new Error(`db:migrate failed:\n${tail(migrateLog)}`);
+  const apiLog = join(dir, 'api.log');
+  const workerLog = join(dir, 'worker.log');
+  const api = spawnChild('API', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'src/server.ts'), '--api'], { env, logFile: apiLog });
+  const apiUrl = `http://127.0.0.1:${port}`;
+  await waitForHealth(api, `${apiUrl}/health`, apiLog);
+  const worker = spawnChild('worker', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'workers/index.ts')], { env, logFile: workerLog });
+  const graphqlUrl = `${apiUrl}/graphql`;
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const drivers: Child[] = [];
+  try {
+    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, ACCESS_TOKEN_TTL: '86400' });
+    const buyers = await prepareBuyers(db, config, Math.min(settings.burst, 100), worker, workerLog);
+    const { login } = await graphql<{ login: { accessToken: string } }>(
+      graphqlUrl,
+      'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
+      { input: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } },
+    );
+    const sku = `FANOUT-${randomBytes(4).toString('hex').toUpperCase()}`;
+    const { createItem: item } = await graphql<{ createItem: { id: string } }>(
+      graphqlUrl,
+      'mutation ($input: CreateItemInput!) { createItem(input: $input) { id } }',
+      { input: { sku, name: 'Fan-out item', price: '1', currency: 'USD', stock: INITIAL_STOCK, limitPerUser: null } },
+      login.accessToken,
+    );
+    const purchase = (n: number) =>
+      graphql<{ purchase: { id: string } }>(
+        graphqlUrl,
+        'mutation ($input: PurchaseInput!) { purchase(input: $input) { id } }',
+        { input: { itemId: item.id, quantity: 1, accountId: buyers[n % buyers.length]!.accountId, idempotencyKey: `fanout-${sku}-${n}` } },
+        buyers[n % buyers.length]!.token,
+      );
+
+    // Warm-up: the purchase path and the subscription path, then idle RSS.
+    for (let n = 0; n < 20; n++) await purchase(settings.burst + n);
+    await sleep(2000);
+    const idleRss = maxRss(api.pid, 3000);
+    const idleRssMb = (await idleRss) / 1024 / 1024;
+    const stockBefore = INITIAL_STOCK - 20;
+    const finalStock = stockBefore - settings.burst;
+
+    // Subscribers.
+    const share = Math.ceil(settings.subscribers / settings.drivers);
+    const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+    const outputs: Promise<FanoutDriverResult>[] = [];
+    const readies: Promise<number>[] = [];
+    for (let d = 0; d < settings.drivers; d++) {
+      const connections = Math.min(share, settings.subscribers - d * share);
+      const jobFile = join(dir, `fanout-driver-${d}.json`);
+      const job: FanoutDriverJob = { url: wsUrl, itemId: item.id, connections, openConcurrency: 100, finalStock, timeoutMs: 60_000 };
+      writeFileSync(jobFile, JSON.stringify(job));
+      const driver = spawnChild(`fanout driver ${d}`, NODE, [...TSX_IMPORT, benchFile('fanout.ts'), '--driver', jobFile], { pipeStdout: true });
+      drivers.push(driver);
+      const lines = createInterface({ input: driver.proc.stdout! });
+      let onReady: (n: number) => void = () => {};
+      let onResult: (r: FanoutDriverResult) => void = () => {};
+      readies.push(new Promise((resolve) => (onReady = resolve)));
+      outputs.push(
+        new Promise((resolve, reject) => {
+          onResult = resolve;
+          void driver.exited.then((code) => reject(new Error(`fanout driver ${d} exited (${code}) before its result`)));
+        }),
+      );
+      lines.on('line', (line) => {
+        if (line.startsWith('READY ')) onReady(Number(line.slice(6)));
+        else if (line.startsWith('RESULT ')) onResult(JSON.parse(line.slice(7)) as FanoutDriverResult);
+      });
+    }
+    const opened = performance.now();
+    const subscribed = (await Promise.all(readies)).reduce((a, b) => a + b, 0);
+    log(`${subscribed} of ${settings.subscribers} subscribed in ${((performance.now() - opened) / 1000).toFixed(1)} s`);
+    if (api.hasExited()) throw new Error(`the API exited while subscribers connected; its log ends:\n${tail(apiLog)}`);
+    await sleep(2000);
+    const connectedRssMb = (await maxRss(api.pid, 3000)) / 1024 / 1024;
+
+    // The burst.
+    const burstStarted = performance.now();
+    await Promise.all(Array.from({ length: settings.burst }, (_, n) => purchase(n)));
+    const lastAnswer = epochMs();
+    const burstSeconds = (performance.now() - burstStarted) / 1000;
+    const { rows } = await db.query<{ stock: number }>(`SELECT "stock" FROM "inventory_items" WHERE "id" = $1`, [item.id]);
+    if (rows[0]!.stock !== finalStock) throw new Error(`the item's stock is ${rows[0]!.stock}, expected ${finalStock}`);
+
+    const results = await Promise.all(outputs);
+    const delays: number[] = [];
+    let missing = 0;
+    const events: number[] = [];
+    const failures: Record<string, number> = {};
+    for (const result of results) {
+      for (const arrival of result.arrivals) {
+        if (arrival === null) missing += 1;
+        else delays.push(arrival - lastAnswer);
+      }
+      events.push(...result.events);
+      for (const [reason, count] of Object.entries(result.failures)) failures[reason] = (failures[reason] ?? 0) + count;
+    }
+    delays.sort((a, b) => a - b);
+    const at = (p: number) => (delays.length ? delays[Math.min(delays.length - 1, Math.ceil(p * delays.length) - 1)]! : NaN);
+    const result: BackendResult = {
+      backend,
+      subscribed,
+      idleRssMb,
+      connectedRssMb,
+      rssPerConnectionKb: ((connectedRssMb - idleRssMb) * 1024) / Math.max(1, subscribed),
+      delivery: { p50: at(0.5), p99: at(0.99), max: delays.at(-1) ?? NaN, missing },
+      eventsPerSubscriber: { median: median(events), max: Math.max(0, ...events) },
+      burstSeconds,
+      failures,
+    };
+    log(
+      `delivery p50 ${result.delivery.p50.toFixed(0)} ms, p99 ${result.delivery.p99.toFixed(0)} ms, max ${result.delivery.max.toFixed(0)} ms, ` +
+        `missing ${missing}; RSS ${idleRssMb.toFixed(0)} → ${connectedRssMb.toFixed(0)} MB (${result.rssPerConnectionKb.toFixed(1)} KB/connection)`,
+    );
+    return result;
+  } finally {
+    for (const driver of drivers) await driver.stop(5000);
+    await db.end();
+    await worker.stop();
+    await api.stop();
+    await redis?.stop();
+  }
+}
+
+/** The highest RSS seen over `ms`, sampled every 100 ms. */
+async function maxRss(pid: number, ms: number): Promise<number> {
+  const sampler = sampleRss(pid);
+  await sleep(ms);
+  const samples = sampler.stop();
+  return Math.max(readRss(pid) ?? 0, ...samples);
+}
+
+function printResults(results: BackendResult[], settings: Settings, machine: ReturnType<typeof machineSummary>): void {
+  const rows = [
+    ['bus', 'subscribed', 'delivery p50 ms', 'p99 ms', 'max ms', 'missing', 'events/subscriber (median, max)', 'idle RSS MB', 'connected RSS MB', 'KB/connection', 'burst s'],
+    ...results.map((r) => [
+      r.backend === 'redis' ? 'Redis pub/sub' : 'LISTEN/NOTIFY',
+      String(r.subscribed),
+      r.delivery.p50.toFixed(0),
+      r.delivery.p99.toFixed(0),
+      r.delivery.max.toFixed(0),
+      String(r.delivery.missing),
+      `${r.eventsPerSubscriber.median}, ${r.eventsPerSubscriber.max}`,
+      r.idleRssMb.toFixed(0),
+      r.connectedRssMb.toFixed(0),
+      r.rssPerConnectionKb.toFixed(1),
+      r.burstSeconds.toFixed(2),
+    ]),
+  ];
+  const targetRows = [['target', 'measured', 'goal', '']];
+  for (const r of results) {
+    const bus = r.backend === 'redis' ? 'Redis' : 'LISTEN/NOTIFY';
+    const all = r.subscribed >= TARGETS.subscribers && r.delivery.missing === 0;
+    targetRows.push(
+      [`${bus}: subscribers, all reached`, `${r.subscribed}, ${r.delivery.missing} missing`, `${TARGETS.subscribers}, 0 missing`, all ? 'PASS' : 'MISS'],
+      [`${bus}: delivery p99`, `${r.delivery.p99.toFixed(0)} ms`, `< ${TARGETS.deliveryP99Ms} ms`, r.delivery.p99 < TARGETS.deliveryP99Ms ? 'PASS' : 'MISS'],
+      [`${bus}: RSS per idle connection`, `${r.rssPerConnectionKb.toFixed(1)} KB`, `≤ ${TARGETS.rssPerConnectionKb} KB`, r.rssPerConnectionKb <= TARGETS.rssPerConnectionKb ? 'PASS' : 'MISS'],
+    );
+  }
+  const failures = results.flatMap((r) => Object.entries(r.failures).map(([reason, n]) => `${r.backend}: ${reason} ×${n}`));
+  process.stdout.write(
+    [
+      '',
+      `fanout — ${settings.subscribers} subscribers, burst of ${settings.burst}; ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}`,
+      table(rows),
+      ...(failures.length ? ['', 'connection failures:', ...failures] : []),
+      '',
+      table(targetRows),
+      '',
+    ].join('\n'),
+  );
+}
+
+function log(message: string): void {
+  process.stderr.write(`[fanout] ${message}\n`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === '--driver') {
+  driverMain().catch((error: unknown) => {
+    process.stderr.write(`fanout driver: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
