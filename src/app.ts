@@ -11,7 +11,7 @@ import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
 import { createFastPath } from './fast-path.js';
 import { adminQueuesPlugin } from './infra/admin-queues.js';
 import { createDb, type Db } from './infra/db.js';
-import { authenticateSession, liveSubscriptions } from './infra/live-subscriptions.js';
+import { authenticateSession, liveSubscriptions, useSharedEventResults } from './infra/live-subscriptions.js';
 import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
 import { MigrationError, pendingMigrations } from './infra/migrate.js';
@@ -144,6 +144,8 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useMetrics(metrics),
       // Counts subscriptions by transport, ends them at token expiry (HTTP) and on stop().
       live.plugin,
+      // stockChanged is public and its feed hands all watchers the same row: one execution per change.
+      useSharedEventResults(['stockChanged']),
     ],
   });
 

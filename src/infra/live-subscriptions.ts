@@ -1,9 +1,10 @@
-import type { ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin, Repeater } from 'graphql-yoga';
 import { decodeJwt } from 'jose';
 import type { AppServices, Context } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import { authenticate } from '../modules/auth/auth.service.js';
+import { graphqlRuntime } from './graphql-runtime.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -107,4 +108,55 @@ export function tokenExpiry(authorization: string | null | undefined): number | 
   if (!token) return null;
   const { exp } = decodeJwt(token);
   return typeof exp === 'number' ? exp * 1000 : null;
+}
+
+/**
+ * Subscriptions whose events read the same for every subscriber — public
+ * rows, like stockChanged's item — are executed once per event, document and
+ * variables, not once per subscriber: ten thousand watchers of one item cost
+ * one execution per change and all get the same result object. It applies to
+ * operations whose every root selection is one of `fields`, and only works
+ * when the source hands every subscriber the same event object (stock-feed.ts
+ * does). List a field only if nothing under it depends on the viewer: a
+ * shared result is computed with the first subscriber's context.
+ */
+export function useSharedEventResults(fields: readonly string[]): Plugin {
+  const shareable = new Set(fields);
+  // event → document → variables and operation name → result
+  const results = new WeakMap<object, WeakMap<DocumentNode, Map<string, PromiseOrValue<ExecutionResult>>>>();
+  return {
+    onSubscribe: ({ args, setSubscribeFn }) => {
+      if (!onlySharedFields(args.document, args.operationName, shareable)) return;
+      const key = `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
+      setSubscribeFn(async (subscribeArgs) => {
+        const stream = await graphqlRuntime.createSourceEventStream(subscribeArgs);
+        if (!isAsyncIterable(stream)) return stream;
+        return mapEvents(stream, (event) => {
+          const run = () => graphqlRuntime.execute({ ...subscribeArgs, rootValue: event });
+          if (typeof event !== 'object' || event === null) return run();
+          let byDocument = results.get(event);
+          if (!byDocument) results.set(event, (byDocument = new WeakMap()));
+          let byKey = byDocument.get(subscribeArgs.document);
+          if (!byKey) byDocument.set(subscribeArgs.document, (byKey = new Map()));
+          let result = byKey.get(key);
+          if (result === undefined) byKey.set(key, (result = run()));
+          return result;
+        });
+      });
+    },
+  };
+}
+
+type PromiseOrValue<T> = T | Promise<T>;
+
+function onlySharedFields(document: DocumentNode, operationName: string | null | undefined, shareable: Set<string>): boolean {
+  const operation = graphqlRuntime.getOperationAST(document, operationName);
+  if (operation?.operation !== 'subscription') return false;
+  return operation.selectionSet.selections.every(
+    (selection) => selection.kind === 'Field' && (shareable.has(selection.name.value) || selection.name.value === '__typename'),
+  );
+}
+
+async function* mapEvents<T>(stream: AsyncIterable<unknown>, map: (event: unknown) => PromiseOrValue<T>): AsyncGenerator<T> {
+  for await (const event of stream) yield await map(event);
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
@@ -11,6 +10,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { AppServices } from '../context.js';
 import { AppError, isGraphQLError } from '../errors.js';
 import { type Viewer, viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import { graphqlRuntime } from './graphql-runtime.js';
 import type { Metrics } from './metrics.js';
 import { tokenExpiry } from './live-subscriptions.js';
 
@@ -238,12 +238,9 @@ function authorizationParam(params: Record<string, unknown> | undefined): string
 
 /**
  * graphql-ws takes errors returned from onSubscribe only when they are
- * `instanceof` the GraphQLError of the graphql it imports: the CommonJS
- * build, as Node resolves it. Where the ESM build is loaded too (vitest's
- * resolver picks it for our code), an error of ours is not one; so errors for
- * graphql-ws are made with that class.
+ * `instanceof` the GraphQLError of the graphql it imports (see graphqlRuntime).
  */
-const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+const { GraphQLError: WsGraphQLError } = graphqlRuntime;
 
 /** The error as graphql-ws's own GraphQLError, without Yoga's `extensions.http` (HTTP status details). */
 function forWs(error: GraphQLError): GraphQLError {

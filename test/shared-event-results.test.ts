@@ -1,0 +1,89 @@
+import { createSchema, createYoga, Repeater } from 'graphql-yoga';
+import { describe, expect, it } from 'vitest';
+import { useSharedEventResults } from '../src/infra/live-subscriptions.js';
+
+/**
+ * useSharedEventResults on a schema of its own, through Yoga's real envelop:
+ * a listed subscription field is executed once per event for all its
+ * subscribers; any other field once per subscriber.
+ */
+
+type Event = { id: string };
+
+function setup() {
+  const listeners = new Set<(event: Event) => void>();
+  const executions = { shared: 0, personal: 0 };
+  const source = () =>
+    new Repeater<Event>(async (push, stop) => {
+      listeners.add((event) => void push(event));
+      await stop;
+    });
+  const schema = createSchema({
+    typeDefs: /* GraphQL */ `
+      type Query { ok: Boolean }
+      type Item { id: ID! executions: Int! }
+      type Subscription { shared: Item! personal: Item! }
+    `,
+    resolvers: {
+      Subscription: {
+        shared: { subscribe: source, resolve: (event: Event) => ({ ...event, field: 'shared' }) },
+        personal: { subscribe: source, resolve: (event: Event) => ({ ...event, field: 'personal' }) },
+      },
+      Item: {
+        executions: (item: { field: 'shared' | 'personal' }) => (executions[item.field] += 1),
+      },
+    },
+  });
+  const yoga = createYoga({ schema, plugins: [useSharedEventResults(['shared'])] });
+  const subscribe = async (query: string) => {
+    const { parse, validate, contextFactory, subscribe: run, schema: envelopedSchema } = yoga.getEnveloped({});
+    const document = parse(query);
+    expect(validate(envelopedSchema, document)).toEqual([]);
+    const stream = (await run({ schema: envelopedSchema, document, contextValue: await contextFactory() })) as AsyncIterableIterator<{
+      data: Record<string, { id: string; executions: number }>;
+    }>;
+    // Pulling starts the source.
+    const first = stream.next();
+    return { stream, first };
+  };
+  const publish = async (event: Event) => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const listener of listeners) listener(event);
+  };
+  return { subscribe, publish, executions, listeners };
+}
+
+describe('useSharedEventResults', () => {
+  it('executes a listed field once per event for every subscriber, others once per subscriber', async () => {
+    const { subscribe, publish, executions, listeners } = setup();
+    const shared = await Promise.all([1, 2, 3].map(() => subscribe('subscription { shared { id executions } }')));
+    const personal = await Promise.all([1, 2, 3].map(() => subscribe('subscription { personal { id executions } }')));
+    await expect.poll(() => listeners.size).toBe(6);
+
+    await publish({ id: 'a' });
+    const firsts = await Promise.all(shared.map(({ first }) => first));
+    expect(firsts.map((r) => r.value.data.shared)).toEqual([1, 2, 3].map(() => ({ id: 'a', executions: 1 })));
+    expect(executions.shared).toBe(1);
+    const personalFirsts = await Promise.all(personal.map(({ first }) => first));
+    expect(personalFirsts.map((r) => r.value.data.personal.executions).sort()).toEqual([1, 2, 3]);
+    expect(executions.personal).toBe(3);
+
+    // A new event object is executed anew, once.
+    const seconds = shared.map(({ stream }) => stream.next());
+    await publish({ id: 'b' });
+    expect((await Promise.all(seconds)).map((r) => r.value.data.shared)).toEqual([1, 2, 3].map(() => ({ id: 'b', executions: 2 })));
+    expect(executions.shared).toBe(2);
+
+    // Different documents do not share.
+    const other = await subscribe('subscription { shared { executions } }');
+    const thirds = shared.map(({ stream }) => stream.next());
+    await publish({ id: 'c' });
+    const alone = (await other.first).value.data.shared.executions;
+    const together = (await Promise.all(thirds)).map((r) => r.value.data.shared.executions);
+    expect(new Set(together).size).toBe(1);
+    expect([alone, together[0]].sort()).toEqual([3, 4]);
+    expect(executions.shared).toBe(4);
+
+    for (const { stream } of [...shared, ...personal, other]) await stream.return?.();
+  });
+});
