@@ -21,6 +21,7 @@ import {
   recordTransaction,
   settleTransaction,
 } from '../ledger/ledger.service.js';
+import { announceStockChanged } from './stock-feed.js';
 
 /**
  * The inventory: items with a stock, and orders that reserve units of them.
@@ -179,7 +180,7 @@ export async function restock(services: AppServices, itemId: string, quantity: n
     await getItem(services, itemId, { select: { id: true } });
     throw badUserInput({ quantity: `The stock would exceed ${MAX_STOCK}.` });
   }
-  await publishStockChanged(services, itemId);
+  announceStockChanged(services, itemId);
   return services.db.inventoryItem.findUniqueOrThrow({ ...query, where: { id: itemId } });
 }
 
@@ -248,7 +249,8 @@ export async function purchase(services: AppServices, viewer: Viewer, input: Pur
         createdAt: result.createdAt!,
         updatedAt: result.createdAt!,
       };
-      await Promise.all([publishOrderUpdated(services, order), publishStockChanged(services, order.itemId)]);
+      announceStockChanged(services, order.itemId);
+      await publishOrderUpdated(services, order);
       return order;
     }
     case 'duplicate':
@@ -466,10 +468,8 @@ export async function cancelOrder(
     WHERE "item"."id" = "cancelled"."item_id"
     RETURNING "item"."id" AS "itemId", "cancelled"."buyer_id" AS "buyerId"`;
   if (!cancelled) return false;
-  await Promise.all([
-    publishOrderUpdated(services, { id: orderId, buyerId: cancelled.buyerId, status: 'CANCELLED' }),
-    publishStockChanged(services, cancelled.itemId),
-  ]);
+  announceStockChanged(services, cancelled.itemId);
+  await publishOrderUpdated(services, { id: orderId, buyerId: cancelled.buyerId, status: 'CANCELLED' });
   return true;
 }
 
@@ -511,10 +511,6 @@ async function publishOrderUpdated(services: AppServices, order: OrderRef & Pick
   await services.pubsub.publish('orderUpdated', { id: order.id, buyerId: order.buyerId, status: order.status });
 }
 
-/** Tells stockChanged watchers (every API process) that the item's stock moved; after the commit. Never throws. */
-async function publishStockChanged(services: AppServices, itemId: string): Promise<void> {
-  await services.pubsub.publish('stockChanged', { id: itemId });
-}
 
 /**
  * The orderUpdated feed of `viewer`: every status change of their orders —

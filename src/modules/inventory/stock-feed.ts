@@ -1,8 +1,8 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { AppServices } from '../../context.js';
+import { notFound } from '../../errors.js';
 import type { InventoryItem } from '../../generated/prisma/client.js';
 import type { PubSub } from '../../infra/pubsub.js';
-import { getItem } from './inventory.service.js';
 
 /**
  * stockChanged, for every subscriber of this process: the current item first,
@@ -21,6 +21,10 @@ import { getItem } from './inventory.service.js';
  * One read serves every subscriber of the item (the row is public, so all see
  * the same object); a subscriber that falls behind keeps only the newest value
  * (a sliding buffer of one), so a slow client costs no memory per event.
+ *
+ * The publishing side (announceStockChanged) coalesces too: one publish in
+ * flight per item and process, and one more after it if the stock moved
+ * meanwhile.
  */
 
 export const STOCK_FEED_INTERVAL_MS = 100;
@@ -41,6 +45,8 @@ class ItemWatch {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private lastReadAt = 0;
+  /** What every subscriber was last sent: a read finding the row unchanged since is not sent again. */
+  private lastBroadcast: InventoryItem | undefined;
 
   constructor(
     private readonly services: AppServices,
@@ -68,7 +74,8 @@ class ItemWatch {
       }
       this.read().then(
         (snapshot) => {
-          if (!snapshot.item) return;
+          if (!snapshot.item || sameState(snapshot.item, this.lastBroadcast)) return;
+          this.lastBroadcast = snapshot.item;
           for (const deliver of this.subscribers) deliver(snapshot.seq, snapshot.item);
         },
         (error: unknown) => this.services.log.warn({ err: error, itemId: this.itemId }, 'stockChanged: reading the item failed'),
@@ -96,6 +103,9 @@ class ItemWatch {
     return reading;
   }
 }
+
+const sameState = (item: InventoryItem, before: InventoryItem | undefined) =>
+  before !== undefined && item.stock === before.stock && item.updatedAt.getTime() === before.updatedAt.getTime();
 
 /** The watches of one process (one per pubsub: a process has one bus), listening to stockChanged from the first subscriber on. */
 class StockFeed {
@@ -126,6 +136,43 @@ class StockFeed {
   }
 }
 
+/**
+ * The publishing side: tells every process that an item's stock changed, at
+ * most one publish in flight per item. A change while one is in flight is
+ * sent once more after it (that publish may have been read before this
+ * change committed); any number of changes meanwhile share that one. In a
+ * flash sale this keeps the bus at a few events per item instead of one per
+ * purchase, and no purchase waits for it.
+ */
+class StockAnnouncer {
+  private readonly inFlight = new Set<string>();
+  private readonly again = new Set<string>();
+
+  constructor(private readonly pubsub: PubSub) {}
+
+  changed(itemId: string): void {
+    if (this.inFlight.has(itemId)) {
+      this.again.add(itemId);
+      return;
+    }
+    this.inFlight.add(itemId);
+    // publish() never rejects.
+    void this.pubsub.publish('stockChanged', { id: itemId }).then(() => {
+      this.inFlight.delete(itemId);
+      if (this.again.delete(itemId)) this.changed(itemId);
+    });
+  }
+}
+
+const announcers = new WeakMap<PubSub, StockAnnouncer>();
+
+/** After a commit that moved an item's stock: stockChanged reaches every process soon (see StockAnnouncer). */
+export function announceStockChanged(services: AppServices, itemId: string): void {
+  let announcer = announcers.get(services.pubsub);
+  if (!announcer) announcers.set(services.pubsub, (announcer = new StockAnnouncer(services.pubsub)));
+  announcer.changed(itemId);
+}
+
 const feeds = new WeakMap<PubSub, StockFeed>();
 
 function feedOf(services: AppServices): StockFeed {
@@ -143,7 +190,8 @@ function feedOf(services: AppServices): StockFeed {
  * unknown item.
  */
 export async function stockUpdates(services: AppServices, itemId: string): Promise<AsyncIterable<InventoryItem>> {
-  await getItem(services, itemId, { select: { id: true } });
+  const item = await services.db.inventoryItem.findUnique({ where: { id: itemId }, select: { id: true } });
+  if (!item) throw notFound('Item');
   // Registered when the stream starts, so a stream never started holds nothing.
   return new Repeater<InventoryItem>(async (push, stop) => {
     let lastSeq = 0;
