@@ -1,17 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { type DocumentNode, print } from 'graphql';
+import { type DocumentNode, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createItem, PAYMENT_DECLINED } from '../src/modules/inventory/inventory.service.js';
+import { STOCK_FEED_INTERVAL_MS } from '../src/modules/inventory/stock-feed.js';
 import { graphql } from './gql/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { eventually, type LiveResult, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { type ListeningServer, type ServerProcess, spawnServer, stopAll } from './helpers/server-process.js';
+import { type Buyer, createBuyersWith, type DatabaseServices, databaseServices, newKey, newSku } from './helpers/shop.js';
 
 /**
  * Events across processes, on both buses: two API processes (src/server.ts,
  * WORKERS=off) and a worker process (workers/index.ts), as production runs
  * them. A transfer made on API A is published PENDING by A, settled by the
  * worker process, which publishes COMPLETED; graphql-ws subscribers on A and
- * on B get both.
+ * on B get both. Orders likewise: bought on A, fulfilled (or cancelled) by
+ * the worker process, whose orderUpdated and stockChanged events reach
+ * subscribers on B.
+ *
+ * The processes use the default queue prefix, and the Redis server is shared
+ * by every test file (other files spawn worker processes on it too): their
+ * queues live in a Redis database of their own, so that no other file's
+ * worker takes (and loses) this file's jobs. Pub/sub channels span databases,
+ * which is harmless: subscribers filter on ids of this file's rows.
  */
 
 const JWT_SECRET = 'cross-process-events-secret-0123456789abcdef';
@@ -31,6 +42,23 @@ const CrossTransactionUpdated = graphql(`
 
 type Update = { transactionUpdated: { id: string; status: string; amount: string } };
 
+// Plain strings (not graphql()): no codegen run needed for them.
+const CrossPurchase = `mutation CrossPurchase($input: PurchaseInput!) { purchase(input: $input) { id status quantity } }`;
+const CrossOrderUpdated = `subscription CrossOrderUpdated { orderUpdated { id status failureReason quantity buyer { id } } }`;
+const CrossStockChanged = `subscription CrossStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }`;
+type OrderUpdate = {
+  orderUpdated: { id: string; status: string; failureReason: string | null; quantity: number; buyer: { id: string } };
+};
+type StockUpdate = { stockChanged: { id: string; sku: string; stock: number; price: string; limitPerUser: number | null } };
+
+/** The shared test Redis, on a database of this file's own (see the file comment). */
+const REDIS_DATABASE = 11;
+const redisUrl = () => {
+  const url = new URL(inject('redisUrl'));
+  url.pathname = `/${REDIS_DATABASE}`;
+  return url.toString();
+};
+
 /** POSTs an operation to a server process. */
 async function post<T>(baseUrl: string, query: DocumentNode, variables: unknown, token?: string): Promise<T> {
   const response = await fetch(`${baseUrl}/graphql`, {
@@ -45,15 +73,23 @@ async function post<T>(baseUrl: string, query: DocumentNode, variables: unknown,
 
 const statusesOf = (results: Array<LiveResult<Update>>, id: string) =>
   results.filter((result) => result.data?.transactionUpdated.id === id).map((result) => result.data!.transactionUpdated.status);
+const orderStatusesOf = (results: Array<LiveResult<OrderUpdate>>, id: string) =>
+  results.filter((result) => result.data?.orderUpdated.id === id).map((result) => result.data!.orderUpdated.status);
+const stocksOf = (results: Array<LiveResult<StockUpdate>>) => results.map((result) => result.data?.stockChanged.stock);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(['redis', 'postgres'] as const)('events across processes on the %s bus', (backend) => {
   let database: TestDatabase;
   let apiA: ListeningServer;
   let apiB: ListeningServer;
+  /** The worker process running now, if any. */
+  let worker: ServerProcess | undefined;
+  /** The test's own view of the database (and signer of the processes' tokens). */
+  let shop: DatabaseServices;
   const env = () => ({
     NODE_ENV: 'production',
     DATABASE_URL: database.url,
-    ...(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {}),
+    ...(backend === 'redis' ? { REDIS_URL: redisUrl() } : {}),
     JWT_SECRET,
     HOST: '127.0.0.1',
     WORKERS: 'off',
@@ -65,15 +101,24 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       waitForBanner: /"msg":"worker process ready"/,
       timeoutMs: 45_000,
     });
+  const stopWorker = async () => {
+    if (!worker) return;
+    worker.child.kill('SIGTERM');
+    expect(await worker.closed).toEqual({ code: 0, signal: null });
+    worker = undefined;
+  };
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const api = () => spawnServer({ listen: true, env: { ...env(), LOG_LEVEL: 'warn' }, waitForBanner: true, timeoutMs: 45_000 });
     [apiA, apiB] = await Promise.all([api(), api()]);
+    // After the processes seeded the database (the admin that funds buyers).
+    shop = databaseServices(database.url, JWT_SECRET);
   }, 90_000);
 
   afterAll(async () => {
     await stopAll({ graceMs: 5000 });
+    await shop?.close();
     await database?.drop();
   });
 
@@ -121,7 +166,7 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       await eventually(() => statusesOf(senderFeed.results as Array<LiveResult<Update>>, transfer.id).includes('PENDING'), 'PENDING on A');
 
       // A worker process settles it; its COMPLETED reaches both API processes' subscribers.
-      await startWorker();
+      worker = await startWorker();
       for (const feed of [senderFeed, receiverFeed]) {
         await eventually(
           () => statusesOf(feed.results as Array<LiveResult<Update>>, transfer.id).includes('COMPLETED'),
@@ -133,6 +178,116 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       }
     } finally {
       await Promise.all([onA.dispose(), onB.dispose()]);
+    }
+  }, 90_000);
+
+  it('an order bought on API A and fulfilled or cancelled by the worker process: orderUpdated and stockChanged on B follow it', async () => {
+    const { db } = shop.services;
+    // No worker at first: what B sees then came from A.
+    await stopWorker();
+    const [buyer, other, outsider] = await createBuyersWith(shop.services, 3, 10_000n);
+    const [broke] = await createBuyersWith(shop.services, 1);
+    const item = await createItem(shop.services, {
+      sku: newSku(),
+      name: 'Cross-process item',
+      price: 100n,
+      currency: 'USD',
+      stock: 10,
+      limitPerUser: null,
+    });
+    const stockInDatabase = async () => (await db.inventoryItem.findUniqueOrThrow({ where: { id: item.id } })).stock;
+    const bearer = (who: Buyer) => `Bearer ${who.accessToken}`;
+    const buy = async (who: Buyer, quantity: number) =>
+      (
+        await post<{ purchase: { id: string; status: string; quantity: number } }>(
+          apiA.url,
+          parse(CrossPurchase),
+          { input: { itemId: item.id, quantity, accountId: who.accountId, idempotencyKey: newKey() } },
+          who.accessToken,
+        )
+      ).purchase;
+
+    // The buyer, someone who cannot pay and an outsider listen on B; the outsider on A too; anyone watches the stock on B.
+    const clients = {
+      buyer: wsClient(apiB.url, bearer(buyer!)),
+      broke: wsClient(apiB.url, bearer(broke!)),
+      outsiderOnB: wsClient(apiB.url, bearer(outsider!)),
+      outsiderOnA: wsClient(apiA.url, bearer(outsider!)),
+      watcher: wsClient(apiB.url),
+    };
+    try {
+      const buyerFeed = clients.buyer.subscribe<OrderUpdate, Record<string, never>>(CrossOrderUpdated);
+      const brokeFeed = clients.broke.subscribe<OrderUpdate, Record<string, never>>(CrossOrderUpdated);
+      const outsiderFeeds = [clients.outsiderOnB, clients.outsiderOnA].map((client) =>
+        client.subscribe<OrderUpdate, Record<string, never>>(CrossOrderUpdated),
+      );
+      const stock = clients.watcher.subscribe<StockUpdate, { itemId: string }>(CrossStockChanged, { itemId: item.id });
+      // The first stockChanged event is the item as it is.
+      const [first] = await stock.waitForResults(1);
+      expect(first!.data).toEqual({ stockChanged: { id: item.id, sku: item.sku, stock: 10, price: '100', limitPerUser: null } });
+      await subscriptionsRunning(apiB.url, 'ws', 4);
+      await subscriptionsRunning(apiA.url, 'ws', 1);
+
+      // Bought through A: 2 + 1 + 1 units, the last order unpayable.
+      const [order, otherOrder, brokeOrder] = await Promise.all([buy(buyer!, 2), buy(other!, 1), buy(broke!, 1)]);
+      expect([order, otherOrder, brokeOrder].map((o) => o!.status)).toEqual(['RESERVED', 'RESERVED', 'RESERVED']);
+      expect(await stockInDatabase()).toBe(6);
+
+      // A's events reach B: the RESERVED orders, and the stock after the reservations.
+      await eventually(() => orderStatusesOf(buyerFeed.results, order!.id).includes('RESERVED'), 'RESERVED on B');
+      await eventually(() => orderStatusesOf(brokeFeed.results, brokeOrder!.id).includes('RESERVED'), 'the unpayable order RESERVED on B');
+      await eventually(() => stocksOf(stock.results).at(-1) === 6, 'the stock after the reservations (6) on B');
+
+      // The worker process takes the payments: FULFILLED, or CANCELLED with the stock back — its events alone from here on.
+      worker = await startWorker();
+      await eventually(() => orderStatusesOf(buyerFeed.results, order!.id).includes('FULFILLED'), 'FULFILLED on B', 20_000);
+      await eventually(() => orderStatusesOf(brokeFeed.results, brokeOrder!.id).includes('CANCELLED'), 'CANCELLED on B', 20_000);
+      await eventually(
+        async () => (await db.order.count({ where: { itemId: item.id, status: { in: ['RESERVED', 'PAID'] } } })) === 0,
+        'every order of the item settled',
+        20_000,
+      );
+      const orders = await db.order.findMany({ where: { itemId: item.id }, select: { id: true, status: true } });
+      expect(new Map(orders.map((row) => [row.id, row.status]))).toEqual(
+        new Map([
+          [order!.id, 'FULFILLED'],
+          [otherOrder!.id, 'FULFILLED'],
+          [brokeOrder!.id, 'CANCELLED'],
+        ]),
+      );
+      // The cancelled unit came back: 10 - 2 - 1.
+      const finalStock = await stockInDatabase();
+      expect(finalStock).toBe(7);
+      await eventually(() => stocksOf(stock.results).at(-1) === finalStock, `the final stock (${finalStock}) on B`);
+
+      // The buyer saw their one order only, in lifecycle order (an event superseded before delivery may be skipped).
+      const statuses = orderStatusesOf(buyerFeed.results, order!.id);
+      const lifecycle = ['RESERVED', 'PAID', 'FULFILLED'];
+      expect(statuses[0]).toBe('RESERVED');
+      expect(statuses.at(-1)).toBe('FULFILLED');
+      expect(statuses).toEqual(lifecycle.filter((status) => statuses.includes(status)));
+      expect(buyerFeed.results.every((result) => result.data?.orderUpdated.id === order!.id && result.data.orderUpdated.buyer.id === buyer!.id)).toBe(true);
+      expect(buyerFeed.results.at(-1)!.data!.orderUpdated.quantity).toBe(2);
+      // The one who could not pay: RESERVED then CANCELLED, with the reason.
+      expect(orderStatusesOf(brokeFeed.results, brokeOrder!.id)).toEqual(['RESERVED', 'CANCELLED']);
+      expect(brokeFeed.results).toHaveLength(2);
+      expect(brokeFeed.results.at(-1)!.data!.orderUpdated.failureReason).toBe(PAYMENT_DECLINED);
+
+      // Nothing more arrives after the final values (a quiet period well past the coalescing window).
+      const seen = { buyer: buyerFeed.results.length, stock: stock.results.length };
+      await sleep(STOCK_FEED_INTERVAL_MS * 5);
+      expect({ buyer: buyerFeed.results.length, stock: stock.results.length }).toEqual(seen);
+      const stocks = stocksOf(stock.results);
+      expect(stocks.at(-1)).toBe(await stockInDatabase());
+      // Every value shown was a real state: 10 at first, 6 after the reservations (some coalesced away), 7 at the end.
+      expect(stocks.every((value) => value !== undefined && value >= 6 && value <= 10)).toBe(true);
+      // The outsider, on either process, heard of none of these orders.
+      for (const feed of outsiderFeeds) expect(feed.results).toEqual([]);
+      for (const feed of [buyerFeed, brokeFeed, stock, ...outsiderFeeds]) {
+        expect(feed.results.every((result) => result.errors === undefined)).toBe(true);
+      }
+    } finally {
+      await Promise.all(Object.values(clients).map((client) => client.dispose()));
     }
   }, 90_000);
 

@@ -1,4 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../src/config.js';
+import type { AppServices } from '../../src/context.js';
+import { createDb } from '../../src/infra/db.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { createPubSub } from '../../src/infra/pubsub.js';
+import type { Queues } from '../../src/infra/queues.js';
 import { signAccessToken } from '../../src/modules/auth/auth.service.js';
 import { deposit, settleTransaction } from '../../src/modules/ledger/ledger.service.js';
 import type { TestApp } from './app.js';
@@ -20,8 +26,17 @@ export const newKey = () => `key-${unique()}`;
  * waits for provisioning, too slow for hundreds of buyers. Their tokens are
  * signed by the app's own signAccessToken.
  */
-export async function createBuyers(t: TestApp, count: number, credit = 0n, currency = 'USD'): Promise<Buyer[]> {
-  const { db, services } = t.app;
+export function createBuyers(t: TestApp, count: number, credit = 0n, currency = 'USD'): Promise<Buyer[]> {
+  return createBuyersWith(t.app.services, count, credit, currency);
+}
+
+/**
+ * createBuyers on any services: the users, accounts and settled deposits go
+ * to `services.db`, the tokens are signed with `services.config`'s secret.
+ * The database must hold an ADMIN (the deposits' initiator): a seeded one.
+ */
+export async function createBuyersWith(services: AppServices, count: number, credit = 0n, currency = 'USD'): Promise<Buyer[]> {
+  const { db } = services;
   const users = await db.user.createManyAndReturn({
     data: Array.from({ length: count }, () => ({
       email: `buyer-${unique()}@example.com`,
@@ -55,4 +70,39 @@ export async function createBuyers(t: TestApp, count: number, credit = 0n, curre
       accessToken: await signAccessToken(services, { id: account.ownerId, role: 'USER' }),
     })),
   );
+}
+
+export interface DatabaseServices {
+  /** A Prisma client on the database, the config of its processes; no queues, and an event bus never started. */
+  services: AppServices;
+  close(): Promise<void>;
+}
+
+/**
+ * Services on the database of processes the test spawned (src/server.ts,
+ * workers/index.ts), for createBuyersWith and for reading what the processes
+ * wrote: a Prisma client of its own, and a production config with the
+ * processes' JWT_SECRET, so that the tokens signed here are theirs. Nothing
+ * here enqueues (queues throw if used) and nothing is published (the event bus
+ * is never started: publish() declines, silently): a deposit settled here is
+ * not announced, which no test of a buyer's funding needs.
+ */
+export function databaseServices(databaseUrl: string, jwtSecret: string): DatabaseServices {
+  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, LOG_LEVEL: 'silent' });
+  const log = createLogger('silent');
+  const db = createDb(databaseUrl);
+  const pubsub = createPubSub({ config, log, databaseUrl });
+  const queues = new Proxy({} as Queues, {
+    get: (_target, property) => {
+      if (property === 'then') return undefined; // not a thenable
+      throw new Error(`databaseServices: no queues here (queues.${String(property)})`);
+    },
+  });
+  return {
+    services: { db, config, log, queues, pubsub },
+    close: async () => {
+      await pubsub.close();
+      await db.$disconnect();
+    },
+  };
 }
