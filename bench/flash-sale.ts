@@ -49,8 +49,10 @@ import {
   table,
   tail,
   TSX_IMPORT,
+  waitForFile,
   waitForHealth,
 } from './lib.js';
+import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { type Buyer, type Cluster, graphql, postGraphQL, prepareBuyers, startCluster, startRedis } from './system.js';
 
 type Backend = 'redis' | 'postgres';
@@ -168,6 +170,8 @@ interface Settings {
   durationSeconds: number;
   backends: Backend[];
   logLevel: string;
+  /** BENCH_PROFILE=1: a CPU profile of the API during the last sale round. */
+  profile: boolean;
 }
 
 interface PhaseResult {
@@ -223,6 +227,7 @@ function readSettings(): Settings {
     durationSeconds: envPositiveNumber('BENCH_DURATION', 10),
     backends: backends as Backend[],
     logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
+    profile: process.env.BENCH_PROFILE === '1',
   };
 }
 
@@ -261,7 +266,13 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
 
   const apiLog = join(dir, 'api.log');
   const workerLog = join(dir, 'worker.log');
-  const api = spawnChild('API', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'src/server.ts'), '--api'], { env, logFile: apiLog });
+  const profileOut = settings.profile ? join(tmpdir(), `switchyard-bench-flash-${Date.now()}-${backend}-api`) : undefined;
+  const api = spawnChild(
+    'API',
+    NODE,
+    [...TSX_IMPORT, ...(profileOut ? ['--import', benchFile('profile-hook.ts')] : []), join(ROOT_DIR, 'src/server.ts'), '--api'],
+    { env: { ...env, ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}) }, logFile: apiLog },
+  );
   const apiUrl = `http://127.0.0.1:${port}`;
   await waitForHealth(api, `${apiUrl}/health`, apiLog);
   const worker = spawnChild('worker', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'workers/index.ts')], { env, logFile: workerLog });
@@ -317,7 +328,15 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
 
     const runId = randomBytes(3).toString('hex');
     for (let round = 1; round <= settings.rounds; round++) {
+      const profiled = profileOut !== undefined && round === settings.rounds;
+      if (profiled) process.kill(api.pid, 'SIGUSR2');
       await measure(`sale round ${round}`, settings.stock, settings.limit, { attemptsPerBuyer: settings.attempts, keyPrefix: `${runId}-r${round}` });
+      if (profiled) {
+        process.kill(api.pid, 'SIGUSR2');
+        const file = `${profileOut}-1.cpuprofile`;
+        await waitForFile(file, 30_000);
+        process.stdout.write(`\nCPU profile of the API during sale round ${round} (${backend}), ${file}\n${formatSummary(summarizeProfile(file, 25))}\n`);
+      }
     }
     await measure('sustained', 1_000_000, null, { durationSeconds: settings.durationSeconds, keyPrefix: `${runId}-s` });
 

@@ -54,8 +54,20 @@ const getDummyHash = () => {
 const JWT_ISSUER = 'switchyard';
 const JWT_AUDIENCE = 'switchyard-api';
 
-function secretKey(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
+// The HMAC key, imported once per secret: given raw bytes, jose imports them
+// into WebCrypto on every sign and verify, which cost every request more than
+// the HMAC itself.
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+function secretKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
 }
 
 export async function signAccessToken(services: AppServices, viewer: Viewer): Promise<string> {
@@ -67,13 +79,13 @@ export async function signAccessToken(services: AppServices, viewer: Viewer): Pr
     .setIssuedAt()
     .setJti(randomUUID())
     .setExpirationTime(`${services.config.accessTokenTtlSeconds}s`)
-    .sign(secretKey(services.config.jwtSecret));
+    .sign(await secretKey(services.config.jwtSecret));
 }
 
 /** The viewer an access token names; UNAUTHENTICATED when it is malformed, forged or expired. */
 export async function verifyAccessToken(services: AppServices, token: string): Promise<Viewer> {
   try {
-    const { payload } = await jwtVerify(token, secretKey(services.config.jwtSecret), {
+    const { payload } = await jwtVerify(token, await secretKey(services.config.jwtSecret), {
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
       algorithms: ['HS256'],
