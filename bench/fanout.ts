@@ -13,12 +13,12 @@
  *      subscribing to stockChanged(itemId) and waiting for its first event
  *      (the current item);
  *   3. RSS of the API with every connection idle → RSS per connection;
- *   4. BENCH_BURST purchases of one unit at once (from this process); the
- *      time of the last purchase's answer is the start of the clock;
+ *   4. BENCH_BURST - 1 purchases of one unit at once (from this process),
+ *      and as soon as they are answered the last one; the clock starts when
+ *      that last purchase is sent (so the figure includes its own processing
+ *      and whatever the burst left queued);
  *   5. every subscriber waits for the event carrying the final stock; its
- *      delay is the time from that last answer to its arrival (negative when
- *      the event beat the answer to the buyer: the purchase publishes after
- *      its commit, before its HTTP answer is written).
+ *      delay is the time from that send to its arrival.
  * Prints p50/p99/max delivery, subscribers that never got the final value,
  * events per subscriber (coalescing), and RSS per connection.
  */
@@ -48,8 +48,10 @@ import {
   table,
   tail,
   TSX_IMPORT,
+  waitForFile,
   waitForHealth,
 } from './lib.js';
+import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { type Cluster, graphql, prepareBuyers, startCluster, startRedis } from './system.js';
 
 type Backend = 'redis' | 'postgres';
@@ -268,7 +270,13 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
   if ((await migrate.exited) !== 0) throw new Error(`db:migrate failed:\n${tail(migrateLog)}`);
   const apiLog = join(dir, 'api.log');
   const workerLog = join(dir, 'worker.log');
-  const api = spawnChild('API', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'src/server.ts'), '--api'], { env, logFile: apiLog });
+  const profileOut = process.env.BENCH_PROFILE === '1' ? join(tmpdir(), `switchyard-bench-fanout-${Date.now()}-${backend}-api`) : undefined;
+  const api = spawnChild(
+    'API',
+    NODE,
+    [...TSX_IMPORT, ...(profileOut ? ['--import', benchFile('profile-hook.ts')] : []), join(ROOT_DIR, 'src/server.ts'), '--api'],
+    { env: { ...env, ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}) }, logFile: apiLog },
+  );
   const apiUrl = `http://127.0.0.1:${port}`;
   await waitForHealth(api, `${apiUrl}/health`, apiLog);
   const worker = spawnChild('worker', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'workers/index.ts')], { env, logFile: workerLog });
@@ -341,10 +349,12 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
     await sleep(2000);
     const connectedRssMb = (await maxRss(api.pid, 3000)) / 1024 / 1024;
 
-    // The burst.
+    // The burst, then the last purchase alone: the clock starts when it is sent.
+    if (profileOut) process.kill(api.pid, 'SIGUSR2');
     const burstStarted = performance.now();
-    await Promise.all(Array.from({ length: settings.burst }, (_, n) => purchase(n)));
-    const lastAnswer = epochMs();
+    await Promise.all(Array.from({ length: settings.burst - 1 }, (_, n) => purchase(n)));
+    const lastSent = epochMs();
+    await purchase(settings.burst - 1);
     const burstSeconds = (performance.now() - burstStarted) / 1000;
     const { rows } = await db.query<{ stock: number }>(`SELECT "stock" FROM "inventory_items" WHERE "id" = $1`, [item.id]);
     if (rows[0]!.stock !== finalStock) throw new Error(`the item's stock is ${rows[0]!.stock}, expected ${finalStock}`);
@@ -357,10 +367,16 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
     for (const result of results) {
       for (const arrival of result.arrivals) {
         if (arrival === null) missing += 1;
-        else delays.push(arrival - lastAnswer);
+        else delays.push(arrival - lastSent);
       }
       events.push(...result.events);
       for (const [reason, count] of Object.entries(result.failures)) failures[reason] = (failures[reason] ?? 0) + count;
+    }
+    if (profileOut) {
+      process.kill(api.pid, 'SIGUSR2');
+      const file = `${profileOut}-1.cpuprofile`;
+      await waitForFile(file, 30_000);
+      process.stdout.write(`\nCPU profile of the API during the burst (${backend}), ${file}\n${formatSummary(summarizeProfile(file, 25))}\n`);
     }
     delays.sort((a, b) => a - b);
     const at = (p: number) => (delays.length ? delays[Math.min(delays.length - 1, Math.ceil(p * delays.length) - 1)]! : NaN);

@@ -157,6 +157,19 @@ function onlySharedFields(document: DocumentNode, operationName: string | null |
   );
 }
 
-async function* mapEvents<T>(stream: AsyncIterable<unknown>, map: (event: unknown) => PromiseOrValue<T>): AsyncGenerator<T> {
-  for await (const event of stream) yield await map(event);
+/** The events of `stream` through `map`; a plain iterator rather than an async generator, which costs more per event. */
+function mapEvents<T>(stream: AsyncIterable<unknown>, map: (event: unknown) => PromiseOrValue<T>): AsyncIterableIterator<T> {
+  const source = stream[Symbol.asyncIterator]();
+  const mapped: AsyncIterableIterator<T> = {
+    next: async () => {
+      const event = await source.next();
+      return event.done ? { value: undefined, done: true } : { value: await map(event.value), done: false };
+    },
+    return: async () => {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]: () => mapped,
+  };
+  return mapped;
 }
