@@ -40,7 +40,6 @@ import {
   median,
   NODE,
   readRss,
-  ROOT_DIR,
   removeOnCleanup,
   sampleRss,
   sleep,
@@ -49,10 +48,9 @@ import {
   tail,
   TSX_IMPORT,
   waitForFile,
-  waitForHealth,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Cluster, graphql, prepareBuyers, startCluster, startRedis } from './system.js';
+import { type Cluster, graphql, prepareBuyers, startCluster, startRedis, compileServer, serverKind, startApiAndWorker } from './system.js';
 
 type Backend = 'redis' | 'postgres';
 
@@ -212,10 +210,11 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
   const root = mkdtempSync(join(tmpdir(), 'switchyard-bench-fanout-'));
   chmodSync(root, 0o755); // as root, PostgreSQL runs as `postgres` and must reach its data dir
   removeOnCleanup(root);
+  const dist = serverKind() === 'compiled' ? await compileServer(root) : undefined;
   const cluster = await startCluster(root, true);
   const backends: BackendResult[] = [];
   for (const backend of settings.backends) {
-    backends.push(await runBackend(backend, cluster, root, settings));
+    backends.push(await runBackend(backend, cluster, root, settings, dist));
   }
   printResults(backends, settings, machine);
   const output = { machine, settings, backends };
@@ -238,7 +237,13 @@ function readSettings(): Settings {
   };
 }
 
-async function runBackend(backend: Backend, cluster: Cluster, root: string, settings: Settings): Promise<BackendResult> {
+async function runBackend(
+  backend: Backend,
+  cluster: Cluster,
+  root: string,
+  settings: Settings,
+  dist: string | undefined,
+): Promise<BackendResult> {
   log(`--- bus: ${backend === 'redis' ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'} ---`);
   const databaseUrl = await cluster.createDatabase(`fanout_${backend}`);
   const dir = join(root, backend);
@@ -265,21 +270,8 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
     SWEEP_AFTER_MS: '1000',
     SWEEP_INTERVAL_MS: '1000',
   });
-  const migrateLog = join(dir, 'migrate.log');
-  const migrate = spawnChild('db:migrate', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'src/infra/migrate-cli.ts')], { env, logFile: migrateLog });
-  if ((await migrate.exited) !== 0) throw new Error(`db:migrate failed:\n${tail(migrateLog)}`);
-  const apiLog = join(dir, 'api.log');
-  const workerLog = join(dir, 'worker.log');
   const profileOut = process.env.BENCH_PROFILE === '1' ? join(tmpdir(), `switchyard-bench-fanout-${Date.now()}-${backend}-api`) : undefined;
-  const api = spawnChild(
-    'API',
-    NODE,
-    [...TSX_IMPORT, ...(profileOut ? ['--import', benchFile('profile-hook.ts')] : []), join(ROOT_DIR, 'src/server.ts'), '--api'],
-    { env: { ...env, ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}) }, logFile: apiLog },
-  );
-  const apiUrl = `http://127.0.0.1:${port}`;
-  await waitForHealth(api, `${apiUrl}/health`, apiLog);
-  const worker = spawnChild('worker', NODE, [...TSX_IMPORT, join(ROOT_DIR, 'workers/index.ts')], { env, logFile: workerLog });
+  const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist, profileOut });
   const graphqlUrl = `${apiUrl}/graphql`;
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();

@@ -7,7 +7,7 @@
  * 100 connections, BENCH_DURATION seconds), one case at a time, and prints
  * throughput, latency, errors, server CPU and RSS, and the targets of issue 2.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -37,6 +37,7 @@ import {
   waitForFile,
   waitForHealth,
 } from './lib.js';
+import { compileServer } from './system.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 
 const envNumber = (name: string, fallback: number) => {
@@ -165,7 +166,7 @@ export async function run(): Promise<HttpResults> {
   };
   delete apiEnv.DATABASE_URL; // always embedded
   const hook = profileOut ? ['--import', benchFile('profile-hook.ts')] : [];
-  const entry = serverKind === 'compiled' ? await compileServer(root) : join(ROOT_DIR, 'src/server.ts');
+  const entry = serverKind === 'compiled' ? join(await compileServer(root), 'src/server.js') : join(ROOT_DIR, 'src/server.ts');
   // tsx is needed for the profile hook even when the server itself is compiled.
   const loader = serverKind === 'tsx' || profileOut ? TSX_IMPORT : [];
   const api = spawnChild('API', NODE, [...loader, ...hook, entry, '--api'], { env: apiEnv, logFile: apiLog });
@@ -442,26 +443,6 @@ function profileTarget(): string | undefined {
   if (!flag || flag === '0' || flag === 'false') return undefined;
   profileCases(); // validate early
   return join(tmpdir(), `switchyard-bench-${Date.now()}`);
-}
-
-/**
- * The Docker image runs `node dist/src/server.js`: compile the same way
- * (tsconfig.build.json) into the temp dir, beside links to prisma/ (migrations),
- * node_modules/ and package.json (ESM), so the checkout's dist/ is left alone.
- */
-async function compileServer(root: string): Promise<string> {
-  const build = join(root, 'build');
-  mkdirSync(build);
-  for (const name of ['prisma', 'node_modules', 'package.json']) symlinkSync(join(ROOT_DIR, name), join(build, name));
-  log('compiling the server (tsconfig.build.json) …');
-  await runToCompletion('tsc', NODE, [
-    join(ROOT_DIR, 'node_modules/typescript/bin/tsc'),
-    '-p',
-    join(ROOT_DIR, 'tsconfig.build.json'),
-    '--outDir',
-    join(build, 'dist'),
-  ]);
-  return join(build, 'dist/src/server.js');
 }
 
 /**

@@ -4,7 +4,7 @@
  * helper for set-up requests. Shared by the ledger, flash-sale and fanout
  * scenarios.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,7 +12,21 @@ import { randomUUID } from 'node:crypto';
 import type { loadConfig } from '../src/config.js';
 import type { AppServices } from '../src/context.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
-import { type Child, descendants, freePort, onCleanup, sleep, spawnChild, tail } from './lib.js';
+import {
+  benchFile,
+  type Child,
+  descendants,
+  freePort,
+  NODE,
+  onCleanup,
+  ROOT_DIR,
+  runToCompletion,
+  sleep,
+  spawnChild,
+  TSX_IMPORT,
+  tail,
+  waitForHealth,
+} from './lib.js';
 
 /** One set-up request; throws on any error. */
 export async function graphql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
@@ -104,6 +118,84 @@ export async function prepareBuyers(
   return Promise.all(
     ids.map(async (id) => ({ token: await signAccessToken(services, { id, role: 'USER' }), accountId: accountOf.get(id)! })),
   );
+}
+
+// ---------------------------------------------------------------------------
+// The server as the Docker image runs it
+
+/**
+ * The Docker image runs `node dist/src/server.js`: compile the same way
+ * (tsconfig.build.json) into the temp dir, beside links to prisma/ (migrations),
+ * node_modules/ and package.json (ESM), so the checkout's dist/ is left alone.
+ * Returns the dist/ directory (src/server.js, workers/index.js).
+ */
+export async function compileServer(root: string): Promise<string> {
+  const build = join(root, 'build');
+  mkdirSync(build);
+  for (const name of ['prisma', 'node_modules', 'package.json']) symlinkSync(join(ROOT_DIR, name), join(build, name));
+  process.stderr.write('[bench] compiling the server (tsconfig.build.json) …\n');
+  await runToCompletion('tsc', NODE, [
+    join(ROOT_DIR, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    join(ROOT_DIR, 'tsconfig.build.json'),
+    '--outDir',
+    join(build, 'dist'),
+  ]);
+  return join(build, 'dist');
+}
+
+// ---------------------------------------------------------------------------
+// API and worker processes
+
+export interface ApiAndWorker {
+  api: Child;
+  worker: Child;
+  apiLog: string;
+  workerLog: string;
+  /** http://127.0.0.1:PORT */
+  apiUrl: string;
+}
+
+/**
+ * db:migrate, then the API (`src/server.ts --api`) on `port` and one worker
+ * (`workers/index.ts`), each logging into `dir`: run by tsx as `npm run
+ * start:api` does, or from `dist` (compileServer) as the Docker image does.
+ * With `profileOut`, the API preloads profile-hook.ts (SIGUSR2 starts/stops).
+ */
+export async function startApiAndWorker(options: {
+  env: NodeJS.ProcessEnv;
+  dir: string;
+  port: number;
+  dist?: string;
+  profileOut?: string;
+}): Promise<ApiAndWorker> {
+  const { env, dir, dist, profileOut } = options;
+  const entry = (source: string) => (dist ? join(dist, source.replace(/\.ts$/, '.js')) : join(ROOT_DIR, source));
+  // tsx is needed for the profile hook even when the server itself is compiled.
+  const loader = (profiled: boolean) => (dist && !profiled ? [] : TSX_IMPORT);
+  const migrateLog = join(dir, 'migrate.log');
+  const migrate = spawnChild('db:migrate', NODE, [...loader(false), entry('src/infra/migrate-cli.ts')], { env, logFile: migrateLog });
+  if ((await migrate.exited) !== 0) throw new Error(`db:migrate failed:\n${tail(migrateLog)}`);
+  const apiLog = join(dir, 'api.log');
+  const workerLog = join(dir, 'worker.log');
+  const hook = profileOut ? ['--import', benchFile('profile-hook.ts')] : [];
+  const api = spawnChild('API', NODE, [...loader(profileOut !== undefined), ...hook, entry('src/server.ts'), '--api'], {
+    env: { ...env, ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}) },
+    logFile: apiLog,
+  });
+  const apiUrl = `http://127.0.0.1:${options.port}`;
+  await waitForHealth(api, `${apiUrl}/health`, apiLog);
+  const worker = spawnChild('worker', NODE, [...loader(false), entry('workers/index.ts')], { env, logFile: workerLog });
+  return { api, worker, apiLog, workerLog, apiUrl };
+}
+
+/** BENCH_SERVER: `tsx` (default, as `npm run start:api`) or `compiled` (as the Docker image). */
+export function serverKind(): 'tsx' | 'compiled' {
+  const kind = process.env.BENCH_SERVER || 'tsx';
+  if (kind !== 'tsx' && kind !== 'compiled') {
+    throw new Error('BENCH_SERVER must be "tsx" (npm start\'s way) or "compiled" (the Docker image\'s way)');
+  }
+  return kind;
 }
 
 // ---------------------------------------------------------------------------
