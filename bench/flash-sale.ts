@@ -11,9 +11,10 @@
  * provisions them — a USD account with the welcome credit, through the ledger.
  * Then, from a separate driver process holding one keep-alive connection per
  * buyer:
- *   1. sale rounds (BENCH_ROUNDS): a fresh item with BENCH_STOCK units and
- *      limitPerUser BENCH_LIMIT; every buyer fires BENCH_ATTEMPTS purchases of
- *      one unit, one after another — 1,000 requests in flight at any moment;
+ *   1. sale rounds — one warm-up round (not counted), then BENCH_ROUNDS: a
+ *      fresh item with BENCH_STOCK units and limitPerUser BENCH_LIMIT; every
+ *      buyer fires BENCH_ATTEMPTS purchases of one unit, one after another —
+ *      1,000 requests in flight at any moment;
  *   2. sustained: an item with more stock than can sell, no limit; every buyer
  *      buys in a closed loop for BENCH_DURATION s (every attempt succeeds, so
  *      each is the full purchase path: row, decrement, order, enqueue).
@@ -169,6 +170,8 @@ interface Settings {
   logLevel: string;
   /** BENCH_PROFILE=1: a CPU profile of the API during the last sale round. */
   profile: boolean;
+  /** A sale round before the timed ones (BENCH_WARMUP=0: none). */
+  warmup: boolean;
 }
 
 interface PhaseResult {
@@ -226,6 +229,7 @@ function readSettings(): Settings {
     backends: backends as Backend[],
     logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
     profile: process.env.BENCH_PROFILE === '1',
+    warmup: process.env.BENCH_WARMUP !== '0',
   };
 }
 
@@ -317,6 +321,10 @@ async function runBackend(
     };
 
     const runId = randomBytes(3).toString('hex');
+    // Not counted: the first round runs on cold code (JIT, connection pools).
+    if (settings.warmup) {
+      await measure('warm-up', settings.stock, settings.limit, { attemptsPerBuyer: settings.attempts, keyPrefix: `${runId}-w` });
+    }
     for (let round = 1; round <= settings.rounds; round++) {
       const profiled = profileOut !== undefined && round === settings.rounds;
       if (profiled) process.kill(api.pid, 'SIGUSR2');
