@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GraphQLError, getOperationAST } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { AppServices, Context } from './context.js';
@@ -321,14 +321,24 @@ function useContractCodes(): Plugin {
       ({ valid, result }) => {
         if (!valid) for (const error of result) relabel(error);
       },
-    // Variable values that do not fit their types fail before any resolver runs.
-    onExecute: () => ({
-      onExecuteDone: ({ result }) => {
-        if (!('errors' in result) || !result.errors) return;
-        for (const error of result.errors) if (!error.originalError && !error.path) relabel(error);
+    // Variable values that do not fit their types fail before any resolver runs:
+    // in an execution, or in a subscription before its stream starts.
+    onExecute: () => ({ onExecuteDone: ({ result }) => relabelVariableErrors(result) }),
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result }) => {
+        if (!isAsyncIterable(result)) relabelVariableErrors(result);
       },
     }),
   };
+
+  function relabelVariableErrors(result: unknown) {
+    const errors = (result as { errors?: readonly GraphQLError[] }).errors;
+    if (!errors) return;
+    // Not yet in a resolver (no path), and not an unexpected failure (masked instead).
+    for (const error of errors) {
+      if (!error.path && (!error.originalError || isGraphQLError(error.originalError))) relabel(error);
+    }
+  }
 }
 
 /**

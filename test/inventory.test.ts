@@ -160,6 +160,12 @@ describe('inventory: items, purchases and who sees what', () => {
     expect((await t.gql(Restock, { itemId: item.id, quantity: 10 }, accessToken)).data?.restock.stock).toBe(1_000_000);
   });
 
+  it('answers variables that do not fit their types with BAD_USER_INPUT (missing, or the wrong shape)', async () => {
+    const missing = await t.gql(Item, {} as never);
+    const wrongShape = await t.gql(Item, { id: { not: 'an id' } } as never);
+    expect([codes(missing), codes(wrongShape)]).toEqual([['BAD_USER_INPUT'], ['BAD_USER_INPUT']]);
+  });
+
   it('shows items to anyone, newest first, page by page; an unknown item is NOT_FOUND', async () => {
     const made = [];
     for (let i = 0; i < 3; i += 1) made.push(await newItem(t));

@@ -152,6 +152,21 @@ describe.each(['redis', 'postgres'] as const)('orderUpdated and stockChanged on 
     }
   });
 
+  it('variables that do not fit are BAD_USER_INPUT on both transports', async () => {
+    const stream = await sseSubscribe(baseUrl, StockChanged, { itemId: { not: 'an id' } } as never);
+    const watcher = wsClient(baseUrl);
+    try {
+      expect(await stream.ended).toEqual({ completed: true });
+      expect(stream.results.map((result) => codesOf(result.errors))).toEqual([['BAD_USER_INPUT']]);
+      const missing = watcher.subscribe(StockChanged, {} as never);
+      expect(await missing.ended).toEqual({ completed: true });
+      expect(missing.results.map((result) => codesOf(result.errors))).toEqual([['BAD_USER_INPUT']]);
+    } finally {
+      stream.stop();
+      await watcher.dispose();
+    }
+  });
+
   it('stockChanged over SSE starts with the current item; an unknown item is NOT_FOUND', async () => {
     const item = await newItem(7);
     const [buyer] = await createBuyers(t, 1, 1000n);
