@@ -97,6 +97,22 @@ describe.each(['redis', 'postgres'] as const)('orderUpdated and stockChanged on 
     }
   });
 
+  it('a subscriber that reads nothing queues only the events it accepts, so its own is never crowded out', async () => {
+    const { pubsub } = t.app.services;
+    const mine = pubsub.subscribe('orderUpdated', (event) => event.buyerId === 'me');
+    const first = mine.next(); // starts listening
+    await sleep(50);
+    // More events for others than a subscriber's backlog may hold (1,024), then one of its own.
+    for (let n = 0; n < 1100; n += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => pubsub.publish('orderUpdated', { id: `other-${n + i}`, buyerId: 'someone', status: 'PAID' })),
+      );
+    }
+    expect(await pubsub.publish('orderUpdated', { id: 'mine', buyerId: 'me', status: 'PAID' })).toBe(true);
+    expect((await first).value).toEqual({ id: 'mine', buyerId: 'me', status: 'PAID' });
+    await mine.return();
+  });
+
   it('orderUpdated: anonymous is UNAUTHENTICATED; someone else’s orderId is NOT_FOUND', async () => {
     const [buyer, other] = await createBuyers(t, 2, 1000n);
     const item = await newItem(2);

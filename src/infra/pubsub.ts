@@ -1,5 +1,5 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub as createYogaPubSub, filter, map, pipe, type PubSubEventTarget, type Repeater } from 'graphql-yoga';
+import { filter, map, pipe, type PubSubEventTarget, Repeater } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -13,8 +13,8 @@ import { throttledErrorLog, withTimeout } from './async.js';
  * read what they show from the database. With REDIS_URL the bus is Redis
  * pub/sub (@graphql-yoga/redis-event-target, one channel per topic), without
  * it PostgreSQL LISTEN/NOTIFY (one channel, `switchyard_events`, on the app's
- * database). Subscribing goes through Yoga's createPubSub over that event
- * target.
+ * database). A subscriber is a Repeater on that event target that queues
+ * only the events its filter accepts.
  *
  * Delivery is at most once, like the pub/sub it runs on: an event published
  * while a process's listening connection is down is lost for that process's
@@ -83,8 +83,13 @@ export interface PubSub {
    * Publish after the transaction that made the change has committed.
    */
   publish<T extends EventTopic>(topic: T, payload: EventMap[T]): Promise<boolean>;
-  /** Events of `topic` from every process, from now on; return() ends it. */
-  subscribe<T extends EventTopic>(topic: T): Repeater<EventMap[T]>;
+  /**
+   * Events of `topic` from every process, from now on; return() ends it. With
+   * `accepts`, only the events it accepts are queued: a subscriber that reads
+   * slowly holds its own events, not everyone's (an unread backlog of 1,024
+   * overflows, and the overflowing event is dropped).
+   */
+  subscribe<T extends EventTopic>(topic: T, accepts?: (event: EventMap[T]) => boolean): Repeater<EventMap[T]>;
   /**
    * For /ready: one cheap round trip on the publishing side (Redis PING,
    * PostgreSQL `SELECT 1` on the NOTIFY pool), bounded by CHECK_TIMEOUT_MS,
@@ -123,7 +128,7 @@ const reconnectDelay = (attempt: number) => Math.min(200 * attempt, 5000);
 
 type Listener = (event: CustomEvent) => void;
 
-/** What each backend provides: an event target for Yoga's createPubSub, and a way to send a serialized event. */
+/** What each backend provides: an event target for this process's subscribers, and a way to send a serialized event. */
 interface Transport {
   target: PubSubEventTarget<{ [K in EventTopic]: [EventMap[K]] }>;
   send(topic: EventTopic, message: string): Promise<void>;
@@ -145,7 +150,6 @@ export function createPubSub(
   const transport = deps.config.redisUrl
     ? redisTransport(deps.config.redisUrl, `${options.namespace ?? 'switchyard'}:events:`, log, listen)
     : postgresTransport(deps.databaseUrl, log, listen);
-  const pubsub = createYogaPubSub<{ [K in EventTopic]: [EventMap[K]] }>({ eventTarget: transport.target });
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const publishErrors = throttledErrorLog(log, 'publish', 'event bus error');
   let state: 'new' | 'started' | 'closed' = 'new';
@@ -182,7 +186,16 @@ export function createPubSub(
         return outcome(topic, 'failed');
       }
     },
-    subscribe: (topic) => pubsub.subscribe(topic) as Repeater<EventMap[typeof topic]>,
+    subscribe: <T extends EventTopic>(topic: T, accepts?: (event: EventMap[T]) => boolean) =>
+      new Repeater<EventMap[T]>(async (push, stop) => {
+        const listener = (event: CustomEvent) => {
+          const detail = event.detail as EventMap[T];
+          if (!accepts || accepts(detail)) void push(detail);
+        };
+        transport.target.addEventListener(topic, listener as never);
+        await stop;
+        transport.target.removeEventListener(topic, listener as never);
+      }),
     async check() {
       if (state !== 'started') return 'unreachable';
       try {
@@ -421,7 +434,7 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
 // ----------------------------------------------------------------- shared
 
 /**
- * This process's subscribers by topic: what Yoga's createPubSub adds and
+ * This process's subscribers by topic: what subscribe() adds and
  * removes. A received message is dispatched as one event to all of them; one
  * that throws (a subscriber 1,024 events behind overflows its buffer) is
  * logged and does not keep the event from the others.
@@ -447,7 +460,7 @@ class ListenerSet {
     }
   }
 
-  /** Function listeners only: what Yoga's createPubSub adds. */
+  /** Function listeners only: what subscribe() adds. */
   target(): Transport['target'] {
     const target = {
       addEventListener: (topic: string, listener: unknown) => {
@@ -484,8 +497,7 @@ export function statusChanges<T extends 'transactionUpdated' | 'orderUpdated', R
   read: (event: EventMap[T]) => Promise<Row | null>,
 ): AsyncIterable<Row> {
   return pipe(
-    pubsub.subscribe(topic),
-    filter(concerns),
+    pubsub.subscribe(topic, concerns),
     map(async (event) => {
       const row = await read(event);
       return row?.status === event.status ? row : null;
