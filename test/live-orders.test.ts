@@ -4,7 +4,7 @@ import { createItem, restock } from '../src/modules/inventory/inventory.service.
 import { STOCK_FEED_INTERVAL_MS } from '../src/modules/inventory/stock-feed.js';
 import { graphql } from './gql/index.js';
 import { useTestApp } from './helpers/app.js';
-import { eventually, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
+import { eventually, killListeningConnection, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { type Buyer, createBuyers, newKey, newSku } from './helpers/shop.js';
 
 /**
@@ -179,6 +179,28 @@ describe.each(['redis', 'postgres'] as const)('orderUpdated and stockChanged on 
       expect(missing.results.map((result) => codesOf(result.errors))).toEqual([['BAD_USER_INPUT']]);
     } finally {
       stream.stop();
+      await watcher.dispose();
+    }
+  });
+
+  it('stockChanged reads its items again when the bus listens again: a change whose event was lost still arrives', async () => {
+    const item = await newItem(9);
+    const watcher = wsClient(baseUrl);
+    try {
+      const feed = watcher.subscribe(StockChanged, { itemId: item.id });
+      expect(stocksOf((await feed.waitForResults(1)) as Array<LiveResult<StockUpdate>>)).toEqual([9]);
+      const resumed = new Promise<void>((resolve) => {
+        const off = t.app.services.pubsub.onResumed(() => {
+          off();
+          resolve();
+        });
+      });
+      // A change no event announces, as if its event had been lost while the bus was down.
+      await t.app.db.inventoryItem.update({ where: { id: item.id }, data: { stock: 4 } });
+      await killListeningConnection(t, inject('redisUrl'));
+      await resumed;
+      await eventually(() => stocksOf(feed.results as Array<LiveResult<StockUpdate>>).at(-1) === 4, 'the stock read after the bus came back');
+    } finally {
       await watcher.dispose();
     }
   });

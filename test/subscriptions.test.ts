@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { seed } from '../prisma/seed.js';
@@ -11,7 +10,7 @@ import { graphql } from './gql/index.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, injectGraphQL, type Session, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
 import { readyUser } from './helpers/ledger.js';
-import { eventually, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
+import { eventually, killListeningConnection, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
 
 /**
@@ -180,26 +179,7 @@ describe.each(['redis', 'postgres'] as const)('live updates on the %s event bus'
         await t.app.services.pubsub.publish('orderUpdated', before);
         return received.some((event) => event.id === before.id);
       }, 'an event before the kill');
-      if (backend === 'postgres') {
-        const [killed] = await t.app.db.$queryRawUnsafe<Array<{ count: bigint }>>(
-          `SELECT count(pg_terminate_backend(pid)) AS count FROM pg_stat_activity
-           WHERE datname = current_database() AND query = 'LISTEN switchyard_events'`,
-        );
-        expect(killed!.count).toBe(1n);
-      } else {
-        // This app's subscriber connection, by its name (the channel prefix + "subscriber").
-        const admin = new Redis(inject('redisUrl'));
-        try {
-          const name = `${t.namespace}:events:subscriber`;
-          const line = String(await admin.client('LIST'))
-            .split('\n')
-            .find((candidate) => candidate.includes(` name=${name} `));
-          expect(line).toBeDefined();
-          expect(await admin.client('KILL', 'ID', /^id=(\d+)/.exec(line!)![1]!)).toBe(1);
-        } finally {
-          await admin.quit();
-        }
-      }
+      await killListeningConnection(t, inject('redisUrl'));
       // Events published from now on arrive again once it is back (at most once: some may be lost meanwhile).
       const after = order();
       await eventually(async () => {

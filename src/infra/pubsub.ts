@@ -98,6 +98,12 @@ export interface PubSub {
    */
   check(): Promise<BusHealth>;
   /**
+   * Calls `listener` each time this process listens again after its listening
+   * connection was lost: events published meanwhile never reached it, so a
+   * subscriber that keeps state re-reads it. Returns the unsubscribe.
+   */
+  onResumed(listener: () => void): () => void;
+  /**
    * Connects (rejecting fast when the bus is unreachable) and, unless
    * `listen: false`, starts listening. Later calls return the first one's promise.
    */
@@ -136,6 +142,8 @@ interface Transport {
   ping(): Promise<void>;
   /** Whether the listening connection is up (true when this process does not listen). */
   listening(): boolean;
+  /** Called each time the listening connection is back after it was lost. */
+  onResumed(callback: () => void): void;
   start(): Promise<void>;
   close(): Promise<void>;
 }
@@ -165,8 +173,23 @@ export function createPubSub(
     return result === 'sent';
   };
 
+  const resumedListeners = new Set<() => void>();
+  transport.onResumed(() => {
+    for (const listener of resumedListeners) {
+      try {
+        listener();
+      } catch (error) {
+        log.warn({ err: error }, 'an onResumed listener failed');
+      }
+    }
+  });
+
   return {
     backend,
+    onResumed(listener) {
+      resumedListeners.add(listener);
+      return () => resumedListeners.delete(listener);
+    },
     async publish(topic, payload) {
       if (state !== 'started') {
         log.warn({ topic }, 'event not published: the bus is not started');
@@ -290,6 +313,17 @@ function redisTransport(url: string, prefix: string, log: Logger, listen: boolea
     },
     // 'ready' once connected (and, autoResubscribe, subscribed again after a reconnect).
     listening: () => !subscriber || subscriber.status === 'ready',
+    onResumed(callback) {
+      let started = false;
+      subscriber?.on('ready', () => {
+        // The first 'ready' is start()'s; later ones follow a reconnect. PING answers after the re-SUBSCRIBE.
+        if (!started) {
+          started = true;
+          return;
+        }
+        subscriber.ping().then(callback, () => {});
+      });
+    },
     async start() {
       await publisher.connect();
       if (!subscriber || !target) return;
@@ -341,6 +375,7 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   let attempt = 0;
+  let resumed: (() => void) | undefined;
 
   const onNotification = (message: pg.Notification) => {
     if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
@@ -393,6 +428,7 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
           if (closed) return;
           log.info({ attempts: attempt }, 'listening for events again');
           attempt = 0;
+          resumed?.();
         },
         (error: unknown) => {
           if (attempt === 1 || attempt % 10 === 0) log.warn({ err: error, attempt }, 'event listener reconnect failed');
@@ -413,6 +449,9 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
     },
     // `client` is set once LISTEN succeeded and cleared the moment the connection drops.
     listening: () => !listen || client !== undefined,
+    onResumed(callback) {
+      resumed = callback;
+    },
     async start() {
       await pool.query('SELECT 1');
       if (listen) await connect();

@@ -1,7 +1,9 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import type { TestApp } from './app.js';
 
 /**
  * Real clients of the live transports, for tests against a listening server:
@@ -220,3 +222,31 @@ export const subscriptionsRunning = (baseUrl: string, transport: 'ws' | 'sse', c
     async () => (await metric(baseUrl, `switchyard_subscriptions{transport="${transport}"}`)) === count,
     `${count} ${transport} subscriptions on the server`,
   );
+
+/**
+ * Kills the test app's listening connection of the event bus — its LISTEN
+ * backend on PostgreSQL, its subscriber client on Redis (found by name) — as a
+ * network failure would; the bus reconnects by itself.
+ */
+export async function killListeningConnection(t: TestApp, redisUrl: string): Promise<void> {
+  if (t.app.services.pubsub.backend === 'postgres') {
+    const [killed] = await t.app.db.$queryRawUnsafe<Array<{ count: bigint }>>(
+      `SELECT count(pg_terminate_backend(pid)) AS count FROM pg_stat_activity
+       WHERE datname = current_database() AND query = 'LISTEN switchyard_events'`,
+    );
+    if (killed!.count !== 1n) throw new Error(`expected one LISTEN connection, killed ${killed!.count}`);
+    return;
+  }
+  const admin = new Redis(redisUrl);
+  try {
+    // This app's subscriber connection, by its name (the channel prefix + "subscriber").
+    const name = `${t.namespace}:events:subscriber`;
+    const line = String(await admin.client('LIST'))
+      .split('\n')
+      .find((candidate) => candidate.includes(` name=${name} `));
+    if (!line) throw new Error(`no Redis client named ${name}`);
+    if ((await admin.client('KILL', 'ID', /^id=(\d+)/.exec(line)![1]!)) !== 1) throw new Error('CLIENT KILL killed nothing');
+  } finally {
+    await admin.quit();
+  }
+}

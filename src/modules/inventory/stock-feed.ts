@@ -27,6 +27,9 @@ import type { PubSub } from '../../infra/pubsub.js';
  */
 
 export const STOCK_FEED_INTERVAL_MS = 100;
+const READ_RETRY_MS = 1000;
+
+type FeedServices = Pick<AppServices, 'db' | 'log' | 'pubsub'>;
 
 type Delivery = (seq: number, item: InventoryItem) => void;
 
@@ -48,7 +51,7 @@ class ItemWatch {
   private lastBroadcast: InventoryItem | undefined;
 
   constructor(
-    private readonly services: AppServices,
+    private readonly services: FeedServices,
     readonly itemId: string,
   ) {}
 
@@ -77,7 +80,13 @@ class ItemWatch {
           this.lastBroadcast = snapshot.item;
           for (const deliver of this.subscribers) deliver(snapshot.seq, snapshot.item);
         },
-        (error: unknown) => this.services.log.warn({ err: error, itemId: this.itemId }, 'stockChanged: reading the item failed'),
+        (error: unknown) => {
+          this.services.log.warn({ err: error, itemId: this.itemId }, 'stockChanged: reading the item failed; retrying');
+          // The change is still to be delivered: try again (changed() waits out the interval).
+          setTimeout(() => {
+            if (this.subscribers.size > 0) this.changed();
+          }, READ_RETRY_MS).unref();
+        },
       );
     }, wait);
   }
@@ -110,11 +119,15 @@ const sameState = (item: InventoryItem, before: InventoryItem | undefined) =>
 class StockFeed {
   private readonly watches = new Map<string, ItemWatch>();
 
-  constructor(private readonly services: AppServices) {
+  constructor(private readonly services: FeedServices) {
     const events = services.pubsub.subscribe('stockChanged');
     void (async () => {
       for await (const event of events) this.watches.get(event.id)?.changed();
     })().catch((error: unknown) => services.log.error({ err: error }, 'stockChanged feed stopped'));
+    // Changes published while this process was not listening never arrived: read every watched item again.
+    services.pubsub.onResumed(() => {
+      for (const watch of this.watches.values()) watch.changed();
+    });
   }
 
   watch(itemId: string, deliver: Delivery): { watch: ItemWatch; unwatch: () => void } {
@@ -177,7 +190,8 @@ const feeds = new WeakMap<PubSub, StockFeed>();
 function feedOf(services: AppServices): StockFeed {
   let feed = feeds.get(services.pubsub);
   if (!feed) {
-    feed = new StockFeed(services);
+    // Only the process-wide parts: the feed outlives the request that created it.
+    feed = new StockFeed({ db: services.db, log: services.log.child({ component: 'stock-feed' }), pubsub: services.pubsub });
     feeds.set(services.pubsub, feed);
   }
   return feed;
