@@ -58,6 +58,13 @@ export interface App {
 /** What Yoga's handler is given: the Fastify request and reply, or (graphql-ws) the WebSocket connection. */
 type ServerContext = { req: FastifyRequest; reply: FastifyReply; ws?: undefined } | { ws: WsConnection };
 
+/**
+ * Subscription fields whose events are executed once for all subscribers
+ * (useSharedEventResults): public, and their feed hands every watcher the same
+ * row. A test fails if an auth-scoped field appears beneath one.
+ */
+export const SHARED_EVENT_FIELDS = ['stockChanged'] as const;
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function buildApp(config: Config, options: BuildAppOptions = {}): App {
@@ -144,8 +151,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useMetrics(metrics),
       // Counts subscriptions by transport, ends them at token expiry (HTTP) and on stop().
       live.plugin,
-      // stockChanged is public and its feed hands all watchers the same row: one execution per change.
-      useSharedEventResults(['stockChanged']),
+      useSharedEventResults(SHARED_EVENT_FIELDS),
     ],
   });
 

@@ -1,6 +1,10 @@
+import type { GraphQLNamedType } from 'graphql';
 import { createSchema, createYoga, Repeater } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
+import { SHARED_EVENT_FIELDS } from '../src/app.js';
+import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
 import { useSharedEventResults } from '../src/infra/live-subscriptions.js';
+import { schema as appSchema } from '../src/schema/index.js';
 
 /**
  * useSharedEventResults on a schema of its own, through Yoga's real envelop:
@@ -85,5 +89,38 @@ describe('useSharedEventResults', () => {
     expect(executions.shared).toBe(4);
 
     for (const { stream } of [...shared, ...personal, other]) await stream.return?.();
+  });
+});
+
+// The schema is built with the graphql the libraries use (see graphqlRuntime).
+const { getNamedType, isObjectType } = graphqlRuntime;
+
+/** Fields under `type` (followed through object types) that an auth scope guards: their value depends on the viewer. */
+function scopedFieldsUnder(type: GraphQLNamedType, seen = new Set<string>()): string[] {
+  if (!isObjectType(type) || seen.has(type.name)) return [];
+  seen.add(type.name);
+  const typeScoped = (type.extensions as { pothosOptions?: { authScopes?: unknown } }).pothosOptions?.authScopes;
+  const found = typeScoped ? [type.name] : [];
+  for (const field of Object.values(type.getFields())) {
+    const options = (field.extensions as { pothosOptions?: { authScopes?: unknown; grantScopes?: unknown } }).pothosOptions;
+    if (options?.authScopes || options?.grantScopes) found.push(`${type.name}.${field.name}`);
+    found.push(...scopedFieldsUnder(getNamedType(field.type), seen));
+  }
+  return found;
+}
+
+describe('the fields the app shares results of', () => {
+  const subscription = appSchema.getSubscriptionType()!.getFields();
+
+  it('select nothing that depends on the viewer (no auth scope anywhere beneath them)', () => {
+    expect(SHARED_EVENT_FIELDS.length).toBeGreaterThan(0);
+    for (const name of SHARED_EVENT_FIELDS) {
+      expect(subscription[name], name).toBeDefined();
+      expect(scopedFieldsUnder(getNamedType(subscription[name]!.type)), name).toEqual([]);
+    }
+  });
+
+  it('(the check finds scoped fields where there are some)', () => {
+    expect(scopedFieldsUnder(getNamedType(subscription.transactionUpdated!.type))).toContain('LedgerAccount.balance');
   });
 });
