@@ -366,7 +366,11 @@ function postgresTransport(databaseUrl: string, log: Logger, listen: boolean): T
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   };
-  const pool = new pg.Pool({ ...connection, max: 2, idleTimeoutMillis: 30_000 });
+  // A NOTIFY is delivered at its commit; waiting for that commit's WAL flush as
+  // well made every publish wait for the disk, and PostgreSQL serializes the
+  // commits of notifying transactions. Nothing durable is written here, and
+  // delivery is at most once anyway.
+  const pool = new pg.Pool({ ...connection, max: 2, idleTimeoutMillis: 30_000, options: '-c synchronous_commit=off' });
   const poolError = throttledErrorLog(log, 'notify pool', 'event bus error');
   // The pool emits (error, client): the client must not become log fields.
   pool.on('error', (error) => poolError(error));
