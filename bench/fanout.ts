@@ -30,7 +30,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import {
   benchFile,
   type Child,
@@ -50,13 +50,9 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Cluster, graphql, prepareBuyers, startCluster, startRedis, compileServer, serverKind, startApiAndWorker } from './system.js';
-
-type Backend = 'redis' | 'postgres';
+import { type Backend, benchBackends, type Cluster, compileServer, createBenchItem, graphql, prepareBuyers, serverKind, shopEnv, startApiAndWorker, startCluster, startRedis } from './system.js';
 
 const TARGETS = { deliveryP99Ms: 500, rssPerConnectionKb: 50, subscribers: 10_000 };
-const ADMIN_EMAIL = 'admin@bench.local';
-const ADMIN_PASSWORD = 'bench-admin-password';
 const INITIAL_STOCK = 1_000_000;
 const STOCK_CHANGED = 'subscription StockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id stock } }';
 
@@ -224,15 +220,11 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
 }
 
 function readSettings(): Settings {
-  const backends = (process.env.BENCH_BACKENDS || 'redis,postgres').split(',').map((b) => b.trim());
-  for (const backend of backends) {
-    if (backend !== 'redis' && backend !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${backend}"`);
-  }
   return {
     subscribers: Math.round(envPositiveNumber('BENCH_SUBSCRIBERS', TARGETS.subscribers)),
     drivers: Math.round(envPositiveNumber('BENCH_DRIVERS', 2)),
     burst: Math.round(envPositiveNumber('BENCH_BURST', 100)),
-    backends: backends as Backend[],
+    backends: benchBackends(),
     logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
   };
 }
@@ -254,22 +246,7 @@ async function runBackend(
 
   const port = await freePort();
   const jwtSecret = randomBytes(32).toString('hex');
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  Object.assign(env, {
-    NODE_ENV: 'production',
-    DATABASE_URL: databaseUrl,
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    JWT_SECRET: jwtSecret,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: settings.logLevel,
-    ACCESS_TOKEN_TTL: '86400',
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    SWEEP_AFTER_MS: '1000',
-    SWEEP_INTERVAL_MS: '1000',
-  });
+  const env = shopEnv({ databaseUrl, redisUrl, port, jwtSecret, logLevel: settings.logLevel });
   const profileOut = process.env.BENCH_PROFILE === '1' ? join(tmpdir(), `switchyard-bench-fanout-${Date.now()}-${backend}-api`) : undefined;
   const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist, profileOut });
   const graphqlUrl = `${apiUrl}/graphql`;
@@ -279,18 +256,8 @@ async function runBackend(
   try {
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, ACCESS_TOKEN_TTL: '86400' });
     const buyers = await prepareBuyers(db, config, Math.min(settings.burst, 100), worker, workerLog);
-    const { login } = await graphql<{ login: { accessToken: string } }>(
-      graphqlUrl,
-      'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
-      { input: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } },
-    );
     const sku = `FANOUT-${randomBytes(4).toString('hex').toUpperCase()}`;
-    const { createItem: item } = await graphql<{ createItem: { id: string } }>(
-      graphqlUrl,
-      'mutation ($input: CreateItemInput!) { createItem(input: $input) { id } }',
-      { input: { sku, name: 'Fan-out item', price: '1', currency: 'USD', stock: INITIAL_STOCK, limitPerUser: null } },
-      login.accessToken,
-    );
+    const item = { id: await createBenchItem(graphqlUrl, { sku, name: 'Fan-out item', price: '1', stock: INITIAL_STOCK, limitPerUser: null }) };
     const purchase = (n: number) =>
       graphql<{ purchase: { id: string } }>(
         graphqlUrl,

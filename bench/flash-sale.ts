@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import {
   benchFile,
   busyCores,
@@ -51,17 +51,12 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Buyer, type Cluster, graphql, postGraphQL, prepareBuyers, startCluster, startRedis, compileServer, serverKind, startApiAndWorker } from './system.js';
-
-type Backend = 'redis' | 'postgres';
+import { type Backend, benchBackends, type Buyer, type Cluster, compileServer, createBenchItem, postGraphQL, prepareBuyers, serverKind, shopEnv, startApiAndWorker, startCluster, startRedis } from './system.js';
 
 const TARGET_ATTEMPTS_PER_SECOND = 1500;
 const WELCOME_CREDIT = 1_000_000n;
-const ADMIN_EMAIL = 'admin@bench.local';
-const ADMIN_PASSWORD = 'bench-admin-password';
 
 const PURCHASE = 'mutation Purchase($input: PurchaseInput!) { purchase(input: $input) { id status quantity } }';
-const CREATE_ITEM = 'mutation CreateItem($input: CreateItemInput!) { createItem(input: $input) { id stock } }';
 
 // ---------------------------------------------------------------------------
 // The driver (a separate process: `node --import tsx bench/flash-sale.ts --driver <job.json>`)
@@ -215,10 +210,6 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
 }
 
 function readSettings(): Settings {
-  const backends = (process.env.BENCH_BACKENDS || 'redis,postgres').split(',').map((b) => b.trim());
-  for (const backend of backends) {
-    if (backend !== 'redis' && backend !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${backend}"`);
-  }
   return {
     buyers: Math.round(envPositiveNumber('BENCH_BUYERS', 1000)),
     attempts: Math.round(envPositiveNumber('BENCH_ATTEMPTS', 5)),
@@ -226,7 +217,7 @@ function readSettings(): Settings {
     limit: Math.round(envPositiveNumber('BENCH_LIMIT', 2)),
     rounds: Math.round(envPositiveNumber('BENCH_ROUNDS', 3)),
     durationSeconds: envPositiveNumber('BENCH_DURATION', 10),
-    backends: backends as Backend[],
+    backends: benchBackends(),
     logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
     profile: process.env.BENCH_PROFILE === '1',
     warmup: process.env.BENCH_WARMUP !== '0',
@@ -250,24 +241,10 @@ async function runBackend(
 
   const port = await freePort();
   const jwtSecret = randomBytes(32).toString('hex');
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  Object.assign(env, {
-    NODE_ENV: 'production',
-    DATABASE_URL: databaseUrl,
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    JWT_SECRET: jwtSecret,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: settings.logLevel,
-    ACCESS_TOKEN_TTL: '86400',
-    WELCOME_CREDIT: String(WELCOME_CREDIT),
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    // The sweeper provisions the buyers inserted below within a second or two.
-    SWEEP_AFTER_MS: '1000',
-    SWEEP_INTERVAL_MS: '1000',
-  });
+  const env = shopEnv(
+    { databaseUrl, redisUrl, port, jwtSecret, logLevel: settings.logLevel },
+    { WELCOME_CREDIT: String(WELCOME_CREDIT) },
+  );
   const profileOut = settings.profile ? join(tmpdir(), `switchyard-bench-flash-${Date.now()}-${backend}-api`) : undefined;
   const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist, profileOut });
   const graphqlUrl = `${apiUrl}/graphql`;
@@ -278,20 +255,9 @@ async function runBackend(
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, ACCESS_TOKEN_TTL: '86400' });
     const buyers = await prepareBuyers(db, config, settings.buyers, worker, workerLog);
     log(`${buyers.length} buyers READY, each with ${WELCOME_CREDIT} USD`);
-    const { login } = await graphql<{ login: { accessToken: string } }>(
-      graphqlUrl,
-      'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
-      { input: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } },
-    );
-    const createItem = async (stock: number, limitPerUser: number | null) => {
+    const createItem = (stock: number, limitPerUser: number | null) => {
       const sku = `BENCH-${randomBytes(4).toString('hex').toUpperCase()}`;
-      const { createItem: item } = await graphql<{ createItem: { id: string } }>(
-        graphqlUrl,
-        CREATE_ITEM,
-        { input: { sku, name: `Bench ${sku}`, price: '100', currency: 'USD', stock, limitPerUser } },
-        login.accessToken,
-      );
-      return item.id;
+      return createBenchItem(graphqlUrl, { sku, name: `Bench ${sku}`, price: '100', stock, limitPerUser });
     };
 
     const phases: PhaseResult[] = [];

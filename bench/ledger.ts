@@ -50,9 +50,7 @@ import {
   waitForHealth,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Cluster, graphql, postGraphQL, startCluster, startRedis } from './system.js';
-
-type Backend = 'redis' | 'postgres';
+import { type Backend, benchBackends, type Cluster, graphql, postGraphQL, startCluster, startRedis } from './system.js';
 
 const WELCOME_CREDIT = 10_000n;
 const HOUSE_OPENING_BALANCE = 1_000_000_000_000n;
@@ -308,10 +306,6 @@ export async function run(): Promise<LedgerResults> {
 }
 
 function readSettings(): Settings {
-  const backends = (process.env.BENCH_BACKENDS || 'redis,postgres').split(',').map((b) => b.trim());
-  for (const backend of backends) {
-    if (backend !== 'redis' && backend !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${backend}"`);
-  }
   const flag = process.env.BENCH_PROFILE ?? '';
   const wanted = flag === '1' || flag === 'true' ? ['api', 'worker'] : flag.split(',').map((s) => s.trim());
   return {
@@ -321,7 +315,7 @@ function readSettings(): Settings {
     durationSeconds: envPositiveNumber('BENCH_DURATION', 10),
     warmupSeconds: process.env.BENCH_WARMUP === '0' ? 0 : envPositiveNumber('BENCH_WARMUP', 3),
     logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
-    backends: backends as Backend[],
+    backends: benchBackends(),
     pgFsync: process.env.BENCH_PG_FSYNC !== 'off',
     workerConcurrency: process.env.BENCH_WORKER_CONCURRENCY || undefined,
     // `http`'s case names (typename, me, strategies) mean nothing here: only api/worker/1 do.

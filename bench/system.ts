@@ -9,7 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import type { loadConfig } from '../src/config.js';
+import { KNOWN_ENV_VARIABLES, type loadConfig } from '../src/config.js';
 import type { AppServices } from '../src/context.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import {
@@ -66,6 +66,74 @@ export function postGraphQL(agent: http.Agent, url: URL, token: string, body: st
     request.on('error', reject);
     request.end(body);
   });
+}
+
+// ---------------------------------------------------------------------------
+// Backends
+
+/** Redis (queues on BullMQ's Redis backend, events on Redis pub/sub) or PostgreSQL for both. */
+export type Backend = 'redis' | 'postgres';
+
+/** BENCH_BACKENDS: the backends to run, in order (default both, Redis first). */
+export function benchBackends(): Backend[] {
+  const backends = (process.env.BENCH_BACKENDS || 'redis,postgres').split(',').map((b) => b.trim());
+  for (const backend of backends) {
+    if (backend !== 'redis' && backend !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend "${backend}"`);
+  }
+  return backends as Backend[];
+}
+
+// ---------------------------------------------------------------------------
+// A shop: API and worker in production mode, an admin, buyers
+
+const BENCH_ADMIN = { email: 'admin@bench.local', password: 'bench-admin-password' };
+
+/**
+ * The environment of a shop's API and worker: the caller's without any
+ * Switchyard variable, then production settings, the bench admin (seeded on
+ * start), tokens that outlive any run, and a sweeper that provisions the
+ * buyers prepareBuyers inserts within a second or two.
+ */
+export function shopEnv(
+  system: { databaseUrl: string; redisUrl: string | undefined; port: number; jwtSecret: string; logLevel: string },
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
+  return Object.assign(env, {
+    NODE_ENV: 'production',
+    DATABASE_URL: system.databaseUrl,
+    ...(system.redisUrl ? { REDIS_URL: system.redisUrl } : {}),
+    JWT_SECRET: system.jwtSecret,
+    HOST: '127.0.0.1',
+    PORT: String(system.port),
+    LOG_LEVEL: system.logLevel,
+    ACCESS_TOKEN_TTL: '86400',
+    ADMIN_EMAIL: BENCH_ADMIN.email,
+    ADMIN_PASSWORD: BENCH_ADMIN.password,
+    SWEEP_AFTER_MS: '1000',
+    SWEEP_INTERVAL_MS: '1000',
+    ...extra,
+  });
+}
+
+/** Creates an item as the bench admin; returns its id. */
+export async function createBenchItem(
+  graphqlUrl: string,
+  input: { sku: string; name: string; price: string; stock: number; limitPerUser: number | null },
+): Promise<string> {
+  const { login } = await graphql<{ login: { accessToken: string } }>(
+    graphqlUrl,
+    'mutation ($input: LoginInput!) { login(input: $input) { accessToken } }',
+    { input: BENCH_ADMIN },
+  );
+  const { createItem } = await graphql<{ createItem: { id: string } }>(
+    graphqlUrl,
+    'mutation ($input: CreateItemInput!) { createItem(input: $input) { id } }',
+    { input: { ...input, currency: 'USD' } },
+    login.accessToken,
+  );
+  return createItem.id;
 }
 
 // ---------------------------------------------------------------------------

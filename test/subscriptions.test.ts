@@ -7,11 +7,10 @@ import type { OrderUpdatedEvent } from '../src/infra/pubsub.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import { failTransaction, transfer } from '../src/modules/ledger/ledger.service.js';
 import { graphql } from './gql/index.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, injectGraphQL, type Session, testConfig, useTestApp } from './helpers/app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, appBehindRedisProxy, injectGraphQL, type Session, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
 import { readyUser } from './helpers/ledger.js';
 import { eventually, killListeningConnection, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
-import { tcpProxy } from './helpers/tcp-proxy.js';
 
 /**
  * Live updates against a real listening server: graphql-ws's own client over
@@ -497,16 +496,7 @@ describe('transport edge cases on an app of their own', () => {
 
 describe('publishing while the Redis bus is unreachable', () => {
   it('a mutation still answers at once; the failed publish is counted; publishing works again once Redis is back', async () => {
-    const redis = new URL(inject('redisUrl'));
-    const proxy = await tcpProxy(redis.hostname, Number(redis.port));
-    const viaProxy = new URL(redis);
-    viaProxy.port = String(proxy.port);
-    const database = await createTestDatabase();
-    const namespace = `test-${randomBytes(6).toString('hex')}`;
-    const app = buildApp(testConfig(database.url, { REDIS_URL: viaProxy.toString() }), {
-      queues: { namespace },
-      events: { namespace },
-    });
+    const { app, proxy, namespace, close } = await appBehindRedisProxy();
     try {
       await app.ready();
       await seed(app.services, { demo: false });
@@ -549,9 +539,7 @@ describe('publishing while the Redis bus is unreachable', () => {
         'a publish once Redis is back',
       );
     } finally {
-      await app.stop();
-      await proxy.close();
-      await database.drop();
+      await close();
     }
   });
 });
