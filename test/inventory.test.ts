@@ -7,7 +7,7 @@ import {
   PAYMENT_DECLINED,
   purchase,
 } from '../src/modules/inventory/inventory.service.js';
-import { HOUSE_USER_ID, transfer } from '../src/modules/ledger/ledger.service.js';
+import { ensureHouse, HOUSE_USER_ID, recordTransaction, transfer } from '../src/modules/ledger/ledger.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
@@ -337,6 +337,36 @@ describe('inventory: items, purchases and who sees what', () => {
     expect(codes(await t.gql(MyOrders, {}))).toEqual(['UNAUTHENTICATED']);
   });
 
+  it('gives up on an order whose payment is still PENDING: the payment FAILED, its hold released, the stock back', async () => {
+    const [buyer] = await createBuyers(t, 1, 1000n);
+    const item = await newItem(t, { price: 300n, stock: 3 });
+    const order = await reserveOnly(t, buyer!, item.id);
+    // As a fulfilment run leaves it when it dies after the hold: a PENDING payment linked to the order.
+    const house = await ensureHouse(t.app.services);
+    const { transaction: payment } = await recordTransaction(
+      t.app.services,
+      {
+        kind: 'PAYMENT',
+        fromAccountId: buyer!.accountId,
+        toAccountId: house.id,
+        amount: 300n,
+        initiatorId: HOUSE_USER_ID,
+        idempotencyKey: `order-${order.id}`,
+      },
+      () => true,
+    );
+    await t.app.db.order.update({ where: { id: order.id }, data: { paymentTransactionId: payment.id } });
+    const account = () => t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } });
+    expect((await account()).held).toBe(300n);
+
+    expect(await abandonOrder(t.app.services, order.id, FULFILMENT_FAILED)).toBe(true);
+    expect(await t.app.db.order.findUniqueOrThrow({ where: { id: order.id } })).toMatchObject({ status: 'CANCELLED' });
+    expect(await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: payment.id } })).toMatchObject({ status: 'FAILED' });
+    expect(await account()).toMatchObject({ balance: 1000n, held: 0n });
+    expect(await stockOf(t, item.id)).toBe(3);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
   it('refuses, in the database itself, a stock below zero', async () => {
     const item = await newItem(t, { stock: 1 });
     await expect(
@@ -460,7 +490,7 @@ describe.each(['redis', 'postgres'] as const)('order fulfilment on the %s queue 
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
   });
 
-  it('gives up after the last attempt: CANCELLED, stock back, any pending payment released; a finished order is left alone', async () => {
+  it('gives up after the last attempt: CANCELLED once, stock back, the limit freed; a finished order is left alone', async () => {
     const [buyer] = await createBuyers(t, 1, 1000n);
     const item = await newItem(t, { price: 300n, stock: 3, limitPerUser: 2 });
     // Not enqueued: as if every attempt had failed before the payment was taken.
