@@ -1,6 +1,5 @@
 import type { DocumentNode, ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin, Repeater } from 'graphql-yoga';
-import { decodeJwt } from 'jose';
 import type { AppServices, Context } from '../context.js';
 import { unauthenticated } from '../errors.js';
 import { authenticate } from '../modules/auth/auth.service.js';
@@ -99,15 +98,7 @@ type Halt = 'expired' | 'shutdown' | 'stopped';
  */
 export async function authenticateSession(services: AppServices, authorization: string | null | undefined) {
   const auth = await authenticate(services, authorization);
-  return { ...auth, authExpiresAt: auth.viewer ? tokenExpiry(authorization) : null };
-}
-
-/** The `exp` of a `Bearer <token>` already verified, in ms since the epoch; null without one. */
-export function tokenExpiry(authorization: string | null | undefined): number | null {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-  if (!token) return null;
-  const { exp } = decodeJwt(token);
-  return typeof exp === 'number' ? exp * 1000 : null;
+  return { ...auth, authExpiresAt: auth.viewer?.tokenExpiresAt ?? null };
 }
 
 /**

@@ -12,7 +12,6 @@ import { AppError, isGraphQLError } from '../errors.js';
 import { type Viewer, viewerFromAuthorization } from '../modules/auth/auth.service.js';
 import { graphqlRuntime } from './graphql-runtime.js';
 import type { Metrics } from './metrics.js';
-import { tokenExpiry } from './live-subscriptions.js';
 
 /**
  * GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on
@@ -128,7 +127,7 @@ export function attachGraphQLWebSocket(options: {
         if (authorization !== undefined) {
           try {
             viewer = await viewerFromAuthorization(services, authorization);
-            authExpiresAt = tokenExpiry(authorization);
+            authExpiresAt = viewer?.tokenExpiresAt ?? null;
           } catch (error) {
             if (!(error instanceof AppError)) throw error;
             return false; // 4403 Forbidden

@@ -11,6 +11,8 @@ import { createUser, emailSchema, nameSchema } from '../users/users.service.js';
 export interface Viewer {
   id: string;
   role: Role;
+  /** When the access token that named this viewer expires (ms since the epoch); absent when no token did. */
+  tokenExpiresAt?: number;
 }
 
 export interface Session {
@@ -93,7 +95,9 @@ export async function verifyAccessToken(services: AppServices, token: string): P
     if (typeof payload.sub !== 'string' || (payload.role !== 'USER' && payload.role !== 'ADMIN')) {
       throw unauthenticated('Invalid access token.');
     }
-    return { id: payload.sub, role: payload.role };
+    const viewer: Viewer = { id: payload.sub, role: payload.role };
+    if (typeof payload.exp === 'number') viewer.tokenExpiresAt = payload.exp * 1000;
+    return viewer;
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Access token expired.');
     if (error instanceof AppError) throw error;
