@@ -407,6 +407,11 @@ const findPayment = (db: PrismaClient, orderId: string) =>
 
 /** The house account that receives payments in `currency` (the USD one holds the opening balance). */
 async function houseAccount(services: AppServices, currency: string): Promise<LedgerAccount> {
+  // One read for every payment once the account exists; creating it (two inserts) only the first time.
+  const existing = await services.db.ledgerAccount.findUnique({
+    where: { ownerId_currency: { ownerId: HOUSE_USER_ID, currency } },
+  });
+  if (existing) return existing;
   const house = await ensureHouse(services);
   return house.currency === currency ? house : ensureAccount(services, HOUSE_USER_ID, currency);
 }
