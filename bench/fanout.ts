@@ -23,7 +23,7 @@
  * events per subscriber (coalescing), and RSS per connection.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,7 +40,6 @@ import {
   median,
   NODE,
   readRss,
-  removeOnCleanup,
   sampleRss,
   sleep,
   spawnChild,
@@ -50,7 +49,7 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Backend, benchBackends, type Cluster, compileServer, createBenchItem, graphql, prepareBuyers, serverKind, shopEnv, startApiAndWorker, startCluster, startRedis } from './system.js';
+import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, prepareBuyers, shopEnv, startApiAndWorker, startBenchRun, startRedis } from './system.js';
 
 const TARGETS = { deliveryP99Ms: 500, rssPerConnectionKb: 50, subscribers: 10_000 };
 const INITIAL_STOCK = 1_000_000;
@@ -203,11 +202,7 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
   const machine = machineSummary();
   log(`fanout: ${settings.subscribers} subscribers from ${settings.drivers} drivers, burst of ${settings.burst}, backends ${settings.backends.join(', ')}`);
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}`);
-  const root = mkdtempSync(join(tmpdir(), 'switchyard-bench-fanout-'));
-  chmodSync(root, 0o755); // as root, PostgreSQL runs as `postgres` and must reach its data dir
-  removeOnCleanup(root);
-  const dist = serverKind() === 'compiled' ? await compileServer(root) : undefined;
-  const cluster = await startCluster(root, true);
+  const { root, dist, cluster } = await startBenchRun('fanout');
   const backends: BackendResult[] = [];
   for (const backend of settings.backends) {
     backends.push(await runBackend(backend, cluster, root, settings, dist));

@@ -25,7 +25,7 @@
  * of its total. Prints a table per backend; a missed target never fails.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,6 @@ import {
   machineSummary,
   NODE,
   readCpuSeconds,
-  removeOnCleanup,
   runToCompletion,
   sleep,
   table,
@@ -51,7 +50,7 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Backend, benchBackends, type Buyer, type Cluster, compileServer, createBenchItem, postGraphQL, prepareBuyers, serverKind, shopEnv, startApiAndWorker, startCluster, startRedis } from './system.js';
+import { type Backend, benchBackends, type Buyer, type Cluster, createBenchItem, postGraphQL, prepareBuyers, shopEnv, startApiAndWorker, startBenchRun, startRedis } from './system.js';
 
 const TARGET_ATTEMPTS_PER_SECOND = 1500;
 const WELCOME_CREDIT = 1_000_000n;
@@ -193,11 +192,7 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
       `${settings.attempts} attempts each), sustained ${settings.durationSeconds} s, backends ${settings.backends.join(', ')}`,
   );
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}`);
-  const root = mkdtempSync(join(tmpdir(), 'switchyard-bench-flash-'));
-  chmodSync(root, 0o755); // as root, PostgreSQL runs as `postgres` and must reach its data dir
-  removeOnCleanup(root);
-  const dist = serverKind() === 'compiled' ? await compileServer(root) : undefined;
-  const cluster = await startCluster(root, true);
+  const { root, dist, cluster } = await startBenchRun('flash');
   const backends: BackendResult[] = [];
   for (const backend of settings.backends) {
     backends.push(await runBackend(backend, cluster, root, settings, dist));

@@ -4,7 +4,8 @@
  * helper for set-up requests. Shared by the ledger, flash-sale and fanout
  * scenarios.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +20,7 @@ import {
   freePort,
   NODE,
   onCleanup,
+  removeOnCleanup,
   ROOT_DIR,
   runToCompletion,
   sleep,
@@ -66,6 +68,21 @@ export function postGraphQL(agent: http.Agent, url: URL, token: string, body: st
     request.on('error', reject);
     request.end(body);
   });
+}
+
+// ---------------------------------------------------------------------------
+// A run's workspace
+
+/**
+ * A temp dir for the run (removed on cleanup), the server compiled into it
+ * when BENCH_SERVER=compiled, and an embedded PostgreSQL cluster (fsync on).
+ */
+export async function startBenchRun(name: string): Promise<{ root: string; dist: string | undefined; cluster: Cluster }> {
+  const root = mkdtempSync(join(tmpdir(), `switchyard-bench-${name}-`));
+  chmodSync(root, 0o755); // as root, PostgreSQL runs as `postgres` and must reach its data dir
+  removeOnCleanup(root);
+  const dist = serverKind() === 'compiled' ? await compileServer(root) : undefined;
+  return { root, dist, cluster: await startCluster(root, true) };
 }
 
 // ---------------------------------------------------------------------------
