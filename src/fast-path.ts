@@ -125,6 +125,31 @@ async function runOperation(enveloped: Enveloped, params: GraphQLParams): Promis
   })) as ExecutionResult;
 }
 
+/**
+ * A result Yoga would answer with 200 and its plain JSON: no HTTP directives
+ * in its extensions, and errors (if any) raised by resolvers as GraphQL errors
+ * — a refused purchase, a forbidden field. Yoga's serializer copies each such
+ * error twice to drop directives that are not there; JSON.stringify gives the
+ * same bytes for a fraction of the work. Anything else (request errors,
+ * masked errors, HTTP statuses) is Yoga's to render.
+ */
+function isPlainResult(result: ExecutionResult): boolean {
+  if (result.extensions?.http) return false;
+  return (result.errors ?? []).every(
+    (error) =>
+      raisedAsGraphQLError(error) &&
+      error.path !== undefined &&
+      error.extensions?.http === undefined &&
+      error.extensions?.unexpected === undefined,
+  );
+}
+
+/** Yoga's test for an error that is no unexpected failure: a GraphQL error all the way down. */
+function raisedAsGraphQLError(error: unknown): boolean {
+  if (!isGraphQLError(error)) return false;
+  return error.originalError == null || raisedAsGraphQLError(error.originalError);
+}
+
 export function createFastPath(yoga: AnyYoga, options: FastPathOptions) {
   return async function tryFastPath(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     if (req.method !== 'POST' || typeof req.body !== 'string') return false;
@@ -153,7 +178,7 @@ export function createFastPath(yoga: AnyYoga, options: FastPathOptions) {
     }
     if (result === SUBSCRIPTION) return false;
 
-    if (!result.errors?.length && !result.extensions) {
+    if (isPlainResult(result)) {
       reply.status(200).header('content-type', `${mediaType}; charset=utf-8`).send(JSON.stringify(result));
       return true;
     }

@@ -55,6 +55,8 @@ const BODIES: Record<string, unknown> = {
   me: { query: 'query Me { me { id email name } }' },
   strategies: { query: '{ strategies(first: 2) { totalCount edges { node { name asset owner { name } } } } }' },
   resolverError: { query: '{ users { totalCount } }' },
+  partialData: { query: '{ __typename me { id } users { totalCount } }' },
+  errorsInAList: { query: '{ a: users { totalCount } b: users { totalCount } }' },
   validationError: { query: '{ nope }' },
   syntaxError: { query: '{ me { ' },
   badVariables: { query: 'query($n: Int) { strategies(first: $n) { totalCount } }', variables: { n: 'abc' } },
