@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { signAccessToken, verifyAccessToken } from '../src/modules/auth/auth.service.js';
 import { codes, useTestApp } from './helpers/app.js';
 
 const t = useTestApp();
@@ -84,6 +85,32 @@ describe('access tokens', () => {
       payload: JSON.stringify({ query: ME }),
     });
     expect(JSON.parse(basic.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('a verified access token', () => {
+  const servicesWith = (overrides: Partial<typeof t.app.services.config>) => ({
+    ...t.app.services,
+    config: { ...t.app.services.config, ...overrides },
+  });
+
+  it('stops working when it expires, though it worked before', async () => {
+    const session = await t.registerUser();
+    const token = await signAccessToken(servicesWith({ accessTokenTtlSeconds: 1 }), { id: session.user.id, role: 'USER' });
+    expect((await t.gql<{ me: { id: string } }, unknown>(ME, undefined, token)).data?.me.id).toBe(session.user.id);
+    // exp has whole seconds: the token expires 0 to 1 s after it was signed.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await expect(verifyAccessToken(t.app.services, token)).rejects.toMatchObject({ message: 'Access token expired.' });
+    const stale = await t.gql<{ strategies: unknown }, unknown>('{ strategies(first: 1) { totalCount } }', undefined, token);
+    expect(stale.errors?.[0]).toMatchObject({ message: 'Access token expired.', extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('is verified against the secret it is presented under, even once verified under another', async () => {
+    const session = await t.registerUser();
+    expect((await verifyAccessToken(t.app.services, session.accessToken)).id).toBe(session.user.id);
+    await expect(
+      verifyAccessToken(servicesWith({ jwtSecret: 'another-secret-of-at-least-32-characters' }), session.accessToken),
+    ).rejects.toMatchObject({ message: 'Invalid access token.' });
   });
 });
 

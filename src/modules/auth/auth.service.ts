@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { AppServices } from '../../context.js';
 import { AppError, unauthenticated } from '../../errors.js';
@@ -84,8 +85,39 @@ export async function signAccessToken(services: AppServices, viewer: Viewer): Pr
     .sign(await secretKey(services.config.jwtSecret));
 }
 
+// Access tokens already verified, per secret. A client sends one token with
+// every request until it expires, and what a signed token says cannot change,
+// so it is verified once: a WebCrypto verify is a thread-pool job and a chain
+// of promises, a few percent of a busy API's CPU. Only the expiry is checked
+// again on each use. Bounded, so many distinct tokens cost no more than `max`.
+const verifiedTokens = new Map<string, LRUCache<string, Viewer>>();
+function verifiedTokensFor(secret: string): LRUCache<string, Viewer> {
+  let cache = verifiedTokens.get(secret);
+  if (!cache) {
+    cache = new LRUCache({ max: 10_000 });
+    verifiedTokens.set(secret, cache);
+  }
+  return cache;
+}
+
 /** The viewer an access token names; UNAUTHENTICATED when it is malformed, forged or expired. */
 export async function verifyAccessToken(services: AppServices, token: string): Promise<Viewer> {
+  const verified = verifiedTokensFor(services.config.jwtSecret);
+  const known = verified.get(token);
+  if (known) {
+    // jose's rule: expired from the second `exp` names.
+    if (known.tokenExpiresAt !== undefined && Date.now() >= known.tokenExpiresAt) {
+      verified.delete(token);
+      throw unauthenticated('Access token expired.');
+    }
+    return { ...known };
+  }
+  const viewer = await verifySignedAccessToken(services, token);
+  verified.set(token, viewer);
+  return { ...viewer };
+}
+
+async function verifySignedAccessToken(services: AppServices, token: string): Promise<Viewer> {
   try {
     const { payload } = await jwtVerify(token, await secretKey(services.config.jwtSecret), {
       issuer: JWT_ISSUER,
