@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import pg from 'pg';
 
 /** The error codes of the public contract (API.md, "Errors"). */
 export const ERROR_CODES = [
@@ -71,8 +72,9 @@ export function fromZodIssues(
   return badUserInput(fields);
 }
 
-/** The PostgreSQL SQLSTATE of a failed raw query (Prisma's P2010), if that is what `error` is. */
+/** The PostgreSQL SQLSTATE of a failed raw query (Prisma's P2010, or node-postgres's own error), if that is what `error` is. */
 export function rawQuerySqlState(error: unknown): string | undefined {
+  if (error instanceof pg.DatabaseError) return error.code;
   const { code, meta } = (error ?? {}) as {
     code?: unknown;
     meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };

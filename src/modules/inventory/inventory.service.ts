@@ -10,6 +10,7 @@ import {
   retryOnWriteConflict,
 } from '../../errors.js';
 import type { InventoryItem, LedgerAccount, Order, Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { poolOf } from '../../infra/db.js';
 import { type OrderUpdatedEvent, statusChanges } from '../../infra/pubsub.js';
 import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
 import type { Viewer } from '../auth/auth.service.js';
@@ -240,7 +241,7 @@ export async function purchase(services: AppServices, viewer: Viewer, input: Pur
         itemId: input.itemId,
         accountId: input.accountId,
         quantity: input.quantity,
-        total: result.total!,
+        total: BigInt(result.total!),
         status: 'RESERVED',
         failureReason: null,
         paymentTransactionId: null,
@@ -280,14 +281,25 @@ interface Reservation {
   outcome: 'reserved' | 'duplicate' | 'no-such-item' | 'no-such-account' | 'currency-mismatch' | 'limit-exceeded' | 'sold-out';
   orderId: string | null;
   requestHash: string | null;
-  total: bigint | null;
+  /** BIGINT, as node-postgres gives it: a decimal string. */
+  total: string | null;
   createdAt: Date | null;
   itemCurrency: string | null;
   accountCurrency: string | null;
   limitPerUser: number | null;
 }
 
-/** One call of inventory_purchase (see the module comment): everything or nothing, refusals as outcomes. */
+const RESERVE_SQL = `SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId", "r_request_hash" AS "requestHash",
+      "r_total" AS "total", "r_created_at" AS "createdAt", "r_item_currency" AS "itemCurrency",
+      "r_account_currency" AS "accountCurrency", "r_limit_per_user" AS "limitPerUser"
+    FROM "inventory_purchase"($1, $2, $3, $4, $5::integer, $6, $7)`;
+
+/**
+ * One call of inventory_purchase (see the module comment): everything or
+ * nothing, refusals as outcomes. On the pool under Prisma rather than through
+ * it: in a flash sale this is the one statement of nearly every request, and
+ * Prisma's pipeline for a raw query cost the API more CPU than pg itself.
+ */
 async function reserve(
   db: PrismaClient,
   orderId: string,
@@ -295,12 +307,11 @@ async function reserve(
   input: PurchaseInput,
   hash: string,
 ): Promise<Reservation> {
-  const [row] = await db.$queryRaw<Reservation[]>`
-    SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId", "r_request_hash" AS "requestHash", "r_total" AS "total",
-      "r_created_at" AS "createdAt", "r_item_currency" AS "itemCurrency", "r_account_currency" AS "accountCurrency",
-      "r_limit_per_user" AS "limitPerUser"
-    FROM "inventory_purchase"(${orderId}, ${buyerId}, ${input.itemId}, ${input.accountId},
-      ${input.quantity}::integer, ${input.idempotencyKey}, ${hash})`;
+  const { rows } = await poolOf(db).query<Reservation>({
+    text: RESERVE_SQL,
+    values: [orderId, buyerId, input.itemId, input.accountId, input.quantity, input.idempotencyKey, hash],
+  });
+  const row = rows[0];
   if (!row) throw new Error('inventory_purchase returned nothing');
   return row;
 }
