@@ -1,4 +1,5 @@
 import { builder } from './builder.js';
+import { locateExpectedErrors } from './expected-errors.js';
 import './scalars.js';
 import '../modules/users/users.schema.js';
 import '../modules/auth/auth.schema.js';
@@ -6,4 +7,4 @@ import '../modules/strategies/strategies.schema.js';
 import '../modules/ledger/ledger.schema.js';
 import '../modules/inventory/inventory.schema.js';
 
-export const schema = builder.toSchema({ sortSchema: true });
+export const schema = locateExpectedErrors(builder.toSchema({ sortSchema: true }));
