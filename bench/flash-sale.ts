@@ -26,7 +26,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,7 +49,7 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Backend, benchBackends, type Buyer, type Cluster, createBenchItem, postGraphQL, prepareBuyers, shopEnv, startApiAndWorker, startBenchRun, startRedis } from './system.js';
+import { type Backend, benchBackends, type Buyer, type Cluster, createBenchItem, KeepAliveConnection, prepareBuyers, shopEnv, startApiAndWorker, startBenchRun, startRedis } from './system.js';
 
 const TARGET_ATTEMPTS_PER_SECOND = 1500;
 const WELCOME_CREDIT = 1_000_000n;
@@ -86,7 +85,7 @@ async function driverMain(): Promise<void> {
   const job = JSON.parse(readFileSync(process.argv[3] ?? '', 'utf8')) as SaleDriverJob;
   const target = new URL(job.url);
   if (target.hostname !== '127.0.0.1') throw new Error(`bench traffic must target 127.0.0.1, not ${target.hostname}`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: job.buyers.length });
+  const connections = job.buyers.map(({ token }) => new KeepAliveConnection(target, token));
   const outcomes: Record<string, number> = {};
   const samples: Record<string, string> = {};
   const unitsByBuyer = job.buyers.map(() => 0);
@@ -100,7 +99,8 @@ async function driverMain(): Promise<void> {
   const t0 = performance.now();
   const end = job.durationSeconds ? t0 + job.durationSeconds * 1000 : Infinity;
   const buyer = async (index: number) => {
-    const { token, accountId } = job.buyers[index]!;
+    const { accountId } = job.buyers[index]!;
+    const connection = connections[index]!;
     for (let n = 0; job.attemptsPerBuyer === undefined || n < job.attemptsPerBuyer; n++) {
       if (performance.now() >= end) return;
       const body = JSON.stringify({
@@ -109,7 +109,7 @@ async function driverMain(): Promise<void> {
       });
       const startedAt = performance.now();
       try {
-        const response = await postGraphQL(agent, target, token, body, 30_000);
+        const response = await connection.post(body);
         latencies.push(performance.now() - startedAt);
         if (response.status !== 200) {
           count(`HTTP_${response.status}`, response.text);
@@ -134,7 +134,7 @@ async function driverMain(): Promise<void> {
   await Promise.all(job.buyers.map((_, index) => buyer(index)));
   const wallSeconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  agent.destroy();
+  for (const connection of connections) connection.close();
 
   latencies.sort((a, b) => a - b);
   const at = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)]! : 0);
@@ -378,7 +378,7 @@ async function drainFulfilment(db: pg.Client, worker: Child): Promise<BackendRes
 
 function printBackend(result: BackendResult, settings: Settings, machine: ReturnType<typeof machineSummary>): void {
   const rows = [
-    ['phase', 'stock', 'limit', 'attempts', 'attempts/s', 'p50 ms', 'p99 ms', 'max ms', 'orders', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'other', 'API cpu', 'worker cpu', 'host cores', 'invariant'],
+    ['phase', 'stock', 'limit', 'attempts', 'attempts/s', 'p50 ms', 'p99 ms', 'max ms', 'orders', 'SOLD_OUT', 'LIMIT_EXCEEDED', 'other', 'API cpu', 'worker cpu', 'driver cpu', 'host cores', 'invariant'],
     ...result.phases.map((phase) => {
       const o = phase.driver.outcomes;
       const orders = (o.RESERVED ?? 0) + (o.PAID ?? 0) + (o.FULFILLED ?? 0) + (o.CANCELLED ?? 0);
@@ -398,6 +398,7 @@ function printBackend(result: BackendResult, settings: Settings, machine: Return
         String(other),
         `${(phase.cpu.api * 100).toFixed(0)}%`,
         `${(phase.cpu.worker * 100).toFixed(0)}%`,
+        `${phase.driver.driverCpuPercent.toFixed(0)}%`,
         phase.cpu.hostBusyCores.toFixed(2),
         phase.invariant.pass ? 'intact' : 'BROKEN',
       ];

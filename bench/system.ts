@@ -7,6 +7,7 @@
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
@@ -39,6 +40,97 @@ export async function graphql<T>(url: string, query: string, variables: Record<s
   const json = JSON.parse(text) as { data?: T; errors?: unknown[] };
   if (!response.ok || json.errors || !json.data) throw new Error(`GraphQL request failed (${response.status}): ${text}`);
   return json.data;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection on which a driver sends its POSTs one
+ * after another. The drivers share the machine's cores with the server under
+ * test, and node:http's client spent about three times this one's CPU per
+ * request (bench/README.md, "Drivers") — CPU the server then lacked. It reads
+ * only what the API writes: a status line, headers with a content-length, and
+ * the body; any other framing fails the request, so it shows as `other`.
+ */
+export class KeepAliveConnection {
+  readonly #port: number;
+  readonly #head: string;
+  #socket: net.Socket | undefined;
+  #chunks: Buffer[] = [];
+  #pending: { resolve: (response: { status: number; text: string }) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(url: URL, token: string) {
+    this.#port = Number(url.port);
+    this.#head =
+      `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n` +
+      `authorization: Bearer ${token}\r\ncontent-length: `;
+  }
+
+  post(body: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+    if (this.#pending) return Promise.reject(new Error('one request at a time'));
+    const socket = (this.#socket ??= this.#connect());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#fail(new Error('timeout')), timeoutMs);
+      this.#pending = {
+        resolve: (response) => (clearTimeout(timer), resolve(response)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+      socket.write(`${this.#head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
+
+  close(): void {
+    this.#socket?.destroy();
+  }
+
+  #connect(): net.Socket {
+    const socket = net.connect({ host: '127.0.0.1', port: this.#port, noDelay: true });
+    socket.on('data', (chunk: Buffer) => this.#read(chunk));
+    socket.on('error', (error) => this.#fail(error));
+    socket.on('close', () => this.#fail(new Error('connection closed')));
+    return socket;
+  }
+
+  #read(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    const data = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks);
+    const headEnd = data.indexOf('\r\n\r\n');
+    if (headEnd < 0) return;
+    const head = data.toString('latin1', 0, headEnd);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
+    if (length === undefined || /\r\ntransfer-encoding:/i.test(head)) {
+      this.#fail(new Error(`unexpected response framing: ${head.slice(0, 200)}`));
+      return;
+    }
+    const bodyEnd = headEnd + 4 + Number(length);
+    if (data.length < bodyEnd) {
+      this.#chunks = [data];
+      return;
+    }
+    if (data.length > bodyEnd) {
+      this.#fail(new Error('bytes after the response'));
+      return;
+    }
+    this.#chunks = [];
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (/\r\nconnection: *close/i.test(head)) this.#drop();
+    pending?.resolve({ status: Number(head.slice(9, 12)), text: data.toString('utf8', headEnd + 4, bodyEnd) });
+  }
+
+  #fail(error: Error): void {
+    this.#drop();
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(error);
+  }
+
+  /** The next request opens a new connection. */
+  #drop(): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#chunks = [];
+    socket?.removeAllListeners().on('error', () => {});
+    socket?.destroy();
+  }
 }
 
 /** A driver's POST of a JSON body on a keep-alive agent (node:http: less driver CPU per request than fetch). */
