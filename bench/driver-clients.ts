@@ -1,10 +1,10 @@
 /**
  * What a driver's HTTP client costs: the drivers share the machine's cores with
  * the server under test, so every microsecond of client CPU per request is one
- * the server does not get. Compares node:http (keep-alive agent, the ledger
- * driver's client) with KeepAliveConnection (the flash-sale driver's) on the
- * flash-sale's traffic shape: 1,000 connections, a purchase-sized body and an
- * answer the size of a SOLD_OUT error, from a stub server in another process.
+ * the server does not get. Compares node:http (postGraphQL on a keep-alive
+ * agent, the ledger driver's client) with KeepAliveConnection (the flash-sale
+ * driver's) on the flash sale's traffic shape: 1,000 connections, a purchase
+ * body and a SOLD_OUT answer, from a stub server in another process.
  *
  *   npx tsx bench/driver-clients.ts [rounds]
  *
@@ -14,7 +14,7 @@
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { freePort, machineSummary, median, table } from './lib.js';
-import { KeepAliveConnection } from './system.js';
+import { KeepAliveConnection, postGraphQL } from './system.js';
 
 const CONNECTIONS = 1000;
 const REQUESTS_PER_CONNECTION = 10;
@@ -33,26 +33,7 @@ type Post = () => Promise<{ status: number; text: string }>;
 const CLIENTS: Record<string, (url: URL) => { posts: Post[]; close(): void }> = {
   'node:http agent': (url) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-    const post: Post = () =>
-      new Promise((resolve, reject) => {
-        const request = http.request(
-          {
-            agent,
-            host: url.hostname,
-            port: url.port,
-            path: url.pathname,
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(REQUEST_BODY), authorization: `Bearer ${TOKEN}` },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          },
-        );
-        request.on('error', reject);
-        request.end(REQUEST_BODY);
-      });
+    const post: Post = () => postGraphQL(agent, url, TOKEN, REQUEST_BODY);
     return { posts: Array.from({ length: CONNECTIONS }, () => post), close: () => agent.destroy() };
   },
   KeepAliveConnection: (url) => {
