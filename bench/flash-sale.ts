@@ -39,8 +39,10 @@ import {
   freePort,
   hostCpuTimes,
   machineSummary,
+  median,
   NODE,
   readCpuSeconds,
+  ROOT_DIR,
   runToCompletion,
   sleep,
   table,
@@ -49,7 +51,22 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Backend, benchBackends, type Buyer, type Cluster, createBenchItem, KeepAliveConnection, prepareBuyers, shopEnv, startApiAndWorker, startBenchRun, startRedis } from './system.js';
+import {
+  type Backend,
+  baselineRevision,
+  benchBackends,
+  type Buyer,
+  checkoutRevision,
+  type Cluster,
+  compileServer,
+  createBenchItem,
+  KeepAliveConnection,
+  prepareBuyers,
+  shopEnv,
+  startApiAndWorker,
+  startBenchRun,
+  startRedis,
+} from './system.js';
 
 const TARGET_ATTEMPTS_PER_SECOND = 1500;
 const WELCOME_CREDIT = 1_000_000n;
@@ -178,8 +195,17 @@ interface PhaseResult {
   invariant: { pass: boolean; problems: string[]; unitsSold: number; stockLeft: number };
 }
 
+/** What serves the sale: the checkout, or a baseline revision (BENCH_BASELINE) beside it. */
+interface Server {
+  label: string;
+  /** Source run by tsx when `dist` is unset. */
+  tree: string;
+  dist: string | undefined;
+}
+
 interface BackendResult {
   backend: Backend;
+  server: string;
   phases: PhaseResult[];
   fulfilment: { pass: boolean; problems: string[]; fulfilled: number; cancelled: number; drainSeconds: number };
 }
@@ -193,11 +219,20 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
   );
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}`);
   const { root, dist, cluster } = await startBenchRun('flash');
+  const servers: Server[] = [{ label: 'checkout', tree: ROOT_DIR, dist }];
+  const revision = baselineRevision();
+  if (revision) {
+    const { tree, label } = await checkoutRevision(root, revision);
+    servers.unshift({ label, tree, dist: dist && (await compileServer(root, tree, 'baseline-build')) });
+  }
   const backends: BackendResult[] = [];
   for (const backend of settings.backends) {
-    backends.push(await runBackend(backend, cluster, root, settings, dist));
-    printBackend(backends.at(-1)!, settings, machine);
+    for (const server of servers) {
+      backends.push(await runBackend(backend, cluster, root, settings, server));
+      printBackend(backends.at(-1)!, settings, machine);
+    }
   }
+  if (servers.length > 1) printComparison(backends, servers);
   const output = { machine, settings, backends };
   if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
   await cluster.stop();
@@ -224,11 +259,12 @@ async function runBackend(
   cluster: Cluster,
   root: string,
   settings: Settings,
-  dist: string | undefined,
+  server: Server,
 ): Promise<BackendResult> {
-  log(`--- backend: ${backend} ---`);
-  const databaseUrl = await cluster.createDatabase(`flash_${backend}`);
-  const dir = join(root, backend);
+  log(`--- backend: ${backend}, server: ${server.label} ---`);
+  const runName = `${backend}_${server.tree === ROOT_DIR ? 'checkout' : 'baseline'}`;
+  const databaseUrl = await cluster.createDatabase(`flash_${runName}`);
+  const dir = join(root, runName);
   mkdirSync(dir, { mode: 0o755 });
   let redis: Child | undefined;
   let redisUrl: string | undefined;
@@ -240,8 +276,8 @@ async function runBackend(
     { databaseUrl, redisUrl, port, jwtSecret, logLevel: settings.logLevel },
     { WELCOME_CREDIT: String(WELCOME_CREDIT) },
   );
-  const profileOut = settings.profile ? join(tmpdir(), `switchyard-bench-flash-${Date.now()}-${backend}-api`) : undefined;
-  const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist, profileOut });
+  const profileOut = settings.profile ? join(tmpdir(), `switchyard-bench-flash-${Date.now()}-${runName}-api`) : undefined;
+  const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist: server.dist, tree: server.tree, profileOut });
   const graphqlUrl = `${apiUrl}/graphql`;
 
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -301,7 +337,7 @@ async function runBackend(
 
     const fulfilment = await drainFulfilment(db, worker);
     log(`fulfilment: ${fulfilment.fulfilled} FULFILLED, ${fulfilment.cancelled} CANCELLED, drained in ${fulfilment.drainSeconds.toFixed(1)} s`);
-    return { backend, phases, fulfilment };
+    return { backend, server: server.label, phases, fulfilment };
   } finally {
     await db.end();
     await worker.stop();
@@ -404,13 +440,12 @@ function printBackend(result: BackendResult, settings: Settings, machine: Return
       ];
     }),
   ];
-  const sales = result.phases.filter((p) => p.name.startsWith('sale'));
-  const saleRate = sales.length ? sales.map((p) => p.attemptsPerSecond).sort((a, b) => a - b)[Math.floor(sales.length / 2)]! : 0;
+  const rate = saleRate(result);
   const intact = result.phases.every((p) => p.invariant.pass) && result.fulfilment.pass;
   process.stdout.write(
     [
       '',
-      `flash-sale (${result.backend} queues) — ${settings.buyers} buyers, ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}`,
+      `flash-sale (${result.backend} queues, ${result.server}) — ${settings.buyers} buyers, ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}`,
       table(rows),
       '',
       `fulfilment: ${result.fulfilment.fulfilled} FULFILLED, ${result.fulfilment.cancelled} CANCELLED, drained in ${result.fulfilment.drainSeconds.toFixed(1)} s` +
@@ -419,12 +454,30 @@ function printBackend(result: BackendResult, settings: Settings, machine: Return
       '',
       table([
         ['target', 'measured', 'goal', ''],
-        ['sale attempts/s (median round)', saleRate.toFixed(0), `≥ ${TARGET_ATTEMPTS_PER_SECOND}`, saleRate >= TARGET_ATTEMPTS_PER_SECOND ? 'PASS' : 'MISS'],
+        ['sale attempts/s (median round)', rate.toFixed(0), `≥ ${TARGET_ATTEMPTS_PER_SECOND}`, rate >= TARGET_ATTEMPTS_PER_SECOND ? 'PASS' : 'MISS'],
         ['invariant (every phase + fulfilment)', intact ? 'intact' : 'BROKEN', 'intact', intact ? 'PASS' : 'MISS'],
       ]),
       '',
     ].join('\n'),
   );
+}
+
+/** The sale rounds' median attempts/s of one backend run. */
+function saleRate(result: BackendResult): number {
+  return median(result.phases.filter((phase) => phase.name.startsWith('sale')).map((phase) => phase.attemptsPerSecond));
+}
+
+/** BENCH_BASELINE: the baseline and the checkout side by side, per backend, from this one run. */
+function printComparison(results: BackendResult[], servers: Server[]): void {
+  const [baseline, checkout] = servers as [Server, Server];
+  const rows = [['backend', `${baseline.label} attempts/s`, 'checkout attempts/s', 'change']];
+  for (const backend of new Set(results.map((result) => result.backend))) {
+    const rate = (server: Server) => saleRate(results.find((r) => r.backend === backend && r.server === server.label)!);
+    const before = rate(baseline);
+    const after = rate(checkout);
+    rows.push([backend, before.toFixed(0), after.toFixed(0), `${after >= before ? '+' : ''}${(((after - before) / before) * 100).toFixed(0)}%`]);
+  }
+  process.stdout.write(`\nsale attempts/s, median of the sale rounds, side by side (one run)\n${table(rows)}\n`);
 }
 
 function log(message: string): void {

@@ -40,7 +40,8 @@ function usage(): string {
     'ledger:      BENCH_CLIENTS (50), BENCH_BACKENDS (redis,postgres), BENCH_WORKER_CONCURRENCY (app default),',
     '             BENCH_PG_FSYNC=off, BENCH_LOG_LEVEL (default warn here), BENCH_PROFILE=1|api|worker',
     'flash-sale:  BENCH_BUYERS (1000), BENCH_ATTEMPTS (5 per buyer), BENCH_STOCK (100), BENCH_LIMIT (2),',
-    '             BENCH_ROUNDS (3), BENCH_DURATION (sustained phase, 10 s), BENCH_BACKENDS (redis,postgres)',
+    '             BENCH_ROUNDS (3), BENCH_DURATION (sustained phase, 10 s), BENCH_BACKENDS (redis,postgres),',
+    '             BENCH_BASELINE=<git revision> (measure that revision too, side by side in the same run)',
     'fanout:      BENCH_SUBSCRIBERS (10000), BENCH_DRIVERS (2), BENCH_BURST (100 purchases), BENCH_BACKENDS (redis,postgres)',
     'flash-sale and fanout also take BENCH_SERVER=tsx|compiled and BENCH_PROFILE=1 (the API during the last sale round / the burst)',
   ].join('\n');

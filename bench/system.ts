@@ -304,21 +304,49 @@ export async function prepareBuyers(
  * The Docker image runs `node dist/src/server.js`: compile the same way
  * (tsconfig.build.json) into the temp dir, beside links to prisma/ (migrations),
  * node_modules/ and package.json (ESM), so the checkout's dist/ is left alone.
- * Returns the dist/ directory (src/server.js, workers/index.js).
+ * `tree` is the source to compile: the checkout, or a baseline revision
+ * (checkoutRevision). Returns the dist/ directory (src/server.js, workers/index.js).
  */
-export async function compileServer(root: string): Promise<string> {
-  const build = join(root, 'build');
+export async function compileServer(root: string, tree = ROOT_DIR, name = 'build'): Promise<string> {
+  const build = join(root, name);
   mkdirSync(build);
-  for (const name of ['prisma', 'node_modules', 'package.json']) symlinkSync(join(ROOT_DIR, name), join(build, name));
-  process.stderr.write('[bench] compiling the server (tsconfig.build.json) …\n');
+  for (const link of ['prisma', 'node_modules', 'package.json']) symlinkSync(join(tree, link), join(build, link));
+  process.stderr.write(`[bench] compiling the server (tsconfig.build.json${tree === ROOT_DIR ? '' : ` of ${tree}`}) …\n`);
   await runToCompletion('tsc', NODE, [
     join(ROOT_DIR, 'node_modules/typescript/bin/tsc'),
     '-p',
-    join(ROOT_DIR, 'tsconfig.build.json'),
+    join(tree, 'tsconfig.build.json'),
     '--outDir',
     join(build, 'dist'),
   ]);
   return join(build, 'dist');
+}
+
+/**
+ * BENCH_BASELINE: a git revision to measure beside the checkout, in the same
+ * run. Its committed files are unpacked into the temp dir, with links to the
+ * checkout's node_modules/ and generated Prisma client — so its Prisma schema
+ * must be the checkout's, and its dependencies a subset of them.
+ */
+export function baselineRevision(): string | undefined {
+  return process.env.BENCH_BASELINE || undefined;
+}
+
+/** The source tree of `revision` (see baselineRevision), unpacked under `root`. */
+export async function checkoutRevision(root: string, revision: string): Promise<{ tree: string; label: string }> {
+  const git = (...args: string[]) => runToCompletion('git', 'git', ['-C', ROOT_DIR, ...args]);
+  const commit = (await git('rev-parse', '--verify', `${revision}^{commit}`)).trim();
+  const schema = await git('show', `${commit}:prisma/schema.prisma`);
+  if (schema !== readFileSync(join(ROOT_DIR, 'prisma/schema.prisma'), 'utf8')) {
+    throw new Error(`BENCH_BASELINE ${revision}: its prisma/schema.prisma differs from the checkout's, so the generated client would not match`);
+  }
+  const tree = join(root, `baseline-${commit.slice(0, 12)}`);
+  mkdirSync(tree);
+  const archive = join(root, 'baseline.tar');
+  await git('archive', '--format=tar', '-o', archive, commit);
+  await runToCompletion('tar', 'tar', ['-xf', archive, '-C', tree]);
+  for (const link of ['node_modules', 'src/generated']) symlinkSync(join(ROOT_DIR, link), join(tree, link));
+  return { tree, label: `baseline ${commit.slice(0, 12)}` };
 }
 
 // ---------------------------------------------------------------------------
@@ -344,10 +372,12 @@ export async function startApiAndWorker(options: {
   dir: string;
   port: number;
   dist?: string;
+  /** The source tree run by tsx when there is no `dist`: the checkout, or a baseline's. */
+  tree?: string;
   profileOut?: string;
 }): Promise<ApiAndWorker> {
-  const { env, dir, dist, profileOut } = options;
-  const entry = (source: string) => (dist ? join(dist, source.replace(/\.ts$/, '.js')) : join(ROOT_DIR, source));
+  const { env, dir, dist, profileOut, tree = ROOT_DIR } = options;
+  const entry = (source: string) => (dist ? join(dist, source.replace(/\.ts$/, '.js')) : join(tree, source));
   // tsx is needed for the profile hook even when the server itself is compiled.
   const loader = (profiled: boolean) => (dist && !profiled ? [] : TSX_IMPORT);
   const migrateLog = join(dir, 'migrate.log');
