@@ -10,7 +10,7 @@ import type { AppServices, Context } from './context.js';
 import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
 import { createFastPath } from './fast-path.js';
 import { adminQueuesPlugin } from './infra/admin-queues.js';
-import { createDb, type Db } from './infra/db.js';
+import { closeDb, createDb, type Db } from './infra/db.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './infra/live-subscriptions.js';
 import { createLogger, RequestLogController } from './infra/logger.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
@@ -71,7 +71,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   const databaseUrl = options.databaseUrl ?? config.databaseUrl;
   if (!databaseUrl) throw new Error('buildApp needs a database URL');
   const log = options.logger ?? createLogger(config.logLevel);
-  const db = createDb(databaseUrl);
+  const db = createDb(databaseUrl, undefined, log);
   // Opened by ready(): building the app connects to nothing.
   const queues = deferredQueues({ config, log, databaseUrl }, options.queues);
   // Queue counts on scrape; job timings from the workers started on these queues (inline ones).
@@ -229,7 +229,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
           clearInterval(idleSweep);
           await queues.close().catch((error: unknown) => log.warn({ err: error }, 'closing the queues failed'));
           await pubsub.close();
-          await db.$disconnect();
+          await closeDb(db);
         }
       })();
       return stopping;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
 import type { AppServices } from '../src/context.js';
-import { createDb, type Db } from '../src/infra/db.js';
+import { closeDb, createDb, type Db } from '../src/infra/db.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createPubSub } from '../src/infra/pubsub.js';
@@ -151,7 +151,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     await workers?.close();
     await queues?.close();
     for (const queue of Object.values(raw ?? {})) await queue.close();
-    await db?.$disconnect();
+    if (db) await closeDb(db);
     await database?.drop();
   });
 

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../src/config.js';
 import type { AppServices } from '../src/context.js';
-import { createDb, type Db } from '../src/infra/db.js';
+import { closeDb, createDb, type Db } from '../src/infra/db.js';
 import { createServer, type Server } from 'node:http';
 import { createLogger } from '../src/infra/logger.js';
 import { onShutdownSignal } from '../src/infra/shutdown.js';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     await queues?.close();
     await pubsub?.close();
-    await db?.$disconnect();
+    if (db) await closeDb(db);
   };
 
   let stopping = false;
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   );
 
   const started = (async () => {
-    db = createDb(config.databaseUrl!);
+    db = createDb(config.databaseUrl!, undefined, log);
     queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! });
     const metrics = createMetrics({ queues });
     // Jobs publish their results (transactionUpdated, …) to the API processes' subscribers; a worker never listens.

@@ -1,19 +1,33 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
 
 const pools = new WeakMap<Db, pg.Pool>();
 
-/** One Prisma client per process, on a node-postgres pool through the driver adapter. */
-export function createDb(databaseUrl: string, poolSize = 10): Db {
+/**
+ * One Prisma client per process, on a node-postgres pool through the driver
+ * adapter. The pool is ours (see poolOf): closeDb ends it.
+ */
+export function createDb(databaseUrl: string, poolSize = 10, log?: Logger): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
-  // The client owns the pool: $disconnect ends it.
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  // An idle connection the server closed (a restart, pg_terminate_backend) is
+  // dropped by the pool; without a listener its error would end the process.
+  // The adapter adds one only once Prisma first connects, and purchases may
+  // use the pool before that. Only the code and message are logged: pg hangs
+  // the client, with its connection settings, on the error.
+  const poolLog = log?.child({ component: 'database' });
+  pool.on('error', (error) =>
+    poolLog?.warn(
+      { code: (error as { code?: unknown }).code, reason: error.message },
+      'an idle database connection failed; the pool dropped it',
+    ),
+  );
   // Minimal messages: the default format quotes the call's arguments (a password hash, say) into the error.
   const db = new PrismaClient({
-    adapter,
+    adapter: new PrismaPg(pool),
     errorFormat: 'minimal',
     // Under a burst, interactive transactions queue for a pooled connection;
     // Prisma's default of 2 s turned that queueing into errors for clients.
@@ -33,4 +47,15 @@ export function poolOf(db: Db): pg.Pool {
   const pool = pools.get(db);
   if (!pool) throw new Error('poolOf: this client was not made by createDb');
   return pool;
+}
+
+/**
+ * Disconnects Prisma, then ends the pool. Prisma alone would not: it leaves a
+ * pool it did not create open, and does nothing at all if it never connected
+ * (a process that only ever used poolOf).
+ */
+export async function closeDb(db: Db): Promise<void> {
+  await db.$disconnect();
+  const pool = poolOf(db);
+  if (!pool.ended) await pool.end();
 }

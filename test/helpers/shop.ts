@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import type { AppServices } from '../../src/context.js';
-import { createDb } from '../../src/infra/db.js';
+import { closeDb, createDb } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createPubSub } from '../../src/infra/pubsub.js';
 import type { Queues } from '../../src/infra/queues.js';
@@ -102,7 +102,7 @@ export function databaseServices(databaseUrl: string, jwtSecret: string): Databa
     services: { db, config, log, queues, pubsub },
     close: async () => {
       await pubsub.close();
-      await db.$disconnect();
+      await closeDb(db);
     },
   };
 }
