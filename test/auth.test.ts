@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { signAccessToken, verifyAccessToken } from '../src/modules/auth/auth.service.js';
 import { codes, useTestApp } from './helpers/app.js';
@@ -96,10 +97,11 @@ describe('a verified access token', () => {
 
   it('stops working when it expires, though it worked before', async () => {
     const session = await t.registerUser();
-    const token = await signAccessToken(servicesWith({ accessTokenTtlSeconds: 1 }), { id: session.user.id, role: 'USER' });
+    const token = await signAccessToken(servicesWith({ accessTokenTtlSeconds: 2 }), { id: session.user.id, role: 'USER' });
     expect((await t.gql<{ me: { id: string } }, unknown>(ME, undefined, token)).data?.me.id).toBe(session.user.id);
-    // exp has whole seconds: the token expires 0 to 1 s after it was signed.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // exp has whole seconds: the token expires 1 to 2 s after it was signed.
+    const expiresAt = decodeJwt(token).exp! * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 10));
     await expect(verifyAccessToken(t.app.services, token)).rejects.toMatchObject({ message: 'Access token expired.' });
     const stale = await t.gql<{ strategies: unknown }, unknown>('{ strategies(first: 1) { totalCount } }', undefined, token);
     expect(stale.errors?.[0]).toMatchObject({ message: 'Access token expired.', extensions: { code: 'UNAUTHENTICATED' } });
