@@ -133,7 +133,7 @@ async function runOperation(enveloped: Enveloped, params: GraphQLParams): Promis
  * same bytes for a fraction of the work. Anything else (request errors,
  * masked errors, HTTP statuses) is Yoga's to render.
  */
-function isPlainResult(result: ExecutionResult): boolean {
+export function isPlainResult(result: ExecutionResult): boolean {
   if (result.extensions?.http) return false;
   return (result.errors ?? []).every(
     (error) =>

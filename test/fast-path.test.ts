@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../prisma/seed.js';
 import { type App, buildApp } from '../src/app.js';
-import { negotiateMediaType } from '../src/fast-path.js';
+import { isPlainResult, negotiateMediaType } from '../src/fast-path.js';
+import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
+import { schema } from '../src/schema/index.js';
 import { createTestDatabase } from './helpers/database.js';
 import { testConfig } from './helpers/app.js';
 
@@ -125,5 +127,35 @@ describe('media type negotiation', () => {
     ['application/json; charset=latin1', null],
   ])('Accept %s → %s', (accept, expected) => {
     expect(negotiateMediaType(accept)).toBe(expected);
+  });
+});
+
+describe('results the fast path renders itself', () => {
+  const { GraphQLError } = graphqlRuntime;
+  const refused = async (source: string) =>
+    (await graphqlRuntime.execute({
+      schema,
+      document: graphqlRuntime.parse(source),
+      contextValue: { viewer: null, authError: null },
+    })) as Parameters<typeof isPlainResult>[0];
+  const located = (options: { extensions?: Record<string, unknown>; originalError?: Error }) =>
+    new GraphQLError('x', { path: ['field'], ...options });
+
+  it('are answers, and answers with errors resolvers raised as GraphQL errors', async () => {
+    expect(isPlainResult({ data: { __typename: 'Query' } })).toBe(true);
+    const forbidden = await refused('{ users { totalCount } }');
+    expect(forbidden.errors).toHaveLength(1);
+    expect(isPlainResult(forbidden)).toBe(true);
+    // A masked failure is a GraphQL error of its own, at its field.
+    expect(isPlainResult({ data: null, errors: [located({ extensions: { code: 'INTERNAL_SERVER_ERROR' } })] })).toBe(true);
+  });
+
+  it('leave Yoga to render unexpected errors, request errors and HTTP directives', () => {
+    const unexpected = located({ originalError: new Error('boom') });
+    expect(isPlainResult({ data: null, errors: [unexpected] })).toBe(false);
+    expect(isPlainResult({ errors: [new GraphQLError('Cannot query field "nope".')] })).toBe(false);
+    expect(isPlainResult({ data: null, errors: [located({ extensions: { http: { status: 400 } } })] })).toBe(false);
+    expect(isPlainResult({ data: null, errors: [located({ extensions: { unexpected: true } })] })).toBe(false);
+    expect(isPlainResult({ data: {}, extensions: { http: { status: 202 } } })).toBe(false);
   });
 });
