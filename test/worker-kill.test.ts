@@ -209,11 +209,12 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     );
 
     // SIGKILL once the worker is demonstrably mid-run: part of the burst settled, more of it waiting.
+    // The API may have answered the whole burst by then; what matters is the work still queued.
     await waitFor(
       async () => {
         const now = await stats();
         if (now.completed - before.completed >= KILL_AFTER_SETTLED && now.pending >= KILL_WITH_PENDING) return true;
-        if (results.length === TRANSFERS) {
+        if (results.length === TRANSFERS && now.pending < KILL_WITH_PENDING) {
           throw new Error(`the worker kept up with the whole burst (${JSON.stringify(now)}): no moment to kill it mid-run`);
         }
         return false;
@@ -229,7 +230,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     expect(atKill.pending, 'transactions PENDING when the worker was killed').toBeGreaterThan(0);
     expect(activeAtKill, 'settlement jobs the killed worker held').toBeGreaterThan(0);
 
-    // The API kept accepting while no worker ran.
+    // Every answer of the burst: a transfer or INSUFFICIENT_FUNDS, some perhaps given while no worker ran.
     await burst;
     const outcomes = results.map((result) => (result.errors ? String(codes(result)[0]) : 'ACCEPTED'));
     const count = (outcome: string) => outcomes.filter((each) => each === outcome).length;
