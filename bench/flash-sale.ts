@@ -464,7 +464,8 @@ function printBackend(result: BackendResult, settings: Settings, machine: Return
 
 /** The sale rounds' median attempts/s of one backend run. */
 function saleRate(result: BackendResult): number {
-  return median(result.phases.filter((phase) => phase.name.startsWith('sale')).map((phase) => phase.attemptsPerSecond));
+  const rates = result.phases.filter((phase) => phase.name.startsWith('sale')).map((phase) => phase.attemptsPerSecond);
+  return rates.length ? median(rates) : 0;
 }
 
 /** BENCH_BASELINE: the baseline and the checkout side by side, per backend, from this one run. */

@@ -51,6 +51,7 @@ export async function graphql<T>(url: string, query: string, variables: Record<s
  * the body; any other framing fails the request, so it shows as `other`.
  */
 export class KeepAliveConnection {
+  readonly #host: string;
   readonly #port: number;
   readonly #head: string;
   #socket: net.Socket | undefined;
@@ -58,6 +59,7 @@ export class KeepAliveConnection {
   #pending: { resolve: (response: { status: number; text: string }) => void; reject: (error: Error) => void } | undefined;
 
   constructor(url: URL, token: string) {
+    this.#host = url.hostname;
     this.#port = Number(url.port);
     this.#head =
       `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n` +
@@ -82,7 +84,7 @@ export class KeepAliveConnection {
   }
 
   #connect(): net.Socket {
-    const socket = net.connect({ host: '127.0.0.1', port: this.#port, noDelay: true });
+    const socket = net.connect({ host: this.#host, port: this.#port, noDelay: true });
     socket.on('data', (chunk: Buffer) => this.#read(chunk));
     socket.on('error', (error) => this.#fail(error));
     socket.on('close', () => this.#fail(new Error('connection closed')));
