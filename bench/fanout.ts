@@ -23,19 +23,16 @@
  * events per subscriber (coalescing), and RSS per connection.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config.js';
 import {
   benchFile,
   type Child,
   envPositiveNumber,
-  freePort,
   machineSummary,
   median,
   NODE,
@@ -49,7 +46,7 @@ import {
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, prepareBuyers, shopEnv, startApiAndWorker, startBenchRun, startRedis } from './system.js';
+import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, prepareBuyers, startBenchRun, startShop } from './system.js';
 
 const TARGETS = { deliveryP99Ms: 500, rssPerConnectionKb: 50, subscribers: 10_000 };
 const INITIAL_STOCK = 1_000_000;
@@ -232,24 +229,11 @@ async function runBackend(
   dist: string | undefined,
 ): Promise<BackendResult> {
   log(`--- bus: ${backend === 'redis' ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'} ---`);
-  const databaseUrl = await cluster.createDatabase(`fanout_${backend}`);
-  const dir = join(root, backend);
-  mkdirSync(dir, { mode: 0o755 });
-  let redis: Child | undefined;
-  let redisUrl: string | undefined;
-  if (backend === 'redis') ({ child: redis, url: redisUrl } = await startRedis(dir));
-
-  const port = await freePort();
-  const jwtSecret = randomBytes(32).toString('hex');
-  const env = shopEnv({ databaseUrl, redisUrl, port, jwtSecret, logLevel: settings.logLevel });
   const profileOut = process.env.BENCH_PROFILE === '1' ? join(tmpdir(), `switchyard-bench-fanout-${Date.now()}-${backend}-api`) : undefined;
-  const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist, profileOut });
-  const graphqlUrl = `${apiUrl}/graphql`;
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
+  const shop = await startShop({ cluster, root, name: `fanout_${backend}`, backend, logLevel: settings.logLevel, dist, profileOut });
+  const { api, worker, apiLog, workerLog, apiUrl, graphqlUrl, config, db, dir } = shop;
   const drivers: Child[] = [];
   try {
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, ACCESS_TOKEN_TTL: '86400' });
     const buyers = await prepareBuyers(db, config, Math.min(settings.burst, 100), worker, workerLog);
     const sku = `FANOUT-${randomBytes(4).toString('hex').toUpperCase()}`;
     const item = { id: await createBenchItem(graphqlUrl, { sku, name: 'Fan-out item', price: '1', stock: INITIAL_STOCK, limitPerUser: null }) };
@@ -271,7 +255,7 @@ async function runBackend(
 
     // Subscribers.
     const share = Math.ceil(settings.subscribers / settings.drivers);
-    const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+    const wsUrl = `${apiUrl.replace(/^http/, 'ws')}/graphql`;
     const outputs: Promise<FanoutDriverResult>[] = [];
     const readies: Promise<number>[] = [];
     for (let d = 0; d < settings.drivers; d++) {
@@ -352,10 +336,7 @@ async function runBackend(
     return result;
   } finally {
     for (const driver of drivers) await driver.stop(5000);
-    await db.end();
-    await worker.stop();
-    await api.stop();
-    await redis?.stop();
+    await shop.stop();
   }
 }
 

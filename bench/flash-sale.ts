@@ -25,18 +25,16 @@
  * of its total. Prints a table per backend; a missed target never fails.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { loadConfig } from '../src/config.js';
 import {
   benchFile,
   busyCores,
   type Child,
   envPositiveNumber,
-  freePort,
   hostCpuTimes,
   machineSummary,
   median,
@@ -62,10 +60,8 @@ import {
   createBenchItem,
   KeepAliveConnection,
   prepareBuyers,
-  shopEnv,
-  startApiAndWorker,
   startBenchRun,
-  startRedis,
+  startShop,
 } from './system.js';
 
 const TARGET_ATTEMPTS_PER_SECOND = 1500;
@@ -263,27 +259,20 @@ async function runBackend(
 ): Promise<BackendResult> {
   log(`--- backend: ${backend}, server: ${server.label} ---`);
   const runName = `${backend}_${server.tree === ROOT_DIR ? 'checkout' : 'baseline'}`;
-  const databaseUrl = await cluster.createDatabase(`flash_${runName}`);
-  const dir = join(root, runName);
-  mkdirSync(dir, { mode: 0o755 });
-  let redis: Child | undefined;
-  let redisUrl: string | undefined;
-  if (backend === 'redis') ({ child: redis, url: redisUrl } = await startRedis(dir));
-
-  const port = await freePort();
-  const jwtSecret = randomBytes(32).toString('hex');
-  const env = shopEnv(
-    { databaseUrl, redisUrl, port, jwtSecret, logLevel: settings.logLevel },
-    { WELCOME_CREDIT: String(WELCOME_CREDIT) },
-  );
   const profileOut = settings.profile ? join(tmpdir(), `switchyard-bench-flash-${Date.now()}-${runName}-api`) : undefined;
-  const { api, worker, apiLog, workerLog, apiUrl } = await startApiAndWorker({ env, dir, port, dist: server.dist, tree: server.tree, profileOut });
-  const graphqlUrl = `${apiUrl}/graphql`;
-
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
+  const shop = await startShop({
+    cluster,
+    root,
+    name: `flash_${runName}`,
+    backend,
+    logLevel: settings.logLevel,
+    extraEnv: { WELCOME_CREDIT: String(WELCOME_CREDIT) },
+    dist: server.dist,
+    tree: server.tree,
+    profileOut,
+  });
+  const { api, worker, apiLog, workerLog, graphqlUrl, config, db, dir } = shop;
   try {
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, ACCESS_TOKEN_TTL: '86400' });
     const buyers = await prepareBuyers(db, config, settings.buyers, worker, workerLog);
     log(`${buyers.length} buyers READY, each with ${WELCOME_CREDIT} USD`);
     const createItem = (stock: number, limitPerUser: number | null) => {
@@ -339,10 +328,7 @@ async function runBackend(
     log(`fulfilment: ${fulfilment.fulfilled} FULFILLED, ${fulfilment.cancelled} CANCELLED, drained in ${fulfilment.drainSeconds.toFixed(1)} s`);
     return { backend, server: server.label, phases, fulfilment };
   } finally {
-    await db.end();
-    await worker.stop();
-    await api.stop();
-    await redis?.stop();
+    await shop.stop();
   }
 }
 

@@ -10,8 +10,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { randomUUID } from 'node:crypto';
-import { KNOWN_ENV_VARIABLES, type loadConfig } from '../src/config.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
 import type { AppServices } from '../src/context.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import {
@@ -205,7 +205,7 @@ const BENCH_ADMIN = { email: 'admin@bench.local', password: 'bench-admin-passwor
  * start), tokens that outlive any run, and a sweeper that provisions the
  * buyers prepareBuyers inserts within a second or two.
  */
-export function shopEnv(
+function shopEnv(
   system: { databaseUrl: string; redisUrl: string | undefined; port: number; jwtSecret: string; logLevel: string },
   extra: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
@@ -396,6 +396,62 @@ export async function startApiAndWorker(options: {
   await waitForHealth(api, `${apiUrl}/health`, apiLog);
   const worker = spawnChild('worker', NODE, [...loader(false), entry('workers/index.ts')], { env, logFile: workerLog });
   return { api, worker, apiLog, workerLog, apiUrl };
+}
+
+export interface Shop extends ApiAndWorker {
+  /** Where its logs and the scenario's job files go. */
+  dir: string;
+  databaseUrl: string;
+  graphqlUrl: string;
+  /** The configuration the API and worker run with, for signing the buyers' tokens. */
+  config: ReturnType<typeof loadConfig>;
+  /** A connection of the scenario's own to the shop's database (set-up, invariant checks). */
+  db: pg.Client;
+  /** Closes the connection, then stops worker, API and redis-server. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One backend's shop under `root/name`: a database of `cluster`, a private
+ * redis-server when the backend is Redis, then db:migrate, the API and a
+ * worker (startApiAndWorker) with shopEnv plus `extraEnv`.
+ */
+export async function startShop(options: {
+  cluster: Cluster;
+  root: string;
+  name: string;
+  backend: Backend;
+  logLevel: string;
+  extraEnv?: Record<string, string>;
+  dist?: string;
+  tree?: string;
+  profileOut?: string;
+}): Promise<Shop> {
+  const { cluster, root, name, backend, logLevel, extraEnv, dist, tree, profileOut } = options;
+  const databaseUrl = await cluster.createDatabase(name);
+  const dir = join(root, name);
+  mkdirSync(dir, { mode: 0o755 });
+  const redis = backend === 'redis' ? await startRedis(dir) : undefined;
+  const port = await freePort();
+  const jwtSecret = randomBytes(32).toString('hex');
+  const env = shopEnv({ databaseUrl, redisUrl: redis?.url, port, jwtSecret, logLevel }, extraEnv);
+  const processes = await startApiAndWorker({ env, dir, port, dist, tree, profileOut });
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  return {
+    ...processes,
+    dir,
+    databaseUrl,
+    graphqlUrl: `${processes.apiUrl}/graphql`,
+    config: loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, ACCESS_TOKEN_TTL: '86400' }),
+    db,
+    stop: async () => {
+      await db.end();
+      await processes.worker.stop();
+      await processes.api.stop();
+      await redis?.child.stop();
+    },
+  };
 }
 
 /** BENCH_SERVER: `tsx` (default, as `npm run start:api`) or `compiled` (as the Docker image). */
