@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
-import type { AppServices } from '../src/context.js';
+import type { AppServices } from '../src/core/context.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import {
   benchFile,

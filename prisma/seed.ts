@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AppServices } from '../src/context.js';
-import { AppError } from '../src/errors.js';
+import type { AppServices } from '../src/core/context.js';
+import { AppError } from '../src/core/errors.js';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
 import { ensureHouse } from '../src/modules/ledger/ledger.service.js';
 import { createUser } from '../src/modules/users/users.service.js';

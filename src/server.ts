@@ -1,5 +1,5 @@
 import { DEMO_EMAIL, DEMO_PASSWORD, seed } from '../prisma/seed.js';
-import { buildApp } from './app.js';
+import { buildApp } from './http/app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import {
   DataDirInUseError,

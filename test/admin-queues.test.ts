@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN_SESSION_COOKIE } from '../src/infra/admin-queues.js';
+import { ADMIN_SESSION_COOKIE } from '../src/http/admin.js';
 import { type Session, TEST_JWT_SECRET, type TestApp, useTestApp } from './helpers/app.js';
 
 /**

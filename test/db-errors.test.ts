@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawQuerySqlState, retryOnWriteConflict } from '../src/errors.js';
+import { rawQuerySqlState, retryOnWriteConflict } from '../src/core/errors.js';
 import { closeDb, createDb, type Db, poolOf } from '../src/infra/db.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/database.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../src/errors.js';
+import { AppError } from '../src/core/errors.js';
 import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
 import { schema } from '../src/schema/index.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../prisma/seed.js';
-import { type App, buildApp } from '../src/app.js';
-import { isPlainResult, negotiateMediaType } from '../src/fast-path.js';
+import { type App, buildApp } from '../src/http/app.js';
+import { isPlainResult, negotiateMediaType } from '../src/http/fast-path.js';
 import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
 import { schema } from '../src/schema/index.js';
 import { createTestDatabase } from './helpers/database.js';

@@ -1,6 +1,6 @@
 import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { QUERY_LIMITS } from '../src/schema/query-limits.js';
+import { QUERY_LIMITS } from '../src/http/query-limits.js';
 import { codes, useTestApp } from './helpers/app.js';
 
 const t = useTestApp();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { buildApp } from '../src/app.js';
+import { buildApp } from '../src/http/app.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { createLogger } from '../src/infra/logger.js';
 import { bullQueues, createQueues, defineJob, startWorkers, type Workers } from '../src/infra/queues.js';

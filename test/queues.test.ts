@@ -3,7 +3,7 @@ import { Queue, createPostgresBackend } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
-import type { AppServices } from '../src/context.js';
+import type { AppServices } from '../src/core/context.js';
 import { closeDb, createDb, type Db } from '../src/infra/db.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';

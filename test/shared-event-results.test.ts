@@ -1,9 +1,9 @@
 import type { GraphQLNamedType } from 'graphql';
 import { createSchema, createYoga, Repeater } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { SHARED_EVENT_FIELDS } from '../src/app.js';
+import { SHARED_EVENT_FIELDS } from '../src/http/app.js';
 import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
-import { useSharedEventResults } from '../src/infra/live-subscriptions.js';
+import { useSharedEventResults } from '../src/http/live-subscriptions.js';
 import { schema as appSchema } from '../src/schema/index.js';
 
 /**

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../prisma/seed.js';
-import { type App, buildApp } from '../src/app.js';
+import { type App, buildApp } from '../src/http/app.js';
 import { type Config, KNOWN_ENV_VARIABLES } from '../src/config.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { codes, type GraphQLResponse, injectGraphQL, type Session, testConfig } from './helpers/app.js';

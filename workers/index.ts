@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../src/config.js';
-import type { AppServices } from '../src/context.js';
+import type { AppServices } from '../src/core/context.js';
 import { closeDb, createDb, type Db } from '../src/infra/db.js';
 import { createServer, type Server } from 'node:http';
 import { createLogger } from '../src/infra/logger.js';

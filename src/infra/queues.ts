@@ -2,7 +2,7 @@ import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker, createPo
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import type { AppServices } from '../context.js';
+import type { AppServices } from '../core/context.js';
 import { throttledErrorLog, withTimeout } from './async.js';
 
 /**

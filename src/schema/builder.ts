@@ -3,10 +3,11 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
-import type { Context } from '../context.js';
-import { forbidden, fromZodIssues, unauthenticated } from '../errors.js';
+import type { Context } from '../core/context.js';
+import { forbidden, fromZodIssues, unauthenticated } from '../core/errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import { isAdmin } from '../core/access.js';
 
 export interface AuthScopes {
   /** Any signed-in viewer. */
@@ -18,6 +19,8 @@ export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
   AuthScopes: AuthScopes;
+  // Every connection is a Page (core/pagination.ts): totalCount is counted only when asked for.
+  Connection: { totalCount: () => Promise<number> };
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
@@ -38,7 +41,7 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authScopes: (context) => ({
       loggedIn: context.viewer !== null,
-      admin: context.viewer?.role === 'ADMIN',
+      admin: isAdmin(context.viewer),
     }),
     // Anonymous callers learn they must sign in; signed-in callers that lack the role are FORBIDDEN.
     // A refused token says why (expired, invalid) rather than just "sign in".

@@ -1,5 +1,5 @@
 import type { GraphQLFieldResolver, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
-import { AppError } from '../errors.js';
+import { AppError } from '../core/errors.js';
 import { graphqlRuntime } from '../infra/graphql-runtime.js';
 
 /**

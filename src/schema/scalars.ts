@@ -1,5 +1,5 @@
 import { Kind, type ValueNode } from 'graphql';
-import { badUserInput } from '../errors.js';
+import { badUserInput } from '../core/errors.js';
 import { builder } from './builder.js';
 
 const invalid = (scalar: string, reason: string) => badUserInput({ [scalar]: reason }, `Invalid ${scalar}: ${reason}`);

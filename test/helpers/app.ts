@@ -3,7 +3,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print } from 'graphql';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { seed } from '../../prisma/seed.js';
-import { type App, buildApp } from '../../src/app.js';
+import { type App, buildApp } from '../../src/http/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/queues.js';
 import { ALL_JOBS } from '../../src/jobs.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
-import type { AppServices } from '../../src/context.js';
+import type { AppServices } from '../../src/core/context.js';
 import { closeDb, createDb } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createPubSub } from '../../src/infra/pubsub.js';

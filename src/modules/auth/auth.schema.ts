@@ -1,4 +1,4 @@
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import { builder } from '../../schema/builder.js';
 import { enqueueProvisioning } from '../users/users.jobs.js';
 import { UserType } from '../users/users.schema.js';

@@ -3,18 +3,10 @@ import { hash, verify } from '@node-rs/argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
-import { AppError, unauthenticated } from '../../errors.js';
-import type { Role, User } from '../../generated/prisma/client.js';
+import type { AppServices, Viewer } from '../../core/context.js';
+import { AppError, unauthenticated } from '../../core/errors.js';
+import type { User } from '../../generated/prisma/client.js';
 import { createUser, emailSchema, nameSchema } from '../users/users.service.js';
-
-/** Who is asking, as the access token says. */
-export interface Viewer {
-  id: string;
-  role: Role;
-  /** When the access token that named this viewer expires (ms since the epoch); absent when no token did. */
-  tokenExpiresAt?: number;
-}
 
 export interface Session {
   accessToken: string;

@@ -1,7 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
-import { connectionArgs } from '../../schema/connections.js';
-import type { Page } from '../../schema/pagination.js';
+import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { submitPurchase } from './inventory.jobs.js';
 import { STOCK_FEED_INTERVAL_MS, stockUpdates } from './stock-feed.js';
 import {
@@ -18,6 +17,7 @@ import {
   restock,
   restockQuantitySchema,
 } from './inventory.service.js';
+import { requireViewer } from '../../core/access.js';
 
 const OrderStatusEnum = builder.enumType('OrderStatus', {
   values: ['RESERVED', 'PAID', 'FULFILLED', 'CANCELLED'] as const,
@@ -52,21 +52,9 @@ const OrderType = builder.prismaObject('Order', {
   }),
 });
 
-const InventoryItemConnection = builder.connectionObject({
-  type: InventoryItemType,
-  name: 'InventoryItemConnection',
-  fields: (t) => ({
-    totalCount: t.int({ resolve: (connection) => (connection as unknown as Page<unknown>).totalCount() }),
-  }),
-});
+const InventoryItemConnection = pageConnection('InventoryItemConnection', InventoryItemType);
 
-const OrderConnection = builder.connectionObject({
-  type: OrderType,
-  name: 'OrderConnection',
-  fields: (t) => ({
-    totalCount: t.int({ resolve: (connection) => (connection as unknown as Page<unknown>).totalCount() }),
-  }),
-});
+const OrderConnection = pageConnection('OrderConnection', OrderType);
 
 const CreateItemInput = builder
   .inputType('CreateItemInput', {
@@ -105,7 +93,7 @@ builder.queryFields((t) => ({
     description: 'Every item, newest first. Anyone.',
     args: connectionArgs(t),
     resolve: (_root, args, context, info) =>
-      listItems(context, args, queryFromInfo({ context, info, path: ['edges', 'node'] })) as never,
+      listItems(context, args, pageQuery(context, info)),
   }),
   order: t.prismaField({
     type: 'Order',
@@ -113,7 +101,7 @@ builder.queryFields((t) => ({
     description: 'The buyer or an admin; otherwise NOT_FOUND.',
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => getOrder(context, context.viewer!, String(args.id), query),
+    resolve: (query, _root, args, context) => getOrder(context, requireViewer(context), String(args.id), query),
   }),
   myOrders: t.field({
     type: OrderConnection,
@@ -121,7 +109,7 @@ builder.queryFields((t) => ({
     authScopes: { loggedIn: true },
     args: connectionArgs(t),
     resolve: (_root, args, context, info) =>
-      listMyOrders(context, context.viewer!, args, queryFromInfo({ context, info, path: ['edges', 'node'] })) as never,
+      listMyOrders(context, requireViewer(context), args, pageQuery(context, info)),
   }),
 }));
 
@@ -149,7 +137,7 @@ builder.mutationFields((t) => ({
       'Reserves the units at once (RESERVED), or fails with SOLD_OUT / LIMIT_EXCEEDED; a worker then takes the payment from accountId: PAID → FULFILLED, or CANCELLED with the stock returned.',
     authScopes: { loggedIn: true },
     args: { input: t.arg({ type: PurchaseInput, required: true }) },
-    resolve: (_root, { input }, context) => submitPurchase(context, context.viewer!, input),
+    resolve: (_root, { input }, context) => submitPurchase(context, requireViewer(context), input),
   }),
 }));
 
@@ -164,7 +152,7 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, { orderId }, context, info) =>
       orderUpdates(
         context,
-        context.viewer!,
+        requireViewer(context),
         orderId === null || orderId === undefined ? null : String(orderId),
         queryFromInfo({ context, info }),
       ),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
+import type { AppServices } from '../../core/context.js';
 import {
   AppError,
   badUserInput,
@@ -8,12 +8,12 @@ import {
   isUniqueViolation,
   notFound,
   retryOnWriteConflict,
-} from '../../errors.js';
+} from '../../core/errors.js';
 import type { InventoryItem, LedgerAccount, Order, Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { poolOf } from '../../infra/db.js';
 import { type OrderUpdatedEvent, statusChanges } from '../../infra/pubsub.js';
-import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
-import type { Viewer } from '../auth/auth.service.js';
+import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import type { Viewer } from '../../core/context.js';
 import {
   ensureAccount,
   ensureHouse,
@@ -23,6 +23,7 @@ import {
   settleTransaction,
 } from '../ledger/ledger.service.js';
 import { announceStockChanged } from './stock-feed.js';
+import { visibleTo } from '../../core/access.js';
 
 /**
  * The inventory: items with a stock, and orders that reserve units of them.
@@ -135,7 +136,6 @@ export type PurchaseInput = z.infer<typeof purchaseInputSchema>;
 type ItemQuery = { select?: Prisma.InventoryItemSelect; include?: Prisma.InventoryItemInclude };
 type OrderQuery = { select?: Prisma.OrderSelect; include?: Prisma.OrderInclude };
 
-const isAdmin = (viewer: Viewer) => viewer.role === 'ADMIN';
 
 // ------------------------------------------------------------------- items
 
@@ -191,7 +191,7 @@ export async function restock(services: AppServices, itemId: string, quantity: n
 export async function getOrder(services: AppServices, viewer: Viewer, orderId: string, query: OrderQuery = {}) {
   const order = await services.db.order.findFirst({
     ...query,
-    where: { id: orderId, ...(isAdmin(viewer) ? {} : { buyerId: viewer.id }) },
+    where: { id: orderId, ...visibleTo(viewer, 'buyerId') },
   });
   if (!order) throw notFound('Order');
   return order;

@@ -1,5 +1,5 @@
-import type { AppServices } from '../../context.js';
-import { notFound } from '../../errors.js';
+import type { AppServices } from '../../core/context.js';
+import { notFound } from '../../core/errors.js';
 import type { InventoryItem } from '../../generated/prisma/client.js';
 import type { PubSub } from '../../infra/pubsub.js';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
+import type { AppServices } from '../../core/context.js';
 import type { LedgerTransaction } from '../../generated/prisma/client.js';
 import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
-import type { Viewer } from '../auth/auth.service.js';
+import type { Viewer } from '../../core/context.js';
 import {
   type Accepted,
   type DepositInput,

@@ -1,9 +1,8 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import type { LedgerAccount } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
-import { connectionArgs } from '../../schema/connections.js';
-import type { Page } from '../../schema/pagination.js';
+import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { submitDeposit, submitTransfer } from './ledger.jobs.js';
 import {
   available,
@@ -16,6 +15,7 @@ import {
   transactionUpdates,
   transferInputSchema,
 } from './ledger.service.js';
+import { isOwnerOrAdmin, requireViewer } from '../../core/access.js';
 
 const TransactionStatusEnum = builder.enumType('TransactionStatus', {
   values: ['PENDING', 'COMPLETED', 'FAILED'] as const,
@@ -27,7 +27,7 @@ const TransactionKindEnum = builder.enumType('TransactionKind', {
 // An account can be reached through a transaction's counterparty; its money
 // and history stay visible to its owner and admins only.
 const ownerOrAdmin = (account: Pick<LedgerAccount, 'ownerId'>, _args: unknown, context: Context) =>
-  context.viewer?.id === account.ownerId || context.viewer?.role === 'ADMIN';
+  isOwnerOrAdmin(context.viewer, account.ownerId);
 
 builder.prismaObject('LedgerAccount', {
   fields: (t) => ({
@@ -56,8 +56,8 @@ builder.prismaObject('LedgerAccount', {
           context,
           account.id,
           args,
-          queryFromInfo({ context, info, path: ['edges', 'node'] }),
-        ) as never,
+          pageQuery(context, info),
+        ),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -79,18 +79,12 @@ const LedgerTransactionType = builder.prismaObject('LedgerTransaction', {
   }),
 });
 
-const LedgerTransactionConnection = builder.connectionObject({
-  type: LedgerTransactionType,
-  name: 'LedgerTransactionConnection',
-  fields: (t) => ({
-    totalCount: t.int({ resolve: (connection) => (connection as unknown as Page<unknown>).totalCount() }),
-  }),
-});
+const LedgerTransactionConnection = pageConnection('LedgerTransactionConnection', LedgerTransactionType);
 
 builder.prismaObjectField('User', 'accounts', (t) =>
   t.relation('accounts', {
     description: 'Visible to the user themself and to admins only.',
-    authScopes: (user, _args, context) => context.viewer?.id === user.id || context.viewer?.role === 'ADMIN',
+    authScopes: (user, _args, context) => isOwnerOrAdmin(context.viewer, user.id),
     query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
   }),
 );
@@ -130,7 +124,7 @@ builder.queryFields((t) => ({
     description: 'Owner or admin; otherwise NOT_FOUND.',
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => getAccount(context, context.viewer!, String(args.id), query),
+    resolve: (query, _root, args, context) => getAccount(context, requireViewer(context), String(args.id), query),
   }),
   ledgerTransaction: t.prismaField({
     type: 'LedgerTransaction',
@@ -138,7 +132,7 @@ builder.queryFields((t) => ({
     description: 'The owner of either account, or an admin; otherwise NOT_FOUND.',
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => getTransaction(context, context.viewer!, String(args.id), query),
+    resolve: (query, _root, args, context) => getTransaction(context, requireViewer(context), String(args.id), query),
   }),
 }));
 
@@ -148,21 +142,21 @@ builder.mutationFields((t) => ({
     description: 'One account per currency and user.',
     authScopes: { loggedIn: true },
     args: { input: t.arg({ type: OpenAccountInput, required: true }) },
-    resolve: (query, _root, { input }, context) => openAccount(context, context.viewer!, input, query),
+    resolve: (query, _root, { input }, context) => openAccount(context, requireViewer(context), input, query),
   }),
   deposit: t.field({
     type: LedgerTransactionType,
     description: 'Admins only. Money from outside into any account; PENDING at once, settled by a worker.',
     authScopes: { admin: true },
     args: { input: t.arg({ type: DepositInput, required: true }) },
-    resolve: (_root, { input }, context) => submitDeposit(context, context.viewer!, input),
+    resolve: (_root, { input }, context) => submitDeposit(context, requireViewer(context), input),
   }),
   transfer: t.field({
     type: LedgerTransactionType,
     description: 'From an account you own. PENDING at once, with a hold on the amount; settled by a worker.',
     authScopes: { loggedIn: true },
     args: { input: t.arg({ type: TransferInput, required: true }) },
-    resolve: (_root, { input }, context) => submitTransfer(context, context.viewer!, input),
+    resolve: (_root, { input }, context) => submitTransfer(context, requireViewer(context), input),
   }),
 }));
 
@@ -177,7 +171,7 @@ builder.subscriptionField('transactionUpdated', (t) =>
     subscribe: (_root, { accountId }, context, info) =>
       transactionUpdates(
         context,
-        context.viewer!,
+        requireViewer(context),
         accountId === null || accountId === undefined ? null : String(accountId),
         queryFromInfo({ context, info }),
       ),

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
-import { AppError, badUserInput, conflict, isUniqueViolation, notFound, retryOnWriteConflict } from '../../errors.js';
+import type { AppServices } from '../../core/context.js';
+import { AppError, badUserInput, conflict, isUniqueViolation, notFound, retryOnWriteConflict } from '../../core/errors.js';
 import type {
   LedgerAccount,
   LedgerTransaction,
@@ -10,8 +10,9 @@ import type {
   TransactionKind,
 } from '../../generated/prisma/client.js';
 import { statusChanges, type TransactionUpdatedEvent } from '../../infra/pubsub.js';
-import { type Page, type PageArgs, paginate } from '../../schema/pagination.js';
-import type { Viewer } from '../auth/auth.service.js';
+import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import type { Viewer } from '../../core/context.js';
+import { isAdmin, visibleTo } from '../../core/access.js';
 
 /**
  * The ledger: accounts, holds and double-entry transfers. Money is integer
@@ -55,8 +56,6 @@ type Tx = Prisma.TransactionClient;
 type AccountQuery = { select?: Prisma.LedgerAccountSelect; include?: Prisma.LedgerAccountInclude };
 type TransactionQuery = { select?: Prisma.LedgerTransactionSelect; include?: Prisma.LedgerTransactionInclude };
 
-const isAdmin = (viewer: Viewer) => viewer.role === 'ADMIN';
-
 export const available = (account: Pick<LedgerAccount, 'balance' | 'held'>) => account.balance - account.held;
 
 // ---------------------------------------------------------------- accounts
@@ -76,7 +75,7 @@ export async function openAccount(services: AppServices, viewer: Viewer, input: 
 export async function getAccount(services: AppServices, viewer: Viewer, id: string, query: AccountQuery = {}) {
   const account = await services.db.ledgerAccount.findFirst({
     ...query,
-    where: { id, ...(isAdmin(viewer) ? {} : { ownerId: viewer.id }) },
+    where: { id, ...visibleTo(viewer) },
   });
   if (!account) throw notFound('Account');
   return account;

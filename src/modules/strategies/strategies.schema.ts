@@ -1,7 +1,5 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
-import { connectionArgs } from '../../schema/connections.js';
-import type { Page } from '../../schema/pagination.js';
+import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import {
   createStrategy,
   createStrategyInputSchema,
@@ -12,6 +10,7 @@ import {
   updateStrategy,
   updateStrategyInputSchema,
 } from './strategies.service.js';
+import { requireViewer } from '../../core/access.js';
 
 const StrategyType = builder.prismaObject('Strategy', {
   fields: (t) => ({
@@ -26,13 +25,7 @@ const StrategyType = builder.prismaObject('Strategy', {
   }),
 });
 
-const StrategyConnection = builder.connectionObject({
-  type: StrategyType,
-  name: 'StrategyConnection',
-  fields: (t) => ({
-    totalCount: t.int({ resolve: (connection) => (connection as unknown as Page<unknown>).totalCount() }),
-  }),
-});
+const StrategyConnection = pageConnection('StrategyConnection', StrategyType);
 
 const CreateStrategyInput = builder
   .inputType('CreateStrategyInput', {
@@ -73,7 +66,7 @@ builder.queryFields((t) => ({
     description: 'Owner or admin; otherwise NOT_FOUND.',
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => getStrategy(context, context.viewer!, String(args.id), query),
+    resolve: (query, _root, args, context) => getStrategy(context, requireViewer(context), String(args.id), query),
   }),
   strategies: t.field({
     type: StrategyConnection,
@@ -83,10 +76,10 @@ builder.queryFields((t) => ({
     resolve: (_root, args, context, info) =>
       listStrategies(
         context,
-        context.viewer!,
+        requireViewer(context),
         args,
-        queryFromInfo({ context, info, path: ['edges', 'node'] }),
-      ) as never,
+        pageQuery(context, info),
+      ),
   }),
 }));
 
@@ -95,18 +88,18 @@ builder.mutationFields((t) => ({
     type: 'Strategy',
     authScopes: { loggedIn: true },
     args: { input: t.arg({ type: CreateStrategyInput, required: true }) },
-    resolve: (query, _root, { input }, context) => createStrategy(context, context.viewer!, input, query),
+    resolve: (query, _root, { input }, context) => createStrategy(context, requireViewer(context), input, query),
   }),
   updateStrategy: t.prismaField({
     type: 'Strategy',
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateStrategyInput, required: true }) },
     resolve: (query, _root, args, context) =>
-      updateStrategy(context, context.viewer!, String(args.id), args.input, query),
+      updateStrategy(context, requireViewer(context), String(args.id), args.input, query),
   }),
   deleteStrategy: t.id({
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => deleteStrategy(context, context.viewer!, String(args.id)),
+    resolve: (_root, args, context) => deleteStrategy(context, requireViewer(context), String(args.id)),
   }),
 }));

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
-import { badUserInput, notFound } from '../../errors.js';
+import type { AppServices } from '../../core/context.js';
+import { badUserInput, notFound } from '../../core/errors.js';
 import type { Prisma, Strategy } from '../../generated/prisma/client.js';
-import { containsInsensitive, type Page, type PageArgs, paginate } from '../../schema/pagination.js';
-import type { Viewer } from '../auth/auth.service.js';
+import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import type { Viewer } from '../../core/context.js';
+import { isAdmin, visibleTo } from '../../core/access.js';
 
 export const MAX_STRATEGIES_PER_USER = 1000;
 const MAX_PARAMS_BYTES = 16 * 1024;
@@ -44,10 +45,6 @@ export type StrategyFilter = z.infer<typeof strategyFilterSchema>;
 
 type StrategyQuery = { select?: Prisma.StrategySelect; include?: Prisma.StrategyInclude };
 
-const isAdmin = (viewer: Viewer) => viewer.role === 'ADMIN';
-
-/** The rows a viewer may see: their own, or every row for admins. */
-const visibleTo = (viewer: Viewer): Prisma.StrategyWhereInput => (isAdmin(viewer) ? {} : { ownerId: viewer.id });
 
 export async function getStrategy(services: AppServices, viewer: Viewer, id: string, query: StrategyQuery = {}) {
   const strategy = await services.db.strategy.findFirst({ ...query, where: { id, ...visibleTo(viewer) } });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
+import type { AppServices } from '../../core/context.js';
 import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
 import { markProvisioningFailed, provisionUser, stalePendingUsers } from './users.service.js';
 

@@ -1,8 +1,8 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import { builder } from '../../schema/builder.js';
-import { connectionArgs } from '../../schema/connections.js';
+import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { findUserById, getUser, listUsers } from './users.service.js';
+import { isOwnerOrAdmin, requireViewer } from '../../core/access.js';
 
 export const RoleEnum = builder.enumType('Role', { values: ['USER', 'ADMIN'] as const });
 export const ProvisioningStatusEnum = builder.enumType('ProvisioningStatus', {
@@ -14,7 +14,7 @@ export const UserType = builder.prismaObject('User', {
     id: t.exposeID('id'),
     email: t.exposeString('email', {
       description: 'Visible to the user themself and to admins only.',
-      authScopes: (user, _args, context) => context.viewer?.id === user.id || context.viewer?.role === 'ADMIN',
+      authScopes: (user, _args, context) => isOwnerOrAdmin(context.viewer, user.id),
     }),
     name: t.exposeString('name'),
     role: t.expose('role', { type: RoleEnum }),
@@ -23,15 +23,7 @@ export const UserType = builder.prismaObject('User', {
   }),
 });
 
-const UserConnection = builder.connectionObject({
-  type: UserType,
-  name: 'UserConnection',
-  fields: (t) => ({
-    totalCount: t.int({
-      resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
-    }),
-  }),
-});
+const UserConnection = pageConnection('UserConnection', UserType);
 
 builder.queryFields((t) => ({
   me: t.prismaField({
@@ -49,7 +41,7 @@ builder.queryFields((t) => ({
     description: 'Yourself, or anyone for admins; otherwise NOT_FOUND.',
     authScopes: { loggedIn: true },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => getUser(context, context.viewer!, String(args.id), query),
+    resolve: (query, _root, args, context) => getUser(context, requireViewer(context), String(args.id), query),
   }),
   users: t.field({
     type: UserConnection,
@@ -60,6 +52,6 @@ builder.queryFields((t) => ({
       search: t.arg.string({ validate: z.string().max(200, 'Search must be at most 200 characters.') }),
     },
     resolve: (_root, args, context, info) =>
-      listUsers(context, args, queryFromInfo({ context, info, path: ['edges', 'node'] })) as never,
+      listUsers(context, args, pageQuery(context, info)),
   }),
 }));

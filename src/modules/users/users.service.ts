@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { AppServices } from '../../context.js';
-import { conflict, isUniqueViolation, notFound } from '../../errors.js';
+import type { AppServices } from '../../core/context.js';
+import { conflict, isUniqueViolation, notFound } from '../../core/errors.js';
 import type { Prisma, Role, User } from '../../generated/prisma/client.js';
-import { containsInsensitive, type Page, type PageArgs, paginate } from '../../schema/pagination.js';
-import type { Viewer } from '../auth/auth.service.js';
+import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import type { Viewer } from '../../core/context.js';
 import {
   ensureAccount,
   ensureHouse,
@@ -12,6 +12,7 @@ import {
   recordTransaction,
   settleTransaction,
 } from '../ledger/ledger.service.js';
+import { isOwnerOrAdmin } from '../../core/access.js';
 
 export const emailSchema = z
   .string()
@@ -49,7 +50,7 @@ type UserQuery = { select?: Prisma.UserSelect; include?: Prisma.UserInclude };
 
 /** Self or admin; anyone else is NOT_FOUND, so ids of other users are not confirmed. */
 export async function getUser(services: AppServices, viewer: Viewer, id: string, query: UserQuery = {}) {
-  if (viewer.role !== 'ADMIN' && viewer.id !== id) throw notFound('User');
+  if (!isOwnerOrAdmin(viewer, id)) throw notFound('User');
   const user = await services.db.user.findUnique({ ...query, where: { id } });
   if (!user) throw notFound('User');
   return user;

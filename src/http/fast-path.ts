@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ExecutionResult, getOperationAST } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
-import { isGraphQLError } from './errors.js';
+import { isGraphQLError } from '../core/errors.js';
 
 /**
  * A shorter road for the commonest request — POST application/json, one

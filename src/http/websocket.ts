@@ -7,11 +7,11 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { AppServices } from '../context.js';
-import { AppError, isGraphQLError } from '../errors.js';
-import { type Viewer, viewerFromAuthorization } from '../modules/auth/auth.service.js';
-import { graphqlRuntime } from './graphql-runtime.js';
-import type { Metrics } from './metrics.js';
+import type { AppServices, Viewer } from '../core/context.js';
+import { AppError, isGraphQLError } from '../core/errors.js';
+import { viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import { graphqlRuntime } from '../infra/graphql-runtime.js';
+import type { Metrics } from '../infra/metrics.js';
 
 /**
  * GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on

@@ -4,9 +4,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
-import type { AppServices } from '../context.js';
-import { type Viewer, viewerFromAuthorization } from '../modules/auth/auth.service.js';
-import { bullQueues, QueuesNotStartedError } from './queues.js';
+import type { AppServices, Viewer } from '../core/context.js';
+import { viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import { bullQueues, QueuesNotStartedError } from '../infra/queues.js';
+import { isAdmin } from '../core/access.js';
 
 /**
  * bull-board at /admin/queues, for admins only, on whichever backend the
@@ -88,7 +89,7 @@ export function adminQueuesPlugin(services: AppServices): FastifyPluginAsync {
       if (!viewer) return { status: 401, message: 'The admin session is invalid or expired.', clearCookie: true };
     }
     if (!viewer) return { status: 401, message: 'Sign in as an admin.' };
-    if (viewer.role !== 'ADMIN') return { status: 403, message: 'Admins only.' };
+    if (!isAdmin(viewer)) return { status: 403, message: 'Admins only.' };
     return { viewer };
   };
 

@@ -1,4 +1,4 @@
-import { badUserInput } from '../errors.js';
+import { badUserInput } from './errors.js';
 
 /**
  * Keyset pagination, newest first with the id as tie-breaker, shared by every

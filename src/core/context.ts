@@ -1,14 +1,22 @@
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { Db } from './infra/db.js';
-import type { SubscriptionTransport } from './infra/metrics.js';
-import type { PubSub } from './infra/pubsub.js';
-import type { Queues } from './infra/queues.js';
+import type { Config } from '../config.js';
+import type { Db } from '../infra/db.js';
+import type { SubscriptionTransport } from '../infra/metrics.js';
+import type { PubSub } from '../infra/pubsub.js';
+import type { Queues } from '../infra/queues.js';
+import type { Role } from '../generated/prisma/enums.js';
 import type { AppError } from './errors.js';
-import type { Viewer } from './modules/auth/auth.service.js';
+
+/** Who is asking, as the access token says. */
+export interface Viewer {
+  id: string;
+  role: Role;
+  /** When the access token that named this viewer expires (ms since the epoch); absent when no token did. */
+  tokenExpiresAt?: number;
+}
 
 /** What every resolver gets: who is asking, and the process's shared services. */
-export interface Context {
+export interface Context extends AppServices {
   viewer: Viewer | null;
   /**
    * Why the Authorization header was refused (bad or expired token), if it was.
@@ -16,11 +24,6 @@ export interface Context {
    * work with a stale header — and fields that need a viewer throw this.
    */
   authError: AppError | null;
-  db: Db;
-  config: Config;
-  log: Logger;
-  queues: Queues;
-  pubsub: PubSub;
   requestId: string;
   /** How the operation came: a WebSocket, an SSE request, or any other HTTP request. */
   transport: SubscriptionTransport;
@@ -31,7 +34,7 @@ export interface Context {
   authExpiresAt: number | null;
 }
 
-/** The per-process parts a request context is built from. */
+/** The per-process parts a request context is built from; workers get the same. */
 export interface AppServices {
   db: Db;
   config: Config;

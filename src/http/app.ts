@@ -5,21 +5,21 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { GraphQLError, getOperationAST } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { AppServices, Context } from './context.js';
-import { AppError, isGraphQLError, MASKED_MESSAGE } from './errors.js';
+import type { Config } from '../config.js';
+import type { AppServices, Context } from '../core/context.js';
+import { AppError, isGraphQLError, MASKED_MESSAGE } from '../core/errors.js';
 import { createFastPath } from './fast-path.js';
-import { adminQueuesPlugin } from './infra/admin-queues.js';
-import { closeDb, createDb, type Db } from './infra/db.js';
-import { authenticateSession, liveSubscriptions, useSharedEventResults } from './infra/live-subscriptions.js';
-import { createLogger, RequestLogController } from './infra/logger.js';
-import { createMetrics, type Metrics } from './infra/metrics.js';
-import { MigrationError, pendingMigrations } from './infra/migrate.js';
-import { createPubSub, type PubSub } from './infra/pubsub.js';
-import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from './infra/queues.js';
-import { attachGraphQLWebSocket, type WsConnection } from './infra/websocket.js';
-import { schema } from './schema/index.js';
-import { queryLimitPlugins } from './schema/query-limits.js';
+import { adminQueuesPlugin } from './admin.js';
+import { closeDb, createDb, type Db } from '../infra/db.js';
+import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
+import { createLogger, RequestLogController } from '../infra/logger.js';
+import { createMetrics, type Metrics } from '../infra/metrics.js';
+import { MigrationError, pendingMigrations } from '../infra/migrate.js';
+import { createPubSub, type PubSub } from '../infra/pubsub.js';
+import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from '../infra/queues.js';
+import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
+import { schema } from '../schema/index.js';
+import { queryLimitPlugins } from './query-limits.js';
 
 export interface BuildAppOptions {
   /** Overrides config.databaseUrl (embedded mode knows the URL only once PostgreSQL is up). */

@@ -1,10 +1,10 @@
 import type { DocumentNode, ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin, Repeater } from 'graphql-yoga';
-import type { AppServices, Context } from '../context.js';
-import { unauthenticated } from '../errors.js';
+import type { AppServices, Context } from '../core/context.js';
+import { unauthenticated } from '../core/errors.js';
 import { authenticate } from '../modules/auth/auth.service.js';
-import { graphqlRuntime } from './graphql-runtime.js';
-import type { Metrics } from './metrics.js';
+import { graphqlRuntime } from '../infra/graphql-runtime.js';
+import type { Metrics } from '../infra/metrics.js';
 
 /**
  * Every subscription this process runs, whatever the transport: counted on
