@@ -1,4 +1,4 @@
-import type { JobDefinition } from './infra/queues.js';
+import type { AppJob } from './core/jobs.js';
 import { INVENTORY_JOBS } from './modules/inventory/inventory.jobs.js';
 import { LEDGER_JOBS } from './modules/ledger/ledger.jobs.js';
 import { USERS_JOBS } from './modules/users/users.jobs.js';
@@ -8,5 +8,7 @@ import { USERS_JOBS } from './modules/users/users.jobs.js';
  * and the inline workers of `npm start` / WORKERS=inline start the processors
  * of exactly this list. Each module declares its jobs in <domain>.jobs.ts.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const ALL_JOBS: JobDefinition<any>[] = [...USERS_JOBS, ...LEDGER_JOBS, ...INVENTORY_JOBS];
+export const ALL_JOBS: readonly AppJob<unknown>[] = [...USERS_JOBS, ...LEDGER_JOBS, ...INVENTORY_JOBS];
+
+/** The queues those jobs use: the producer opens one BullMQ Queue each. */
+export const QUEUE_NAMES: readonly string[] = [...new Set(ALL_JOBS.map((job) => job.queue))];

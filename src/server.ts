@@ -10,7 +10,7 @@ import {
 import { createLogger } from './infra/logger.js';
 import { onShutdownSignal } from './infra/shutdown.js';
 import { MigrationError, migrate } from './infra/migrate.js';
-import { startWorkers, type Workers } from './infra/queues.js';
+import { startWorkers, type Workers } from './infra/jobs/worker.js';
 import { ALL_JOBS } from './jobs.js';
 
 /**
@@ -46,7 +46,10 @@ async function main(): Promise<void> {
     const seeded = await seed(app.services, { demo: config.mode === 'embedded' });
     const url = await app.start();
     if (config.workers === 'inline') {
-      workers = await startWorkers(app.services, ALL_JOBS, { concurrency: config.workerConcurrency });
+      workers = await startWorkers(app.services, ALL_JOBS, {
+        concurrency: config.workerConcurrency,
+        observer: app.metrics.jobs,
+      });
     }
     printBanner(url, config, seeded);
   } catch (error) {

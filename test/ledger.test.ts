@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
-import { ensureAccount, failTransaction } from '../src/modules/ledger/ledger.service.js';
-import { createUser, provisionUser, recordWelcomeCredit } from '../src/modules/users/users.service.js';
+import { ensureAccount, failTransaction, recordWelcomeCredit } from '../src/modules/ledger/ledger.service.js';
+import { createUser, provisionUser } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { buildApp } from '../src/http/app.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { createLogger } from '../src/infra/logger.js';
-import { bullQueues, createQueues, defineJob, startWorkers, type Workers } from '../src/infra/queues.js';
+import { defineJob } from '../src/infra/jobs/definition.js';
+import { createQueues } from '../src/infra/jobs/producer.js';
+import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
+import { QUEUE_NAMES } from '../src/jobs.js';
 import { testConfig, useTestApp } from './helpers/app.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
 
@@ -103,7 +106,7 @@ describe.each(['postgres', 'redis'] as const)('queue metrics on %s', (backend) =
 
     for (let i = 0; i < 3; i += 1) await t.app.services.queues.enqueue(waitingJob, { id: unique() });
     for (let i = 0; i < 2; i += 1) await t.app.services.queues.enqueue(okJob, { id: unique() });
-    const ledger = bullQueues(t.app.services.queues).find((queue) => queue.name === 'ledger')!;
+    const ledger = t.app.services.queues.bullQueues().find((queue) => queue.name === 'ledger')!;
     await ledger.add(okJob.name, { id: unique() }, { delay: 10 * 60_000 });
 
     const after = await scrape();
@@ -117,8 +120,11 @@ describe.each(['postgres', 'redis'] as const)('queue metrics on %s', (backend) =
 
   it('observes processing time and failures by job name in the workers on the app queues', async () => {
     const before = await scrape();
-    // No observer passed: startWorkers on the app's queues reports to the app's metrics.
-    workers = await startWorkers(t.app.services, [waitingJob, okJob, failJob, slowJob], { concurrency: 4 });
+    // As inline workers do: the app's metrics observe them.
+    workers = await startWorkers(t.app.services, [waitingJob, okJob, failJob, slowJob], {
+      concurrency: 4,
+      observer: t.app.metrics.jobs,
+    });
     await t.app.services.queues.enqueue(failJob, { id: unique() });
 
     let text = before;
@@ -175,7 +181,7 @@ describe('queue metrics when the store does not answer', () => {
     const config = testConfig('postgresql://unused@127.0.0.1:1/unused', { REDIS_URL: redis.toString() });
     const queues = await createQueues(
       { config, log: createLogger('silent'), databaseUrl: config.databaseUrl! },
-      { namespace: `test-${unique()}` },
+      { namespace: `test-${unique()}`, queueNames: QUEUE_NAMES },
     );
     try {
       const metrics = createMetrics({ queues, queueCountsTimeoutMs: 200 });

@@ -8,15 +8,10 @@ import { closeDb, createDb, type Db } from '../src/infra/db.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createPubSub } from '../src/infra/pubsub.js';
-import {
-  createQueues,
-  defineJob,
-  InvalidJobPayloadError,
-  type QueueName,
-  type Queues,
-  startWorkers,
-  type Workers,
-} from '../src/infra/queues.js';
+import { defineJob, InvalidJobPayloadError } from '../src/infra/jobs/definition.js';
+import { createQueues, type Queues } from '../src/infra/jobs/producer.js';
+import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
+import { QUEUE_NAMES } from '../src/jobs.js';
 import { testConfig } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
@@ -126,7 +121,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
 
   /** A plain BullMQ Queue on the same store, to look at jobs and to add what enqueue refuses. */
   let raw: Record<'provisioning' | 'ledger', Queue>;
-  const rawQueue = (name: QueueName): Queue =>
+  const rawQueue = (name: string): Queue =>
     backend === 'redis'
       ? new Queue(name, { connection: { url: inject('redisUrl') }, prefix: namespace })
       : (new Queue(
@@ -140,7 +135,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     config = testConfig(database.url, backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {});
     const log = createLogger(config.logLevel);
     db = createDb(database.url, 2);
-    queues = await createQueues({ config, log, databaseUrl: database.url }, { namespace });
+    queues = await createQueues({ config, log, databaseUrl: database.url }, { namespace, queueNames: QUEUE_NAMES });
     // The jobs here publish nothing: an event bus that is never started will do.
     services = { db, config, log, queues, pubsub: createPubSub({ config, log, databaseUrl: database.url }) };
     workers = await startWorkers(services, TEST_JOBS, { concurrency: 5 });
@@ -247,10 +242,10 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     for (const perQueue of Object.values(counts)) {
       expect(Object.keys(perQueue).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
     }
-    expect(counts.provisioning.active).toBeGreaterThanOrEqual(1);
+    expect(counts.provisioning!.active).toBeGreaterThanOrEqual(1);
     // The failing job and the forced invalid one above.
-    expect(counts.ledger.failed).toBeGreaterThanOrEqual(1);
-    expect(counts.provisioning.failed).toBeGreaterThanOrEqual(1);
+    expect(counts.ledger!.failed).toBeGreaterThanOrEqual(1);
+    expect(counts.provisioning!.failed).toBeGreaterThanOrEqual(1);
     await waitFor(() => seen.get(id)!.finished, 5000, 'the slow job to finish');
     await expect(queues.ping()).resolves.toBeUndefined();
   });
@@ -279,7 +274,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     // A namespace of its own, so that only the workers behind the proxy can take these jobs.
     const own = backend === 'redis' ? `test-${unique()}` : 'bullmq_proxied';
     const databaseUrl = backend === 'redis' ? database.url : viaProxy.toString();
-    const producer = await createQueues({ config: proxied, log, databaseUrl }, { namespace: own });
+    const producer = await createQueues({ config: proxied, log, databaseUrl }, { namespace: own, queueNames: QUEUE_NAMES });
     const proxiedWorkers = await startWorkers({ ...services, config: proxied, log, queues: producer }, [recordJob], {
       concurrency: 2,
     });
@@ -330,7 +325,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
         config: closedConfig,
         log: createLogger('silent'),
         databaseUrl: closedConfig.databaseUrl!,
-      }),
+      }, { queueNames: QUEUE_NAMES }),
     ).rejects.toThrow(/unreachable/);
     expect(Date.now() - started).toBeLessThan(2000);
   });

@@ -226,7 +226,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     expect(await worker.closed).toEqual({ code: null, signal: 'SIGKILL' });
     // What the dead worker left: PENDING rows, and settlement jobs still active under its orphaned locks.
     const atKill = await stats();
-    const activeAtKill = (await app!.services.queues.counts()).ledger.active;
+    const activeAtKill = (await app!.services.queues.counts()).ledger!.active;
     expect(atKill.pending, 'transactions PENDING when the worker was killed').toBeGreaterThan(0);
     expect(activeAtKill, 'settlement jobs the killed worker held').toBeGreaterThan(0);
 

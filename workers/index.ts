@@ -6,8 +6,9 @@ import { createLogger } from '../src/infra/logger.js';
 import { onShutdownSignal } from '../src/infra/shutdown.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { createPubSub, type PubSub } from '../src/infra/pubsub.js';
-import { createQueues, observeJobs, type Queues, startWorkers, type Workers } from '../src/infra/queues.js';
-import { ALL_JOBS } from '../src/jobs.js';
+import { createQueues, type Queues } from '../src/infra/jobs/producer.js';
+import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
+import { ALL_JOBS, QUEUE_NAMES } from '../src/jobs.js';
 
 /**
  * The worker process (`npm run start:worker`, `node dist/workers/index.js`):
@@ -56,14 +57,13 @@ async function main(): Promise<void> {
 
   const started = (async () => {
     db = createDb(config.databaseUrl!, undefined, log);
-    queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! });
+    queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! }, { queueNames: QUEUE_NAMES });
     const metrics = createMetrics({ queues });
     // Jobs publish their results (transactionUpdated, …) to the API processes' subscribers; a worker never listens.
     pubsub = createPubSub({ config, log, databaseUrl: config.databaseUrl! }, { listen: false, onPublish: metrics.onPublish });
     await pubsub.start();
     const services: AppServices = { db, config, log, queues, pubsub };
-    observeJobs(queues, metrics.jobs);
-    workers = await startWorkers(services, ALL_JOBS, { concurrency: config.workerConcurrency });
+    workers = await startWorkers(services, ALL_JOBS, { concurrency: config.workerConcurrency, observer: metrics.jobs });
     if (config.workerMetricsPort !== undefined) {
       metricsServer = await serveMetrics(metrics.registry, config.host, config.workerMetricsPort);
       log.info({ port: config.workerMetricsPort }, 'worker metrics at /metrics');

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../infra/db.js';
 import type { SubscriptionTransport } from '../infra/metrics.js';
 import type { PubSub } from '../infra/pubsub.js';
-import type { Queues } from '../infra/queues.js';
+import type { Queues } from '../infra/jobs/producer.js';
 import type { Role } from '../generated/prisma/enums.js';
 import type { AppError } from './errors.js';
 

@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { AppServices, Viewer } from '../core/context.js';
 import { viewerFromAuthorization } from '../modules/auth/auth.service.js';
-import { bullQueues, QueuesNotStartedError } from '../infra/queues.js';
+import { boardQueues } from '../infra/jobs/board.js';
+import { QueuesNotStartedError } from '../infra/jobs/producer.js';
 import { isAdmin } from '../core/access.js';
 
 /**
@@ -137,7 +137,7 @@ export function adminQueuesPlugin(services: AppServices): FastifyPluginAsync {
       const attach = () => {
         if (attached) return true;
         try {
-          board.replaceQueues(bullQueues(services.queues).map((queue) => new BullMQAdapter(queue)));
+          board.replaceQueues(boardQueues(services.queues));
           attached = true;
         } catch (error) {
           if (!(error instanceof QueuesNotStartedError)) throw error;

@@ -16,7 +16,8 @@ import { createLogger, RequestLogController } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
 import { MigrationError, pendingMigrations } from '../infra/migrate.js';
 import { createPubSub, type PubSub } from '../infra/pubsub.js';
-import { type CreateQueuesOptions, deferredQueues, observeJobs, type Queues } from '../infra/queues.js';
+import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
+import { QUEUE_NAMES } from '../jobs.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 import { schema } from '../schema/index.js';
 import { queryLimitPlugins } from './query-limits.js';
@@ -28,7 +29,7 @@ export interface BuildAppOptions {
   /** Serve plain POST JSON operations without Yoga's fetch adaptation (default true; see fast-path.ts). */
   fastPath?: boolean;
   /** Queue-store options (tests give each file its own namespace on the shared Redis). */
-  queues?: CreateQueuesOptions;
+  queues?: Omit<CreateQueuesOptions, 'queueNames'>;
   /** Event-bus options: the Redis channel prefix (tests sharing one Redis use their own). */
   events?: { namespace?: string };
 }
@@ -73,10 +74,9 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   const log = options.logger ?? createLogger(config.logLevel);
   const db = createDb(databaseUrl, undefined, log);
   // Opened by ready(): building the app connects to nothing.
-  const queues = deferredQueues({ config, log, databaseUrl }, options.queues);
-  // Queue counts on scrape; job timings from the workers started on these queues (inline ones).
+  const queues = deferredQueues({ config, log, databaseUrl }, { ...options.queues, queueNames: QUEUE_NAMES });
+  // Queue counts on scrape; inline workers report their job timings to metrics.jobs.
   const metrics = createMetrics({ queues });
-  observeJobs(queues, metrics.jobs);
   // Opened by ready() too.
   const pubsub = createPubSub(
     { config, log, databaseUrl },

@@ -1,7 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { withTimeout } from './async.js';
 import type { EventTopic, PublishOutcome } from './pubsub.js';
-import type { JobCounts, JobObserver, QueueName, Queues } from './queues.js';
+import type { JobCounts, Queues } from './jobs/producer.js';
+import type { JobObserver } from './jobs/worker.js';
 
 /** One registry per app, so several apps in one process (tests) never collide. */
 export interface Metrics {
@@ -125,7 +126,7 @@ const COUNT_GAUGES: Array<{ state: keyof JobCounts; help: string }> = [
  * at once), bounded by timeoutMs so that a dead store cannot hang /metrics.
  */
 function registerQueueGauges(registry: Registry, queues: Queues, timeoutMs: number): void {
-  let inFlight: Promise<Record<QueueName, JobCounts> | undefined> | undefined;
+  let inFlight: Promise<Record<string, JobCounts> | undefined> | undefined;
   const snapshot = () => {
     inFlight ??= withTimeout(queues.counts(), timeoutMs)
       .catch(() => undefined)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { seed } from '../../prisma/seed.js';
 import { type App, buildApp } from '../../src/http/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
-import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/queues.js';
+import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/jobs/worker.js';
 import { ALL_JOBS } from '../../src/jobs.js';
 import { createTestDatabase } from './database.js';
 import { tcpProxy } from './tcp-proxy.js';
@@ -96,7 +96,12 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
     await seed(app.services, { demo: false });
     if (options.workers) {
       const given = options.workers === true ? {} : options.workers;
-      workers = await startWorkers(app.services, ALL_JOBS, { lockDurationMs: 5000, stalledIntervalMs: 2000, ...given });
+      workers = await startWorkers(app.services, ALL_JOBS, {
+        lockDurationMs: 5000,
+        stalledIntervalMs: 2000,
+        observer: app.metrics.jobs,
+        ...given,
+      });
     }
   });
 

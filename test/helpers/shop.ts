@@ -4,7 +4,7 @@ import type { AppServices } from '../../src/core/context.js';
 import { closeDb, createDb } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createPubSub } from '../../src/infra/pubsub.js';
-import type { Queues } from '../../src/infra/queues.js';
+import type { Queues } from '../../src/infra/jobs/producer.js';
 import { signAccessToken } from '../../src/modules/auth/auth.service.js';
 import { deposit, settleTransaction } from '../../src/modules/ledger/ledger.service.js';
 import type { TestApp } from './app.js';

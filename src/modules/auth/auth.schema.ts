@@ -1,13 +1,12 @@
 import type { Context } from '../../core/context.js';
 import { builder } from '../../schema/builder.js';
-import { enqueueProvisioning } from '../users/users.jobs.js';
+import { register } from '../users/users.commands.js';
 import { UserType } from '../users/users.schema.js';
 import {
   login,
   loginInputSchema,
   logout,
   refreshSession,
-  register,
   registerInputSchema,
   type Session,
 } from './auth.service.js';
@@ -52,11 +51,7 @@ builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
-        const session = await signIn(context, register(context, input));
-        await enqueueProvisioning(context, session.user.id);
-        return session;
-      },
+    resolve: (_root, { input }, context) => signIn(context, register(context, input)),
   }),
   login: t.field({
     type: AuthPayload,

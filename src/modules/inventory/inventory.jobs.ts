@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import type { AppServices } from '../../core/context.js';
-import type { Order } from '../../generated/prisma/client.js';
-import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
-import type { Viewer } from '../../core/context.js';
-import { abandonOrder, fulfilOrder, type PurchaseInput, purchase, staleOrders } from './inventory.service.js';
+import { defineJob, defineSweeper } from '../../core/jobs.js';
+import { abandonOrder, fulfilOrder, staleOrders } from './inventory.service.js';
 
 export const FULFILMENT_FAILED = 'Fulfilment failed after every retry; the order was cancelled and nothing was charged.';
 
@@ -20,23 +17,6 @@ export const fulfilOrderJob = defineJob({
     await abandonOrder(services, orderId, FULFILMENT_FAILED);
   },
 });
-
-/**
- * The row is the truth and the queue only the delivery: once the order is
- * committed, a failed enqueue is logged and left to the sweeper — the client
- * still gets its order. A retried request (same idempotency key) finding the
- * order still open enqueues again; the job id keeps that to one job.
- */
-export async function enqueueFulfilment(services: AppServices, order: Order): Promise<void> {
-  if (order.status !== 'RESERVED' && order.status !== 'PAID') return;
-  await enqueueOrLeaveToSweeper(services, fulfilOrderJob, { orderId: order.id });
-}
-
-export async function submitPurchase(services: AppServices, viewer: Viewer, input: PurchaseInput): Promise<Order> {
-  const order = await purchase(services, viewer, input);
-  await enqueueFulfilment(services, order);
-  return order;
-}
 
 /** Fulfilment again for orders left RESERVED or PAID past SWEEP_AFTER_MS (see defineSweeper). */
 export const sweepOpenOrdersJob = defineSweeper({

@@ -1,7 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
-import { submitPurchase } from './inventory.jobs.js';
+import { submitPurchase } from './inventory.commands.js';
 import { STOCK_FEED_INTERVAL_MS, stockUpdates } from './stock-feed.js';
 import {
   createItem,

@@ -1,18 +1,6 @@
 import { z } from 'zod';
-import type { AppServices } from '../../core/context.js';
-import type { LedgerTransaction } from '../../generated/prisma/client.js';
-import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
-import type { Viewer } from '../../core/context.js';
-import {
-  type Accepted,
-  type DepositInput,
-  deposit,
-  failTransaction,
-  settleTransaction,
-  stalePendingTransactions,
-  type TransferInput,
-  transfer,
-} from './ledger.service.js';
+import { defineJob, defineSweeper } from '../../core/jobs.js';
+import { failTransaction, settleTransaction, stalePendingTransactions } from './ledger.service.js';
 
 export const SETTLEMENT_FAILED = 'Settlement failed after every retry; nothing was moved and any hold was released.';
 
@@ -29,29 +17,6 @@ export const settleTransactionJob = defineJob({
     await failTransaction(services, transactionId, SETTLEMENT_FAILED);
   },
 });
-
-/**
- * The row is the truth and the queue only the delivery: once the PENDING row is
- * committed, a failed enqueue is logged and left to the sweeper — the client
- * still gets its transaction. A retried request (same idempotency key) finding
- * the row still PENDING enqueues again; the job id keeps that to one job.
- */
-export async function enqueueSettlement(services: AppServices, transaction: LedgerTransaction): Promise<void> {
-  if (transaction.status !== 'PENDING') return;
-  await enqueueOrLeaveToSweeper(services, settleTransactionJob, { transactionId: transaction.id });
-}
-
-async function settleLater(services: AppServices, accepted: Promise<Accepted>): Promise<LedgerTransaction> {
-  const { transaction } = await accepted;
-  await enqueueSettlement(services, transaction);
-  return transaction;
-}
-
-export const submitTransfer = (services: AppServices, viewer: Viewer, input: TransferInput) =>
-  settleLater(services, transfer(services, viewer, input));
-
-export const submitDeposit = (services: AppServices, viewer: Viewer, input: DepositInput) =>
-  settleLater(services, deposit(services, viewer, input));
 
 /** Settlement again for transactions left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
 export const sweepPendingTransactionsJob = defineSweeper({

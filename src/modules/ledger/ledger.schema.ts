@@ -3,7 +3,7 @@ import type { Context } from '../../core/context.js';
 import type { LedgerAccount } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
-import { submitDeposit, submitTransfer } from './ledger.jobs.js';
+import { submitDeposit, submitTransfer } from './ledger.commands.js';
 import {
   available,
   depositInputSchema,

@@ -117,6 +117,45 @@ export async function ensureHouse(services: AppServices): Promise<LedgerAccount>
   });
 }
 
+/**
+ * A new user's USD account and the welcome credit, a TRANSFER from the house,
+ * settled. Every step finds what an earlier run already did (the account by
+ * owner and currency, the credit by its idempotency key, the settlement by the
+ * transaction's status), so running it twice changes nothing. Throws when the
+ * credit FAILED (the ledger's own retries gave up): the user must not be READY
+ * without it.
+ */
+export async function openStartingAccount(services: AppServices, userId: string): Promise<void> {
+  const account = await ensureAccount(services, userId, HOUSE_CURRENCY);
+  const credit = services.config.welcomeCredit;
+  if (credit <= 0n) return;
+  const { transaction } = await recordWelcomeCredit(services, userId, account.id, credit);
+  await settleTransaction(services, transaction.id);
+  const { status } = await services.db.ledgerTransaction.findUniqueOrThrow({
+    where: { id: transaction.id },
+    select: { status: true },
+  });
+  if (status !== 'COMPLETED') throw new Error(`welcome credit ${transaction.id} is ${status}`);
+}
+
+/** The house's TRANSFER of the welcome credit; its idempotency key makes it one per user. */
+export async function recordWelcomeCredit(services: AppServices, userId: string, accountId: string, amount: bigint) {
+  const house = await ensureHouse(services);
+  return recordTransaction(
+    services,
+    {
+      kind: 'TRANSFER',
+      fromAccountId: house.id,
+      toAccountId: accountId,
+      amount,
+      memo: 'Welcome credit',
+      initiatorId: HOUSE_USER_ID,
+      idempotencyKey: `welcome-${userId}`,
+    },
+    (from) => from.ownerId === HOUSE_USER_ID,
+  );
+}
+
 // ------------------------------------------------------------ transactions
 
 /** A party's owner or an admin; anyone else gets NOT_FOUND. */

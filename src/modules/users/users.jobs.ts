@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { AppServices } from '../../core/context.js';
-import { defineJob, defineSweeper, enqueueOrLeaveToSweeper } from '../../infra/queues.js';
+import { defineJob, defineSweeper } from '../../core/jobs.js';
 import { markProvisioningFailed, provisionUser, stalePendingUsers } from './users.service.js';
 
 /** Opens a new user's USD account and pays the welcome credit; then READY (FAILED after the last attempt). */
@@ -14,11 +13,6 @@ export const provisionUserJob = defineJob({
   process: ({ userId }, { services }) => provisionUser(services, userId),
   onFinalFailure: ({ userId }, _error, { services }) => markProvisioningFailed(services, userId),
 });
-
-/** Called after the user row is committed; a failed enqueue is left to the sweeper. */
-export function enqueueProvisioning(services: AppServices, userId: string): Promise<void> {
-  return enqueueOrLeaveToSweeper(services, provisionUserJob, { userId });
-}
 
 /** Provisioning again for users left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
 export const sweepPendingProvisioningJob = defineSweeper({

@@ -4,14 +4,7 @@ import { conflict, isUniqueViolation, notFound } from '../../core/errors.js';
 import type { Prisma, Role, User } from '../../generated/prisma/client.js';
 import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
 import type { Viewer } from '../../core/context.js';
-import {
-  ensureAccount,
-  ensureHouse,
-  HOUSE_CURRENCY,
-  HOUSE_USER_ID,
-  recordTransaction,
-  settleTransaction,
-} from '../ledger/ledger.service.js';
+import { openStartingAccount } from '../ledger/ledger.service.js';
 import { isOwnerOrAdmin } from '../../core/access.js';
 
 export const emailSchema = z
@@ -80,49 +73,17 @@ export async function listUsers(
 export type ProvisionOutcome = 'ready' | 'already-ready' | 'no-such-user';
 
 /**
- * Gives a new user what they start with: a USD account and the welcome credit,
- * a TRANSFER from the house. Every step finds what an earlier run already did
- * (the account by owner and currency, the credit by its idempotency key, the
- * settlement by the transaction's status), so running it twice changes nothing.
+ * Gives a new user what they start with (openStartingAccount: an account and
+ * the welcome credit), then READY. Running it twice changes nothing: the
+ * ledger finds what an earlier run did, and a READY user is left alone.
  */
 export async function provisionUser(services: AppServices, userId: string): Promise<ProvisionOutcome> {
   const user = await services.db.user.findUnique({ where: { id: userId }, select: { provisioningStatus: true } });
   if (!user) return 'no-such-user';
   if (user.provisioningStatus === 'READY') return 'already-ready';
-
-  const account = await ensureAccount(services, userId, HOUSE_CURRENCY);
-  const credit = services.config.welcomeCredit;
-  if (credit > 0n) {
-    const { transaction } = await recordWelcomeCredit(services, userId, account.id, credit);
-    await settleTransaction(services, transaction.id);
-    // Settled by us or by an earlier run — or FAILED by the ledger's own retries,
-    // in which case the user must not be READY without the credit.
-    const { status } = await services.db.ledgerTransaction.findUniqueOrThrow({
-      where: { id: transaction.id },
-      select: { status: true },
-    });
-    if (status !== 'COMPLETED') throw new Error(`welcome credit ${transaction.id} is ${status}`);
-  }
+  await openStartingAccount(services, userId);
   await services.db.user.update({ where: { id: userId }, data: { provisioningStatus: 'READY' } });
   return 'ready';
-}
-
-/** The house's TRANSFER of the welcome credit; its idempotency key makes it one per user. */
-export async function recordWelcomeCredit(services: AppServices, userId: string, accountId: string, amount: bigint) {
-  const house = await ensureHouse(services);
-  return recordTransaction(
-    services,
-    {
-      kind: 'TRANSFER',
-      fromAccountId: house.id,
-      toAccountId: accountId,
-      amount,
-      memo: 'Welcome credit',
-      initiatorId: HOUSE_USER_ID,
-      idempotencyKey: `welcome-${userId}`,
-    },
-    (from) => from.ownerId === HOUSE_USER_ID,
-  );
 }
 
 /** After the last attempt: the user stays signed up but is marked FAILED (an admin can look into it). */
