@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type App, buildApp } from '../src/http/app.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';
-import { EVENTS_CHANNEL } from '../src/infra/pubsub.js';
+import { EVENTS_CHANNEL } from '../src/infra/events/transports/postgres.js';
 import { appBehindRedisProxy, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/ledger.js';

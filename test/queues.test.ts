@@ -7,7 +7,7 @@ import type { AppServices } from '../src/core/context.js';
 import { closeDb, createDb, type Db } from '../src/infra/db.js';
 import { freePort } from '../src/infra/embedded-postgres.js';
 import { createLogger } from '../src/infra/logger.js';
-import { createPubSub } from '../src/infra/pubsub.js';
+import { createAppEventBus } from '../src/events.js';
 import { defineJob, InvalidJobPayloadError } from '../src/infra/jobs/definition.js';
 import { createQueues, type Queues } from '../src/infra/jobs/producer.js';
 import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
@@ -137,7 +137,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     db = createDb(database.url, 2);
     queues = await createQueues({ config, log, databaseUrl: database.url }, { namespace, queueNames: QUEUE_NAMES });
     // The jobs here publish nothing: an event bus that is never started will do.
-    services = { db, config, log, queues, pubsub: createPubSub({ config, log, databaseUrl: database.url }) };
+    services = { db, config, log, queues, pubsub: createAppEventBus({ config, log, databaseUrl: database.url }) };
     workers = await startWorkers(services, TEST_JOBS, { concurrency: 5 });
     raw = { provisioning: rawQueue('provisioning'), ledger: rawQueue('ledger') };
   });

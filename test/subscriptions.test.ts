@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { seed } from '../prisma/seed.js';
 import { buildApp } from '../src/http/app.js';
-import type { OrderUpdatedEvent } from '../src/infra/pubsub.js';
+import type { OrderUpdatedEvent } from '../src/modules/inventory/inventory.events.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import { failTransaction, transfer } from '../src/modules/ledger/ledger.service.js';
 import { graphql } from './gql/index.js';

@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { createLogger } from '../src/infra/logger.js';
 import { onShutdownSignal } from '../src/infra/shutdown.js';
 import { createMetrics } from '../src/infra/metrics.js';
-import { createPubSub, type PubSub } from '../src/infra/pubsub.js';
+import type { AppEventBus } from '../src/core/events.js';
+import { createAppEventBus } from '../src/events.js';
 import { createQueues, type Queues } from '../src/infra/jobs/producer.js';
 import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
 import { ALL_JOBS, QUEUE_NAMES } from '../src/jobs.js';
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
 
   let db: Db | undefined;
   let queues: Queues | undefined;
-  let pubsub: PubSub | undefined;
+  let pubsub: AppEventBus | undefined;
   let workers: Workers | undefined;
   let metricsServer: Server | undefined;
 
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! }, { queueNames: QUEUE_NAMES });
     const metrics = createMetrics({ queues });
     // Jobs publish their results (transactionUpdated, …) to the API processes' subscribers; a worker never listens.
-    pubsub = createPubSub({ config, log, databaseUrl: config.databaseUrl! }, { listen: false, onPublish: metrics.onPublish });
+    pubsub = createAppEventBus({ config, log, databaseUrl: config.databaseUrl! }, { listen: false, onPublish: metrics.onPublish });
     await pubsub.start();
     const services: AppServices = { db, config, log, queues, pubsub };
     workers = await startWorkers(services, ALL_JOBS, { concurrency: config.workerConcurrency, observer: metrics.jobs });

@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../infra/db.js';
 import type { SubscriptionTransport } from '../infra/metrics.js';
-import type { PubSub } from '../infra/pubsub.js';
 import type { Queues } from '../infra/jobs/producer.js';
 import type { Role } from '../generated/prisma/enums.js';
 import type { AppError } from './errors.js';
+import type { AppEventBus } from './events.js';
 
 /** Who is asking, as the access token says. */
 export interface Viewer {
@@ -42,5 +42,5 @@ export interface AppServices {
   /** Enqueues jobs; the backend (Redis or PostgreSQL) is hidden behind it. */
   queues: Queues;
   /** The cross-process event bus behind subscriptions (Redis pub/sub or LISTEN/NOTIFY). */
-  pubsub: PubSub;
+  pubsub: AppEventBus;
 }

@@ -15,7 +15,8 @@ import { authenticateSession, liveSubscriptions, useSharedEventResults } from '.
 import { createLogger, RequestLogController } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
 import { MigrationError, pendingMigrations } from '../infra/migrate.js';
-import { createPubSub, type PubSub } from '../infra/pubsub.js';
+import type { AppEventBus } from '../core/events.js';
+import { createAppEventBus } from '../events.js';
 import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
 import { QUEUE_NAMES } from '../jobs.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
@@ -78,7 +79,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   // Queue counts on scrape; inline workers report their job timings to metrics.jobs.
   const metrics = createMetrics({ queues });
   // Opened by ready() too.
-  const pubsub = createPubSub(
+  const pubsub = createAppEventBus(
     { config, log, databaseUrl },
     { namespace: options.events?.namespace, onPublish: metrics.onPublish },
   );
@@ -238,7 +239,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 }
 
 /** Each check is "ok" or says what failed, for the /ready body. */
-async function readiness(db: Db, queues: Queues, pubsub: PubSub): Promise<Record<string, string>> {
+async function readiness(db: Db, queues: Queues, pubsub: AppEventBus): Promise<Record<string, string>> {
   const [database, queueStore, events] = await Promise.all([
     databaseReadiness(db),
     queues.ping().then(

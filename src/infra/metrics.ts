@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { withTimeout } from './async.js';
-import type { EventTopic, PublishOutcome } from './pubsub.js';
+import type { PublishOutcome } from './events/bus.js';
 import type { JobCounts, Queues } from './jobs/producer.js';
 import type { JobObserver } from './jobs/worker.js';
 
@@ -22,7 +22,7 @@ export interface Metrics {
   /** Events this process published to the bus, by topic and outcome (sent, failed, too_large, not_started). */
   eventsPublished: Counter<'topic' | 'outcome'>;
   /** Feeds eventsPublished; createPubSub takes it as its `onPublish`. */
-  onPublish: (topic: EventTopic, outcome: PublishOutcome) => void;
+  onPublish: (topic: string, outcome: PublishOutcome) => void;
 }
 
 /** The transports a subscription runs over (the `transport` label). */

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import type { AppServices } from '../../src/core/context.js';
 import { closeDb, createDb } from '../../src/infra/db.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { createPubSub } from '../../src/infra/pubsub.js';
+import { createAppEventBus } from '../../src/events.js';
 import type { Queues } from '../../src/infra/jobs/producer.js';
 import { signAccessToken } from '../../src/modules/auth/auth.service.js';
 import { deposit, settleTransaction } from '../../src/modules/ledger/ledger.service.js';
@@ -91,7 +91,7 @@ export function databaseServices(databaseUrl: string, jwtSecret: string): Databa
   const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret, LOG_LEVEL: 'silent' });
   const log = createLogger('silent');
   const db = createDb(databaseUrl);
-  const pubsub = createPubSub({ config, log, databaseUrl });
+  const pubsub = createAppEventBus({ config, log, databaseUrl });
   const queues = new Proxy({} as Queues, {
     get: (_target, property) => {
       if (property === 'then') return undefined; // not a thenable

@@ -11,7 +11,8 @@ import {
 } from '../../core/errors.js';
 import type { InventoryItem, LedgerAccount, Order, Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { poolOf } from '../../infra/db.js';
-import { type OrderUpdatedEvent, statusChanges } from '../../infra/pubsub.js';
+import { statusChanges } from '../../infra/events/bus.js';
+import type { OrderUpdatedEvent } from './inventory.events.js';
 import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
 import type { Viewer } from '../../core/context.js';
 import {
@@ -549,7 +550,7 @@ export async function orderUpdates(
   }
   // The status is compared with the event's whatever the subscriber selected.
   const read = query.select ? { select: { ...query.select, status: true } } : query;
-  return statusChanges(services.pubsub, 'orderUpdated', concerns, (event) =>
+  return statusChanges(services.pubsub.subscribe('orderUpdated', concerns), (event) =>
     services.db.order.findUnique({ ...read, where: { id: event.id } }) as Promise<Order | null>,
   );
 }

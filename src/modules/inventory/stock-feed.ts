@@ -1,7 +1,7 @@
 import type { AppServices } from '../../core/context.js';
 import { notFound } from '../../core/errors.js';
 import type { InventoryItem } from '../../generated/prisma/client.js';
-import type { PubSub } from '../../infra/pubsub.js';
+import type { AppEventBus } from '../../core/events.js';
 
 /**
  * stockChanged, for every subscriber of this process: the current item first,
@@ -160,7 +160,7 @@ class StockAnnouncer {
   private readonly inFlight = new Set<string>();
   private readonly again = new Set<string>();
 
-  constructor(private readonly pubsub: PubSub) {}
+  constructor(private readonly pubsub: AppEventBus) {}
 
   changed(itemId: string): void {
     if (this.inFlight.has(itemId)) {
@@ -176,7 +176,7 @@ class StockAnnouncer {
   }
 }
 
-const announcers = new WeakMap<PubSub, StockAnnouncer>();
+const announcers = new WeakMap<AppEventBus, StockAnnouncer>();
 
 /** After a commit that moved an item's stock: stockChanged reaches every process soon (see StockAnnouncer). */
 export function announceStockChanged(services: AppServices, itemId: string): void {
@@ -185,7 +185,7 @@ export function announceStockChanged(services: AppServices, itemId: string): voi
   announcer.changed(itemId);
 }
 
-const feeds = new WeakMap<PubSub, StockFeed>();
+const feeds = new WeakMap<AppEventBus, StockFeed>();
 
 function feedOf(services: AppServices): StockFeed {
   let feed = feeds.get(services.pubsub);

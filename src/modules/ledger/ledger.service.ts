@@ -9,7 +9,8 @@ import type {
   PrismaClient,
   TransactionKind,
 } from '../../generated/prisma/client.js';
-import { statusChanges, type TransactionUpdatedEvent } from '../../infra/pubsub.js';
+import { statusChanges } from '../../infra/events/bus.js';
+import type { TransactionUpdatedEvent } from './ledger.events.js';
 import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
@@ -441,7 +442,7 @@ export async function transactionUpdates(
   }
   // The status is compared with the event's whatever the subscriber selected.
   const read = query.select ? { select: { ...query.select, status: true } } : query;
-  return statusChanges(services.pubsub, 'transactionUpdated', concerns, (event) =>
+  return statusChanges(services.pubsub.subscribe('transactionUpdated', concerns), (event) =>
     services.db.ledgerTransaction.findUnique({ ...read, where: { id: event.id } }) as Promise<LedgerTransaction | null>,
   );
 }

@@ -1,0 +1,133 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { throttledErrorLog } from '../../async.js';
+import { ListenerSet } from './listeners.js';
+import { CONNECT_TIMEOUT_MS, type Transport, type TransportOptions } from './transport.js';
+
+export const EVENTS_CHANNEL = 'switchyard_events';
+/** Reconnect backoff of the listening connection: 200 ms steps up to 5 s. */
+const reconnectDelay = (attempt: number) => Math.min(200 * attempt, 5000);
+
+/**
+ * LISTEN/NOTIFY on one channel: a dedicated connection LISTENs (rebuilt with
+ * backoff whenever it drops, and LISTENing again); NOTIFY goes through a small
+ * pool of its own, so publishing does not wait on the Prisma pool. Messages
+ * are `{"t": topic, "p": payload}`.
+ */
+export function postgresTransport(databaseUrl: string, busLog: Logger, { listen }: TransportOptions): Transport {
+  const log = busLog.child({ backend: 'postgres' });
+  const connection = {
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A silently dropped connection is noticed (and the listener rebuilt) within a minute or so.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+  // A NOTIFY is delivered at its commit; waiting for that commit's WAL flush as
+  // well made every publish wait for the disk, and PostgreSQL serializes the
+  // commits of notifying transactions. Nothing durable is written here, and
+  // delivery is at most once anyway.
+  const pool = new pg.Pool({ ...connection, max: 2, idleTimeoutMillis: 30_000, options: '-c synchronous_commit=off' });
+  const poolError = throttledErrorLog(log, 'notify pool', 'event bus error');
+  // The pool emits (error, client): the client must not become log fields.
+  pool.on('error', (error) => poolError(error));
+  const listeners = new ListenerSet(log);
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  let attempt = 0;
+  let resumed: (() => void) | undefined;
+
+  const onNotification = (message: pg.Notification) => {
+    if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
+    let parsed: { t?: unknown; p?: unknown };
+    try {
+      parsed = JSON.parse(message.payload) as { t?: unknown; p?: unknown };
+    } catch {
+      log.warn('ignored a malformed event notification');
+      return;
+    }
+    if (typeof parsed.t === 'string') listeners.dispatch(parsed.t, parsed.p);
+  };
+
+  const connect = async () => {
+    const next = new pg.Client(connection);
+    next.on('notification', onNotification);
+    next.on('error', (error) => lost(next, error));
+    next.on('end', () => lost(next));
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (error) {
+      next.removeAllListeners('end');
+      next.on('error', () => {});
+      await next.end().catch(() => {});
+      throw error;
+    }
+    if (closed) {
+      await next.end().catch(() => {});
+      return;
+    }
+    client = next;
+  };
+
+  const lost = (which: pg.Client, error?: Error) => {
+    if (closed || client !== which) return;
+    client = undefined;
+    log.warn({ err: error }, 'the LISTEN connection dropped; reconnecting');
+    which.removeAllListeners('end');
+    which.on('error', () => {});
+    void which.end().catch(() => {});
+    scheduleReconnect();
+  };
+
+  const scheduleReconnect = () => {
+    attempt += 1;
+    retry = setTimeout(() => {
+      connect().then(
+        () => {
+          if (closed) return;
+          log.info({ attempts: attempt }, 'listening for events again');
+          attempt = 0;
+          resumed?.();
+        },
+        (error: unknown) => {
+          if (attempt === 1 || attempt % 10 === 0) log.warn({ err: error, attempt }, 'event listener reconnect failed');
+          if (!closed) scheduleReconnect();
+        },
+      );
+    }, reconnectDelay(attempt));
+  };
+
+  return {
+    kind: 'postgres',
+    target: listeners.target(),
+    async send(topic, message) {
+      // Built around the serialized payload, not serialized again.
+      await pool.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `{"t":${JSON.stringify(topic)},"p":${message}}`]);
+    },
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    // `client` is set once LISTEN succeeded and cleared the moment the connection drops.
+    listening: () => !listen || client !== undefined,
+    onResumed(callback) {
+      resumed = callback;
+    },
+    async start() {
+      await pool.query('SELECT 1');
+      if (listen) await connect();
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      const listening = client;
+      client = undefined;
+      if (listening) {
+        listening.removeAllListeners('end');
+        await listening.end().catch(() => {});
+      }
+      await pool.end().catch(() => {});
+    },
+  };
+}
