@@ -32,7 +32,7 @@ function configError(fn: () => unknown): string {
   throw new Error('expected a ConfigError, nothing was thrown');
 }
 
-describe('defaults (API.md, "Commands and configuration")', () => {
+describe('defaults (docs/contract.md, "Configuration")', () => {
   it('embedded mode: PORT 4000, HOST 127.0.0.1, DATA_DIR .data, and the documented values', () => {
     // JWT_SECRET given so that nothing is written under the real .data.
     const config = loadConfig({ JWT_SECRET: SECRET });
@@ -171,7 +171,7 @@ describe('invalid values throw a ConfigError naming the variable', () => {
   });
 });
 
-it('KNOWN_ENV_VARIABLES lists every variable of API.md', () => {
+it('KNOWN_ENV_VARIABLES lists every variable of docs/contract.md', () => {
   expect(KNOWN_ENV_VARIABLES).toEqual(
     expect.arrayContaining([
       'PORT',

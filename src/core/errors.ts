@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import pg from 'pg';
 
-/** The error codes of the public contract (API.md, "Errors"). */
+/** The error codes of the public contract (docs/contract.md, "Error codes"). */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'UNAUTHENTICATED',

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createBullBoard } from '@bull-board/api';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { AppServices, Viewer } from '../core/context.js';
-import { viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import { signToken, verifyToken, viewerFromAuthorization } from '../modules/auth/auth.service.js';
 import { boardQueues } from '../infra/jobs/board.js';
 import { QueuesNotStartedError } from '../infra/jobs/producer.js';
 import { isAdmin } from '../core/access.js';
@@ -23,7 +23,7 @@ import { isAdmin } from '../core/access.js';
  *   Path=/admin, Secure when the request came over HTTPS. `DELETE
  *   /admin/session` clears it. `GET /admin/login` is a small page that signs
  *   in with email and password through the GraphQL `login` mutation and trades
- *   the access token for the cookie.
+ *   the access token for the cookie (admin-login.html).
  *
  * CSRF: bull-board's state-changing routes are POST/PUT/DELETE (GET only
  * reads), and a SameSite=Strict cookie is not sent on any cross-site request;
@@ -35,42 +35,26 @@ export const ADMIN_QUEUES_PATH = '/admin/queues';
 export const ADMIN_SESSION_PATH = '/admin/session';
 export const ADMIN_LOGIN_PATH = '/admin/login';
 export const ADMIN_SESSION_COOKIE = 'switchyard_admin';
-const ADMIN_AUDIENCE = 'switchyard-admin';
-const ISSUER = 'switchyard';
 
 type Denied = { status: 401 | 403; message: string; clearCookie?: boolean };
 
 export function adminQueuesPlugin(services: AppServices): FastifyPluginAsync {
-  const key = new TextEncoder().encode(services.config.jwtSecret);
+  const loginPage = readLoginPage();
 
-  const signSession = async (viewer: Viewer, notAfter: number | undefined) => {
+  // Never past the access token it was made from (`notAfterMs`).
+  const signSession = async (viewer: Viewer, notAfterMs: number | undefined) => {
     const now = Math.floor(Date.now() / 1000);
-    const expires = Math.min(now + services.config.accessTokenTtlSeconds, notAfter ?? Number.POSITIVE_INFINITY);
-    const token = await new SignJWT({ role: viewer.role })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(viewer.id)
-      .setIssuer(ISSUER)
-      .setAudience(ADMIN_AUDIENCE)
-      .setIssuedAt(now)
-      .setJti(randomUUID())
-      .setExpirationTime(expires)
-      .sign(key);
+    const notAfter = notAfterMs === undefined ? Number.POSITIVE_INFINITY : Math.floor(notAfterMs / 1000);
+    const expires = Math.min(now + services.config.accessTokenTtlSeconds, notAfter);
+    const token = await signToken(services, viewer, ADMIN_AUDIENCE, expires);
     return { token, maxAge: Math.max(0, expires - now) };
   };
 
-  const verifySession = async (token: string): Promise<Viewer | undefined> => {
-    try {
-      const { payload } = await jwtVerify(token, key, {
-        issuer: ISSUER,
-        audience: ADMIN_AUDIENCE,
-        algorithms: ['HS256'],
-      });
-      if (typeof payload.sub !== 'string' || (payload.role !== 'ADMIN' && payload.role !== 'USER')) return undefined;
-      return { id: payload.sub, role: payload.role };
-    } catch {
-      return undefined;
-    }
-  };
+  const verifySession = (token: string): Promise<Viewer | undefined> =>
+    verifyToken(services, token, ADMIN_AUDIENCE).then(
+      ({ id, role }) => ({ id, role }),
+      () => undefined,
+    );
 
   /** The admin asking, or why not: the Authorization header wins over the cookie. */
   const admit = async (req: FastifyRequest): Promise<{ viewer: Viewer } | Denied> => {
@@ -98,20 +82,17 @@ export function adminQueuesPlugin(services: AppServices): FastifyPluginAsync {
       reply
         .header('content-type', 'text/html; charset=utf-8')
         .header('cache-control', 'no-store')
-        .header('content-security-policy', LOGIN_PAGE_CSP)
-        .send(LOGIN_PAGE),
+        .header('content-security-policy', loginPage.csp)
+        .send(loginPage.html),
     );
 
     fastify.post(ADMIN_SESSION_PATH, async (req, reply) => {
-      const authorization = req.headers.authorization;
       // Only a fresh access token makes a session (never the cookie itself).
-      const admitted: { viewer: Viewer } | Denied = authorization
+      const admitted: { viewer: Viewer } | Denied = req.headers.authorization
         ? await admit(req)
         : { status: 401, message: 'Send an admin access token as "Authorization: Bearer <accessToken>".' };
       if (!('viewer' in admitted)) return deny(req, reply, admitted);
-      const accessToken = /^Bearer\s+(\S+)\s*$/i.exec(authorization!)![1]!;
-      const { exp } = decodeJwt(accessToken);
-      const session = await signSession(admitted.viewer, exp);
+      const session = await signSession(admitted.viewer, admitted.viewer.tokenExpiresAt);
       return reply
         .header('set-cookie', sessionCookie(req, session.token, session.maxAge))
         .header('cache-control', 'no-store')
@@ -218,64 +199,24 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-const LOGIN_SCRIPT = `
-const form = document.querySelector('form');
-const status = document.querySelector('#status');
-form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  status.textContent = 'Signing in…';
-  try {
-    const login = await fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        query: 'mutation AdminLogin($input: LoginInput!) { login(input: $input) { accessToken refreshToken } }',
-        variables: { input: { email: form.email.value, password: form.password.value } },
-      }),
-    }).then((response) => response.json());
-    if (!login.data) throw new Error(login.errors?.[0]?.message ?? 'Sign-in failed.');
-    const { accessToken, refreshToken } = login.data.login;
-    const session = await fetch('${ADMIN_SESSION_PATH}', {
-      method: 'POST',
-      headers: { authorization: 'Bearer ' + accessToken },
-    });
-    // The page needs no refresh token: revoke the one login issued.
-    await fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        query: 'mutation AdminLogout($t: String!) { logout(refreshToken: $t) }',
-        variables: { t: refreshToken },
-      }),
-    }).catch(() => {});
-    if (session.status === 403) throw new Error('This account is not an admin.');
-    if (!session.ok) throw new Error('Sign-in failed (' + session.status + ').');
-    location.href = '${ADMIN_QUEUES_PATH}';
-  } catch (error) {
-    status.textContent = error.message;
-  }
-});`;
+const ADMIN_AUDIENCE = 'switchyard-admin';
 
-const LOGIN_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Switchyard admin sign-in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 22rem; margin: 4rem auto">
-<h1>Switchyard admin</h1>
-<form>
-<p><label>Email<br><input name="email" type="email" autocomplete="username" required></label></p>
-<p><label>Password<br><input name="password" type="password" autocomplete="current-password" required></label></p>
-<p><button type="submit">Sign in</button></p>
-</form>
-<p id="status" role="status"></p>
-<script>${LOGIN_SCRIPT}</script>
-</body></html>`;
-
-const LOGIN_PAGE_CSP = [
-  "default-src 'none'",
-  `script-src 'sha256-${createHash('sha256').update(LOGIN_SCRIPT).digest('base64')}'`,
-  "style-src 'unsafe-inline'",
-  "connect-src 'self'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/**
+ * The sign-in page, and a CSP that allows its one inline script by hash. Read
+ * once, beside this module (`npm run build` copies it into dist/).
+ */
+function readLoginPage(): { html: string; csp: string } {
+  const html = readFileSync(new URL('./admin-login.html', import.meta.url), 'utf8');
+  const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1];
+  if (script === undefined) throw new Error('admin-login.html has no inline script');
+  const csp = [
+    "default-src 'none'",
+    `script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+  return { html, csp };
+}

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { GraphQLError, getOperationAST } from 'graphql';
-import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AppServices, Context } from '../core/context.js';
-import { AppError, isGraphQLError, MASKED_MESSAGE } from '../core/errors.js';
 import { createFastPath } from './fast-path.js';
 import { adminQueuesPlugin } from './admin.js';
 import { closeDb, createDb, type Db } from '../infra/db.js';
@@ -21,6 +19,7 @@ import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/
 import { QUEUE_NAMES } from '../jobs.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 import { schema } from '../schema/index.js';
+import { alreadyLogged, maskError, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins } from './query-limits.js';
 
 export interface BuildAppOptions {
@@ -122,7 +121,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       warn: (...args) => log.warn(args.map(String).join(' ')),
       // Yoga logs every error it masked; we already logged it, with its stack.
       error: (...args) => {
-        if (!(args.length === 1 && loggedErrors.has(args[0] as object))) log.error(args.map(String).join(' '));
+        if (!(args.length === 1 && alreadyLogged(args[0]))) log.error(args.map(String).join(' '));
       },
     },
     maskedErrors: { maskError: (error) => maskError(error, log) },
@@ -263,140 +262,3 @@ async function databaseReadiness(db: Db): Promise<{ database: string; migrations
   }
 }
 
-/** Unexpected errors already logged by maskError, so that Yoga's own error log does not repeat them. */
-const loggedErrors = new WeakSet<object>();
-
-/**
- * Errors we raised on purpose (AppError) and GraphQL's own validation errors
- * go to the client as they are; anything else is logged and masked.
- */
-function maskError(error: unknown, log: Logger): Error {
-  if (isGraphQLError(error)) {
-    const original = error.originalError;
-    if (!original || isGraphQLError(original)) return error;
-    logUnexpected(log, original, error.path);
-    return new GraphQLError(MASKED_MESSAGE, {
-      nodes: error.nodes,
-      path: error.path,
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
-    });
-  }
-  logUnexpected(log, error);
-  return new GraphQLError(MASKED_MESSAGE, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-}
-
-function logUnexpected(log: Logger, error: unknown, path?: ReadonlyArray<string | number>): void {
-  log.error({ err: error, path: path?.join('.') }, 'unexpected error in a GraphQL operation');
-  if (typeof error === 'object' && error !== null) loggedErrors.add(error);
-}
-
-/**
- * Masks the unexpected errors of an execution where the request's context is at
- * hand, so that their log line carries the request id (Yoga's maskError, the
- * fallback for errors outside execution, only has the process logger).
- */
-function useMaskExecutionErrors(): Plugin {
-  const unexpected = (error: GraphQLError) => error.originalError && !isGraphQLError(error.originalError);
-  return {
-    onExecute: ({ args }) => ({
-      onExecuteDone: ({ result, setResult }) => {
-        if (!('errors' in result) || !result.errors?.some(unexpected)) return;
-        const { log } = args.contextValue as unknown as Context;
-        setResult({ ...result, errors: result.errors.map((error) => maskError(error, log) as GraphQLError) });
-      },
-    }),
-  };
-}
-
-/**
- * GraphQL's own parse and validation failures are bad input in the contract's
- * terms (API.md lists the codes clients may see), so they carry BAD_USER_INPUT.
- */
-function useContractCodes(): Plugin {
-  const relabel = (error: GraphQLError) => {
-    const extensions = error.extensions as Record<string, unknown>;
-    if (!extensions.code || String(extensions.code).startsWith('GRAPHQL_')) extensions.code = 'BAD_USER_INPUT';
-  };
-  return {
-    onParse:
-      () =>
-      ({ result }) => {
-        if (isGraphQLError(result)) relabel(result);
-      },
-    onValidate:
-      () =>
-      ({ valid, result }) => {
-        if (!valid) for (const error of result) relabel(error);
-      },
-    // Variable values that do not fit their types fail before any resolver runs:
-    // in an execution, or in a subscription before its stream starts.
-    onExecute: () => ({ onExecuteDone: ({ result }) => relabelVariableErrors(result) }),
-    onSubscribe: () => ({
-      onSubscribeResult: ({ result }) => {
-        if (!isAsyncIterable(result)) relabelVariableErrors(result);
-      },
-    }),
-  };
-
-  function relabelVariableErrors(result: unknown) {
-    const errors = (result as { errors?: readonly GraphQLError[] }).errors;
-    if (!errors) return;
-    // Not yet in a resolver (no path), and not an unexpected failure (masked instead).
-    for (const error of errors) {
-      if (!error.path && (!error.originalError || isGraphQLError(error.originalError))) relabel(error);
-    }
-  }
-}
-
-/**
- * Clients choose operation names, so the label set is capped: past the cap (or
- * for odd names) operations share the label "other" instead of growing the
- * metrics without bound.
- */
-const MAX_OPERATION_LABELS = 200;
-const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/** Request duration by operation, and every returned error counted by its code. */
-function useMetrics(metrics: Metrics): Plugin {
-  const seen = new Set<string>();
-  const operationLabel = (name: string | undefined) => {
-    if (!name) return 'anonymous';
-    if (seen.has(name)) return name;
-    if (seen.size >= MAX_OPERATION_LABELS || !OPERATION_NAME.test(name)) return 'other';
-    seen.add(name);
-    return name;
-  };
-  const countError = (error: GraphQLError) => {
-    const code = error.extensions?.code;
-    metrics.errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR' });
-  };
-  return {
-    // Parse and validation failures never reach execution; count them here.
-    onParse:
-      () =>
-      ({ result }) => {
-        if (isGraphQLError(result)) countError(result);
-      },
-    onValidate:
-      () =>
-      ({ valid, result }) => {
-        if (!valid) for (const error of result) countError(error);
-      },
-    onExecute({ args }) {
-      const started = process.hrtime.bigint();
-      // The operation that runs: named in the document even when the request omits operationName.
-      const definition = getOperationAST(args.document, args.operationName);
-      const operation = operationLabel(definition?.name?.value);
-      const type = definition?.operation ?? 'unknown';
-      return {
-        onExecuteDone({ result }) {
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.requestDuration.observe({ operation, type }, seconds);
-          if ('errors' in result && result.errors) for (const error of result.errors) countError(error);
-        },
-      };
-    },
-  };
-}
-
-export { AppError };

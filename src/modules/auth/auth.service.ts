@@ -47,7 +47,12 @@ const getDummyHash = () => {
 };
 
 const JWT_ISSUER = 'switchyard';
-const JWT_AUDIENCE = 'switchyard-api';
+/**
+ * What a token is for: API access tokens, or the admin session cookie of
+ * bull-board (src/http/admin.ts). Neither is accepted as the other.
+ */
+export type TokenAudience = 'switchyard-api' | 'switchyard-admin';
+const JWT_AUDIENCE: TokenAudience = 'switchyard-api';
 
 // The HMAC key, imported once per secret: given raw bytes, jose imports them
 // into WebCrypto on every sign and verify, which cost every request more than
@@ -65,15 +70,25 @@ function secretKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-export async function signAccessToken(services: AppServices, viewer: Viewer): Promise<string> {
+export function signAccessToken(services: AppServices, viewer: Viewer): Promise<string> {
+  return signToken(services, viewer, JWT_AUDIENCE, Math.floor(Date.now() / 1000) + services.config.accessTokenTtlSeconds);
+}
+
+/** A JWT for `audience` naming the viewer and their role, signed with JWT_SECRET, expiring at `expiresAt` (seconds since the epoch). */
+export async function signToken(
+  services: AppServices,
+  viewer: Pick<Viewer, 'id' | 'role'>,
+  audience: TokenAudience,
+  expiresAt: number,
+): Promise<string> {
   return new SignJWT({ role: viewer.role })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(viewer.id)
     .setIssuer(JWT_ISSUER)
-    .setAudience(JWT_AUDIENCE)
+    .setAudience(audience)
     .setIssuedAt()
     .setJti(randomUUID())
-    .setExpirationTime(`${services.config.accessTokenTtlSeconds}s`)
+    .setExpirationTime(expiresAt)
     .sign(await secretKey(services.config.jwtSecret));
 }
 
@@ -104,16 +119,17 @@ export async function verifyAccessToken(services: AppServices, token: string): P
     }
     return { ...known };
   }
-  const viewer = await verifySignedAccessToken(services, token);
+  const viewer = await verifyToken(services, token, JWT_AUDIENCE);
   verified.set(token, viewer);
   return { ...viewer };
 }
 
-async function verifySignedAccessToken(services: AppServices, token: string): Promise<Viewer> {
+/** The viewer a token for `audience` names (with its expiry); UNAUTHENTICATED when it is malformed, forged, expired or for another audience. */
+export async function verifyToken(services: AppServices, token: string, audience: TokenAudience): Promise<Viewer> {
   try {
     const { payload } = await jwtVerify(token, await secretKey(services.config.jwtSecret), {
       issuer: JWT_ISSUER,
-      audience: JWT_AUDIENCE,
+      audience,
       algorithms: ['HS256'],
     });
     if (typeof payload.sub !== 'string' || (payload.role !== 'USER' && payload.role !== 'ADMIN')) {
