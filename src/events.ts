@@ -7,7 +7,7 @@ import { LEDGER_TOPICS } from './modules/ledger/ledger.events.js';
  * Every topic of the event bus: each API process listens to all of them. Each
  * module declares its topics and payloads in <domain>.events.ts.
  */
-export const EVENT_TOPICS = [...LEDGER_TOPICS, ...INVENTORY_TOPICS] satisfies (keyof AppEvents)[];
+const EVENT_TOPICS = [...LEDGER_TOPICS, ...INVENTORY_TOPICS] satisfies (keyof AppEvents)[];
 
 /** The app's event bus on the configured transport, listening to every topic (see createEventBus). */
 export function createAppEventBus(

@@ -5,8 +5,8 @@ import { badUserInput } from './errors.js';
  * connection. Cursors are opaque to clients: base64url of [createdAt, id].
  */
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
 
 export interface PageArgs {
   first?: number | null;
@@ -31,7 +31,7 @@ export interface PageQuery {
   take: number;
 }
 
-export function encodeCursor(row: Keyed): string {
+function encodeCursor(row: Keyed): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
@@ -46,7 +46,7 @@ function decodeCursor(cursor: string): Keyed {
   throw badUserInput({ after: 'Invalid cursor.' });
 }
 
-export function pageSize(first: number | null | undefined): number {
+function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
     throw badUserInput({ first: `Must be between 1 and ${MAX_PAGE_SIZE}.` });

@@ -31,9 +31,9 @@ import { isAdmin } from '../core/access.js';
  * can send and CORS does not allow. Anonymous → 401, signed-in non-admin → 403.
  */
 
-export const ADMIN_QUEUES_PATH = '/admin/queues';
-export const ADMIN_SESSION_PATH = '/admin/session';
-export const ADMIN_LOGIN_PATH = '/admin/login';
+const ADMIN_QUEUES_PATH = '/admin/queues';
+const ADMIN_SESSION_PATH = '/admin/session';
+const ADMIN_LOGIN_PATH = '/admin/login';
 export const ADMIN_SESSION_COOKIE = 'switchyard_admin';
 
 type Denied = { status: 401 | 403; message: string; clearCookie?: boolean };
@@ -186,7 +186,7 @@ function sessionCookie(req: FastifyRequest, value: string, maxAge: number): stri
 }
 
 /** The value of cookie `name` in a Cookie header (JWTs need no decoding). */
-export function readCookie(header: string | undefined, name: string): string | undefined {
+function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const pair of header.split(';')) {
     const index = pair.indexOf('=');

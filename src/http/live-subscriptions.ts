@@ -23,7 +23,7 @@ export interface LiveSubscriptions {
   readonly count: number;
 }
 
-export const EXPIRED_MESSAGE = 'Access token expired.';
+const EXPIRED_MESSAGE = 'Access token expired.';
 
 export function liveSubscriptions(metrics: Metrics): LiveSubscriptions {
   const running = new Set<(reason: Halt) => void>();

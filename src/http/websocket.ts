@@ -36,7 +36,7 @@ import type { Metrics } from '../infra/metrics.js';
  *   have not closed within the given time.
  */
 
-export const CLOSE_CODES = {
+const CLOSE_CODES = {
   /** Bad or expired token, at connect or when it expires (graphql-ws's Forbidden). */
   forbidden: 4403,
   /** Too many connections for this user on this process (graphql-ws clients do not retry it). */

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
  * Paths that must never reach a log line, wherever they appear in a logged
  * object: credentials, tokens, and the request's Authorization header.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'password',
   '*.password',
   'passwordHash',
@@ -37,7 +37,7 @@ interface LoggedRequest {
  * Fastify's request fields, but the URL without its query string: a GET
  * /graphql carries the operation and its variables there, secrets included.
  */
-export function serializeRequest(req: LoggedRequest) {
+function serializeRequest(req: LoggedRequest) {
   const url = req.url ?? '';
   const query = url.indexOf('?');
   return {

@@ -26,7 +26,7 @@ export interface Metrics {
 }
 
 /** The transports a subscription runs over (the `transport` label). */
-export const SUBSCRIPTION_TRANSPORTS = ['ws', 'sse', 'http'] as const;
+const SUBSCRIPTION_TRANSPORTS = ['ws', 'sse', 'http'] as const;
 export type SubscriptionTransport = (typeof SUBSCRIPTION_TRANSPORTS)[number];
 
 export interface CreateMetricsOptions {

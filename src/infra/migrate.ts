@@ -24,13 +24,13 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-export interface MigrationFile {
+interface MigrationFile {
   name: string;
   sql: string;
   checksum: string;
 }
 
-export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
+function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
   return readdirSync(dir)
     .filter((entry) => statSync(join(dir, entry)).isDirectory())
     .sort()

@@ -37,11 +37,11 @@ export type PublishOutcome = 'sent' | 'failed' | 'too_large' | 'not_started';
  * this process's listening connection is down and reconnecting: its
  * subscribers get nothing meanwhile).
  */
-export type BusHealth = 'ok' | 'unreachable' | 'not listening';
+type BusHealth = 'ok' | 'unreachable' | 'not listening';
 
 /** Topic → payload: the caller's own map. */
 export type EventMap = object;
-export type Topic<M extends EventMap> = keyof M & string;
+type Topic<M extends EventMap> = keyof M & string;
 
 export interface EventBus<M extends EventMap> {
   readonly backend: 'redis' | 'postgres';
@@ -93,7 +93,7 @@ export interface CreateEventBusOptions<M extends EventMap> {
 }
 
 /** NOTIFY refuses payloads of 8,000 bytes or more; this leaves room for the envelope. */
-export const MAX_EVENT_BYTES = 7500;
+const MAX_EVENT_BYTES = 7500;
 const PUBLISH_TIMEOUT_MS = 2000;
 const CHECK_TIMEOUT_MS = 2000;
 const READY_TIMEOUT_MS = 5000;

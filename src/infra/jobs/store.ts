@@ -5,7 +5,7 @@ import type { AnyQueue, AnyWorker } from './backends/index.js';
 
 /** Connection plumbing the producer and the workers share. */
 
-export const CLOSE_TIMEOUT_MS = 5000;
+const CLOSE_TIMEOUT_MS = 5000;
 
 /** Waits for a Queue/Worker to reach its store, failing on its first error or after timeoutMs. */
 export async function readyOrFail(

@@ -1,7 +1,5 @@
 import type { Context } from '../../core/context.js';
 import { builder } from '../../schema/builder.js';
-import { register } from '../users/users.commands.js';
-import { UserType } from '../users/users.schema.js';
 import {
   login,
   loginInputSchema,
@@ -11,16 +9,16 @@ import {
   type Session,
 } from './auth.service.js';
 
-const AuthPayload = builder.objectRef<Session>('AuthPayload').implement({
+/** A new session; its `user` field is added by the users module (users.schema.ts), which owns that type. */
+export const AuthPayload = builder.objectRef<Session>('AuthPayload').implement({
   fields: (t) => ({
     accessToken: t.exposeString('accessToken'),
     refreshToken: t.exposeString('refreshToken'),
     expiresIn: t.exposeInt('expiresIn', { description: 'Seconds until accessToken expires.' }),
-    user: t.field({ type: UserType, resolve: (session) => session.user }),
   }),
 });
 
-const RegisterInput = builder
+export const RegisterInput = builder
   .inputType('RegisterInput', {
     fields: (t) => ({
       email: t.string({ required: true }),
@@ -40,7 +38,7 @@ const LoginInput = builder
   .validate(loginInputSchema);
 
 /** The rest of this response is the new session's own view (its user's email, say). */
-async function signIn(context: Context, session: Promise<Session>): Promise<Session> {
+export async function signIn(context: Context, session: Promise<Session>): Promise<Session> {
   const result = await session;
   context.viewer = { id: result.user.id, role: result.user.role };
   context.authError = null;
@@ -48,11 +46,6 @@ async function signIn(context: Context, session: Promise<Session>): Promise<Sess
 }
 
 builder.mutationFields((t) => ({
-  register: t.field({
-    type: AuthPayload,
-    args: { input: t.arg({ type: RegisterInput, required: true }) },
-    resolve: (_root, { input }, context) => signIn(context, register(context, input)),
-  }),
   login: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: LoginInput, required: true }) },

@@ -15,7 +15,7 @@ export interface Session {
   user: User;
 }
 
-export const passwordSchema = z
+const passwordSchema = z
   .string()
   .min(8, 'Password must be at least 8 characters.')
   .max(128, 'Password must be at most 128 characters.');

@@ -10,7 +10,7 @@ export interface OrderUpdatedEvent {
  * in no particular order, so a value carried here could be stale; the
  * subscriber side reads the row (stock-feed.ts).
  */
-export interface StockChangedEvent {
+interface StockChangedEvent {
   id: string;
 }
 

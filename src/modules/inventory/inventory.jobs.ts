@@ -19,7 +19,7 @@ export const fulfilOrderJob = defineJob({
 });
 
 /** Fulfilment again for orders left RESERVED or PAID past SWEEP_AFTER_MS (see defineSweeper). */
-export const sweepOpenOrdersJob = defineSweeper({
+const sweepOpenOrdersJob = defineSweeper({
   name: 'sweep-open-orders',
   job: fulfilOrderJob,
   findStale: async (services, olderThan) => (await staleOrders(services, olderThan)).map(({ id }) => ({ orderId: id })),

@@ -76,11 +76,11 @@ import { visibleTo } from '../../core/access.js';
 
 export const MAX_STOCK = 1_000_000;
 export const MAX_QUANTITY = 100;
-export const MAX_LIMIT_PER_USER = 1000;
+const MAX_LIMIT_PER_USER = 1000;
 const MAX_PRICE = 10n ** 15n;
 
 export const PAYMENT_DECLINED = 'Payment failed: not enough available balance.';
-export const ORDER_CANCELLED = 'The order was cancelled before its payment was taken.';
+const ORDER_CANCELLED = 'The order was cancelled before its payment was taken.';
 
 const id = (what: string) => z.string().min(1, `${what} id must not be empty.`).max(100, `Unknown ${what.toLowerCase()}.`);
 
@@ -466,7 +466,7 @@ async function markFulfilled(services: AppServices, order: OrderRef): Promise<bo
  * longer RESERVED or carries a payment other than `failedPaymentId` (a payment
  * in progress must finish or fail first).
  */
-export async function cancelOrder(
+async function cancelOrder(
   services: AppServices,
   orderId: string,
   reason: string,

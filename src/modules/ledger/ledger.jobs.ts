@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineJob, defineSweeper } from '../../core/jobs.js';
 import { failTransaction, settleTransaction, stalePendingTransactions } from './ledger.service.js';
 
-export const SETTLEMENT_FAILED = 'Settlement failed after every retry; nothing was moved and any hold was released.';
+const SETTLEMENT_FAILED = 'Settlement failed after every retry; nothing was moved and any hold was released.';
 
 /** Posts one PENDING transaction (see settleTransaction); re-delivery of a settled one is a no-op. */
 export const settleTransactionJob = defineJob({
@@ -19,7 +19,7 @@ export const settleTransactionJob = defineJob({
 });
 
 /** Settlement again for transactions left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
-export const sweepPendingTransactionsJob = defineSweeper({
+const sweepPendingTransactionsJob = defineSweeper({
   name: 'sweep-pending-transactions',
   job: settleTransactionJob,
   findStale: async (services, olderThan) =>

@@ -23,8 +23,8 @@ import { isAdmin, visibleTo } from '../../core/access.js';
  */
 
 export const HOUSE_USER_ID = 'house';
-export const HOUSE_EMAIL = 'house@switchyard.internal';
-export const HOUSE_CURRENCY = 'USD';
+const HOUSE_EMAIL = 'house@switchyard.internal';
+const HOUSE_CURRENCY = 'USD';
 
 const MAX_AMOUNT = 10n ** 15n;
 
@@ -398,7 +398,7 @@ export async function stalePendingTransactions(services: AppServices, olderThan:
  * change committed. Never throws: a bus that is down is logged (by the bus)
  * and the mutation or job goes on.
  */
-export async function publishTransactionUpdated(
+async function publishTransactionUpdated(
   services: AppServices,
   transactionId: string,
   status: TransactionUpdatedEvent['status'],

@@ -6,7 +6,7 @@ import { containsInsensitive, type Page, type PageArgs, paginate } from '../../c
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
 
-export const MAX_STRATEGIES_PER_USER = 1000;
+const MAX_STRATEGIES_PER_USER = 1000;
 const MAX_PARAMS_BYTES = 16 * 1024;
 
 const name = z.string().trim().min(1, 'Name must not be empty.').max(100, 'Name must be at most 100 characters.');

@@ -15,7 +15,7 @@ export const provisionUserJob = defineJob({
 });
 
 /** Provisioning again for users left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
-export const sweepPendingProvisioningJob = defineSweeper({
+const sweepPendingProvisioningJob = defineSweeper({
   name: 'sweep-pending-provisioning',
   job: provisionUserJob,
   findStale: async (services, olderThan) => (await stalePendingUsers(services, olderThan)).map(({ id }) => ({ userId: id })),

@@ -1,15 +1,17 @@
 import { z } from 'zod';
 import { builder } from '../../schema/builder.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
+import { AuthPayload, RegisterInput, signIn } from '../auth/auth.schema.js';
+import { register } from './users.commands.js';
 import { findUserById, getUser, listUsers } from './users.service.js';
 import { isOwnerOrAdmin, requireViewer } from '../../core/access.js';
 
-export const RoleEnum = builder.enumType('Role', { values: ['USER', 'ADMIN'] as const });
-export const ProvisioningStatusEnum = builder.enumType('ProvisioningStatus', {
+const RoleEnum = builder.enumType('Role', { values: ['USER', 'ADMIN'] as const });
+const ProvisioningStatusEnum = builder.enumType('ProvisioningStatus', {
   values: ['PENDING', 'READY', 'FAILED'] as const,
 });
 
-export const UserType = builder.prismaObject('User', {
+const UserType = builder.prismaObject('User', {
   fields: (t) => ({
     id: t.exposeID('id'),
     email: t.exposeString('email', {
@@ -55,3 +57,13 @@ builder.queryFields((t) => ({
       listUsers(context, args, pageQuery(context, info)),
   }),
 }));
+
+builder.objectField(AuthPayload, 'user', (t) => t.field({ type: UserType, resolve: (session) => session.user }));
+
+builder.mutationField('register', (t) =>
+  t.field({
+    type: AuthPayload,
+    args: { input: t.arg({ type: RegisterInput, required: true }) },
+    resolve: (_root, { input }, context) => signIn(context, register(context, input)),
+  }),
+);

@@ -18,7 +18,7 @@ export interface QueueBackend {
   readonly retention: { removeOnComplete: KeepJobs; removeOnFail: KeepJobs };
 }
 
-export interface WorkerSettings {
+interface WorkerSettings {
   concurrency: number;
   lockDuration: number;
   stalledInterval: number;
