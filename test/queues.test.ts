@@ -17,7 +17,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
 
 /**
- * src/infra/queues.ts on both backends, with jobs of its own: the same suite
+ * src/infra/jobs/ on both backends, with jobs of its own: the same suite
  * runs on Redis (the shared test redis-server, under a key prefix of its own)
  * and on BullMQ's PostgreSQL backend (on a test database of its own).
  */

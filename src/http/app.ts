@@ -186,7 +186,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     return metrics.registry.metrics();
   });
 
-  // bull-board at /admin/queues (admins only) and the admin session routes; see admin-queues.ts.
+  // bull-board at /admin/queues (admins only) and the admin session routes; see admin.ts.
   void fastify.register(adminQueuesPlugin(services));
 
   let stopping: Promise<void> | undefined;

@@ -15,7 +15,7 @@ import {
  * one LISTEN client, so connections are budgeted: a producer's queries are
  * short; a worker's pool serves claims, completions and lock renewals, one per
  * finishing job: a quarter of its concurrency, between 2 and 10 (bench/README.md,
- * "Queues"). A pg-backend instance whose first connect failed never recovers:
+ * "Queue settings"). A pg-backend instance whose first connect failed never recovers:
  * callers throw it away.
  */
 const PRODUCER_POOL_MAX = 3;
