@@ -55,6 +55,22 @@ export function useMaskExecutionErrors(): Plugin {
   };
 }
 
+/** The hooks that hand each parse or validation error of an operation to `handle`. */
+function onDocumentErrors(handle: (error: GraphQLError) => void): Pick<Plugin, 'onParse' | 'onValidate'> {
+  return {
+    onParse:
+      () =>
+      ({ result }) => {
+        if (isGraphQLError(result)) handle(result);
+      },
+    onValidate:
+      () =>
+      ({ valid, result }) => {
+        if (!valid) for (const error of result) handle(error);
+      },
+  };
+}
+
 /**
  * GraphQL's own parse and validation failures are bad input in the contract's
  * terms (docs/contract.md lists the codes clients may see), so they carry BAD_USER_INPUT.
@@ -65,16 +81,7 @@ export function useContractCodes(): Plugin {
     if (!extensions.code || String(extensions.code).startsWith('GRAPHQL_')) extensions.code = 'BAD_USER_INPUT';
   };
   return {
-    onParse:
-      () =>
-      ({ result }) => {
-        if (isGraphQLError(result)) relabel(result);
-      },
-    onValidate:
-      () =>
-      ({ valid, result }) => {
-        if (!valid) for (const error of result) relabel(error);
-      },
+    ...onDocumentErrors(relabel),
     // Variable values that do not fit their types fail before any resolver runs:
     // in an execution, or in a subscription before its stream starts.
     onExecute: () => ({ onExecuteDone: ({ result }) => relabelVariableErrors(result) }),
@@ -119,16 +126,7 @@ export function useMetrics(metrics: Metrics): Plugin {
   };
   return {
     // Parse and validation failures never reach execution; count them here.
-    onParse:
-      () =>
-      ({ result }) => {
-        if (isGraphQLError(result)) countError(result);
-      },
-    onValidate:
-      () =>
-      ({ valid, result }) => {
-        if (!valid) for (const error of result) countError(error);
-      },
+    ...onDocumentErrors(countError),
     onExecute({ args }) {
       const started = process.hrtime.bigint();
       // The operation that runs: named in the document even when the request omits operationName.

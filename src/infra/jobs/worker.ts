@@ -77,7 +77,8 @@ export async function startWorkers<S extends WorkerServices>(
 
   const workers: AnyWorker[] = [];
   for (const [queueName, definitions] of byQueue) {
-    const worker = store.newWorker(queueName, (job: Job) => runJob(services, wlog, definitions, job, options.observer), {
+    const runner: Runner<S> = { services, log: wlog, definitions, observer: options.observer };
+    const worker = store.newWorker(queueName, (job: Job) => runJob(runner, job), {
       concurrency,
       runRetryDelay: RUN_RETRY_DELAY_MS,
       lockDuration: options.lockDurationMs ?? services.config.jobLockMs,
@@ -117,15 +118,18 @@ export async function startWorkers<S extends WorkerServices>(
   };
 }
 
+/** What runs the jobs of one queue. */
+interface Runner<S> {
+  services: S;
+  log: Logger;
+  definitions: Map<string, JobDefinition<unknown, S>>;
+  observer: JobObserver | undefined;
+}
+
 /** Runs one attempt and tells the observer (if any) how long it took and how it ended. */
-async function runJob<S>(
-  services: S,
-  log: Logger,
-  definitions: Map<string, JobDefinition<unknown, S>>,
-  job: Job,
-  observer: JobObserver | undefined,
-): Promise<unknown> {
-  if (!observer) return runAttempt(services, log, definitions, job);
+async function runJob<S>(runner: Runner<S>, job: Job): Promise<unknown> {
+  const { observer, definitions, log } = runner;
+  if (!observer) return runAttempt(runner, job);
   const started = performance.now();
   // Job names come from the store (bull-board can add any): label only the declared ones.
   const label = definitions.has(job.name) ? job.name : 'unknown';
@@ -137,7 +141,7 @@ async function runJob<S>(
     }
   };
   try {
-    const result = await runAttempt(services, log, definitions, job);
+    const result = await runAttempt(runner, job);
     observe();
     return result;
   } catch (error) {
@@ -146,12 +150,7 @@ async function runJob<S>(
   }
 }
 
-async function runAttempt<S>(
-  services: S,
-  log: Logger,
-  definitions: Map<string, JobDefinition<unknown, S>>,
-  job: Job,
-): Promise<unknown> {
+async function runAttempt<S>({ services, log, definitions }: Runner<S>, job: Job): Promise<unknown> {
   const started = performance.now();
   const fields = { job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 };
   const definition = definitions.get(job.name);

@@ -39,6 +39,8 @@ export type AnyWorker = Worker<any, any, string, any, any, any>;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export const CONNECT_TIMEOUT_MS = 3000;
-/** Finished jobs are kept for a while, then trimmed. */
-export const KEEP_COMPLETED = { age: 3600, count: 10_000 } as const; // 1 h, at most 10k per queue
-export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 10_000 } as const; // 7 days, at most 10k per queue
+/** Finished jobs are kept for a while (completed 1 h, failed 7 days, at most 10k of each per queue), then trimmed. */
+export const RETENTION = {
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+} as const;

@@ -1,13 +1,5 @@
 import { createPostgresBackend, Queue, Worker } from 'bullmq';
-import {
-  type AnyQueue,
-  type AnyWorker,
-  type BackendOptions,
-  CONNECT_TIMEOUT_MS,
-  KEEP_COMPLETED,
-  KEEP_FAILED,
-  type QueueBackend,
-} from './backend.js';
+import { type AnyQueue, type AnyWorker, type BackendOptions, CONNECT_TIMEOUT_MS, type QueueBackend, RETENTION } from './backend.js';
 
 /**
  * BullMQ's PostgreSQL backend on the app's own database (schema `bullmq`,
@@ -22,11 +14,14 @@ const PRODUCER_POOL_MAX = 3;
 const workerPoolMax = (concurrency: number) => Math.min(10, Math.max(2, Math.ceil(concurrency / 4)));
 
 /**
- * The count bound of KEEP_COMPLETED costs a `DELETE … NOT IN (the newest 10k)`
- * on every completion here — the largest share of a job's cost in the ledger
+ * The count bound of RETENTION costs a `DELETE … NOT IN (the newest 10k)` on
+ * every completion here — the largest share of a job's cost in the ledger
  * benchmark — while kept rows cost disk, not memory: age alone.
  */
-const RETENTION = { removeOnComplete: { age: KEEP_COMPLETED.age }, removeOnFail: { age: KEEP_FAILED.age } };
+const BY_AGE_ONLY = {
+  removeOnComplete: { age: RETENTION.removeOnComplete.age },
+  removeOnFail: { age: RETENTION.removeOnFail.age },
+};
 
 export function postgresBackend(databaseUrl: string, options: BackendOptions): QueueBackend {
   const connection = (max: number) => ({
@@ -49,6 +44,6 @@ export function postgresBackend(databaseUrl: string, options: BackendOptions): Q
         { connection: connection(workerPoolMax(settings.concurrency)), ...settings },
         createPostgresBackend,
       ) as AnyWorker,
-    retention: RETENTION,
+    retention: BY_AGE_ONLY,
   };
 }

@@ -1,14 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { redisRetryStrategy } from '../../redis.js';
-import {
-  type AnyQueue,
-  type AnyWorker,
-  type BackendOptions,
-  CONNECT_TIMEOUT_MS,
-  KEEP_COMPLETED,
-  KEEP_FAILED,
-  type QueueBackend,
-} from './backend.js';
+import { type AnyQueue, type AnyWorker, type BackendOptions, CONNECT_TIMEOUT_MS, type QueueBackend, RETENTION } from './backend.js';
 
 /**
  * BullMQ's Redis backend (ioredis). Producers fail fast while Redis is down:
@@ -26,6 +18,6 @@ export function redisBackend(url: string, options: BackendOptions): QueueBackend
       new Queue(name, { connection: { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 }, ...prefix }) as AnyQueue,
     newWorker: (name, processor, settings) =>
       new Worker(name, processor, { connection: { ...common, maxRetriesPerRequest: null }, ...prefix, ...settings }) as AnyWorker,
-    retention: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
+    retention: RETENTION,
   };
 }
