@@ -10,25 +10,11 @@ import { QueuesNotStartedError } from '../infra/jobs/producer.js';
 import { isAdmin } from '../core/access.js';
 
 /**
- * bull-board at /admin/queues, for admins only, on whichever backend the
- * queues use. Every route under the prefix (the page, its static assets, its
- * JSON API) passes one onRequest guard. Two ways in:
- *
- * - `Authorization: Bearer <accessToken>` of an admin (API clients, curl);
- * - the admin session cookie, for browsers: `POST /admin/session` with an
- *   admin's access token in the Authorization header sets `switchyard_admin`,
- *   a JWT signed with JWT_SECRET for the audience `switchyard-admin` (so it is
- *   no API token, and an API token is no session), living ACCESS_TOKEN_TTL and
- *   never past the access token it was made from; HttpOnly, SameSite=Strict,
- *   Path=/admin, Secure when the request came over HTTPS. `DELETE
- *   /admin/session` clears it. `GET /admin/login` is a small page that signs
- *   in with email and password through the GraphQL `login` mutation and trades
- *   the access token for the cookie (admin-login.html).
- *
- * CSRF: bull-board's state-changing routes are POST/PUT/DELETE (GET only
- * reads), and a SameSite=Strict cookie is not sent on any cross-site request;
- * the session endpoints need an Authorization header, which no cross-site form
- * can send and CORS does not allow. Anonymous → 401, signed-in non-admin → 403.
+ * bull-board at /admin/queues, for admins only: every route under the prefix
+ * passes one onRequest guard, which admits an admin's Bearer token or the
+ * admin session cookie (a JWT for its own audience). The endpoints
+ * (docs/contract.md, "10. Operational endpoints"); the access rules and why
+ * they are CSRF-safe (docs/design-notes.md, "The queue board's access").
  */
 
 const ADMIN_QUEUES_PATH = '/admin/queues';

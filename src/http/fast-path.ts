@@ -4,20 +4,11 @@ import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import { isGraphQLError } from '../core/errors.js';
 
 /**
- * A shorter road for the commonest request — POST application/json, one
- * operation, an answer in JSON — through the very same envelop pipeline Yoga
- * runs (parse and validation caches, query limits, context, execution, error
- * masking, metrics). What it skips is Yoga's fetch-API adaptation of the Node
- * request and response, which costs more than the operation itself for small
- * queries (see bench/README.md).
- *
- * Anything else, and anything this path is not sure to answer exactly as
- * Yoga would, goes to Yoga's handler (`false` is returned before any
- * resolver ran): other methods and media types, batches, subscriptions, CORS
- * requests, bodies that are not a plain GraphQL request, and unexpected
- * failures before execution. Results with errors are rendered by Yoga's own
- * result processor, so status codes follow the GraphQL-over-HTTP rules Yoga
- * implements. test/fast-path.test.ts compares both roads response for response.
+ * A shorter road for the commonest request (POST application/json, one
+ * operation, JSON back) through Yoga's own envelop pipeline, skipping only its
+ * fetch-API adaptation. It answers exactly as Yoga would, or returns `false`
+ * before any resolver ran and Yoga answers; test/fast-path.test.ts compares
+ * both roads (docs/design-notes.md, "The fast path").
  */
 
 type RegularMediaType = 'application/graphql-response+json' | 'application/json';

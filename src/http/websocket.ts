@@ -14,26 +14,11 @@ import { graphqlRuntime } from '../infra/graphql-runtime.js';
 import type { Metrics } from '../infra/metrics.js';
 
 /**
- * GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws`) on
- * the HTTP server's own port and path. Operations run through Yoga's envelop
- * (`yoga.getEnveloped`), so they get the plugins HTTP requests get: query
- * limits, contract error codes, error masking, metrics, and the same context.
- *
- * - Auth: `connectionParams.authorization` = "Bearer <accessToken>", checked
- *   once at connection_init. A bad or expired token closes the socket with
- *   4403; no token makes an anonymous connection.
- * - Expiry: when the token expires the socket is closed with 4403 ("Token
- *   expired"), ending its subscriptions; graphql-ws clients retry on 4403,
- *   asking connectionParams again (give it a function returning a fresh token)
- *   and resubscribing.
- * - Limits (per API process): WS_MAX_SUBSCRIPTIONS_PER_CONNECTION operations
- *   at once per connection (past it: RATE_LIMITED on that subscribe);
- *   WS_MAX_CONNECTIONS_PER_USER signed-in connections per user (past it: the
- *   new socket is closed with 4429).
- * - Keep-alive: a ping every WS_KEEPALIVE_MS; a peer that has not answered by
- *   the next one is terminated.
- * - Shutdown: close() sends 1001 to every client, then terminates those that
- *   have not closed within the given time.
+ * GraphQL over WebSocket (graphql-ws, `graphql-transport-ws`) on the HTTP
+ * server's own port and path, every operation through Yoga's envelop like an
+ * HTTP request; a socket never outlives its token. The client-facing rules
+ * (docs/contract.md, "8. Subscriptions"); the rest (docs/design-notes.md,
+ * "The WebSocket server").
  */
 
 const CLOSE_CODES = {

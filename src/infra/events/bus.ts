@@ -6,27 +6,11 @@ import { postgresTransport } from './transports/postgres.js';
 import { redisTransport } from './transports/redis.js';
 
 /**
- * The cross-process event bus behind subscriptions, typed by the caller's
- * event map (topic → payload; infra knows no topic itself). A mutation or a job
- * publishes a compact event (ids and a status, never a whole row); every API
- * process delivers it to its own subscribers, which filter on those ids and
- * read what they show from the database. With REDIS_URL the bus is Redis
- * pub/sub (@graphql-yoga/redis-event-target, one channel per topic), without
- * it PostgreSQL LISTEN/NOTIFY (one channel, `switchyard_events`, on the app's
- * database). A subscriber is a Repeater on that event target that queues
- * only the events its filter accepts.
- *
- * Delivery is at most once, like the pub/sub it runs on: an event published
- * while a process's listening connection is down is lost for that process's
- * subscribers (the connection comes back by itself). The database stays the
- * truth; a client that reconnects reads the current state.
- *
- * - A payload is serialized once per publish and parsed once per received
- *   message per process, not once per subscriber.
- * - Payloads over MAX_EVENT_BYTES are refused and logged (NOTIFY's limit is
- *   8,000 bytes; the same bound holds on Redis, so that both backends agree).
- * - publish() never throws: a bus that is down or slow (PUBLISH_TIMEOUT_MS)
- *   is logged and the caller goes on. A mutation or job never fails for it.
+ * The cross-process event bus behind subscriptions (Redis pub/sub with
+ * REDIS_URL, else PostgreSQL LISTEN/NOTIFY), typed by the caller's event map.
+ * Events are compact (ids and a status); delivery is at most once, so the
+ * database stays the truth and subscribers re-read it; publish() never throws
+ * (docs/invariants.md, "The event bus: at most once, subscribers re-read").
  */
 
 export type PublishOutcome = 'sent' | 'failed' | 'too_large' | 'not_started';

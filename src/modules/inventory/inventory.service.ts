@@ -27,51 +27,12 @@ import { announceStockChanged } from './stock-feed.js';
 import { visibleTo } from '../../core/access.js';
 
 /**
- * The inventory: items with a stock, and orders that reserve units of them.
- * A purchase commits the order RESERVED with the stock already taken; a worker
- * then takes the payment through the ledger (PAID → FULFILLED) or cancels the
- * order and gives the stock back.
- *
- * Concurrency — why a flash sale cannot oversell and the limit holds:
- * - The purchase is one call of the SQL function `inventory_purchase`
- *   (migration …_inventory): one round trip, one transaction, whatever the
- *   outcome. It checks the key, the item and the account, then the buyer's
- *   limit, then takes the stock with one conditional
- *   `UPDATE … SET stock = stock - q WHERE id = $1 AND stock >= q`, then
- *   inserts the order. Concurrent decrements queue on the item's row lock and
- *   each re-checks `stock >= q` on the newest row, so the units sold never
- *   exceed the stock; CHECK (stock >= 0) is the last line. The hot item row is
- *   written last but one, so its lock is held for the order's INSERT and the
- *   commit only: no client round trip runs while it is held.
- * - The per-buyer limit: one buyer's purchases of one item queue on a
- *   transaction-scoped advisory lock of (buyer, item) — other buyers never wait
- *   on it — and under it the function sums the buyer's units in orders that
- *   are not CANCELLED (each statement of the function sees what committed
- *   before it, and the previous holder committed before releasing the lock).
- *   So two purchases by one buyer are never counted against the same room.
- * - A refusal (SOLD_OUT, LIMIT_EXCEEDED, NOT_FOUND, …) is an outcome, not a
- *   raised error, and writes nothing: no statement fails — a failed statement
- *   costs its pooled connection (pg's Pool.query drops a client whose query
- *   errored), and in a flash sale most purchases are refused.
- * - When both apply, the limit is checked first: a purchase that would pass
- *   the buyer's limit is LIMIT_EXCEEDED even when the item is also sold out.
- * - Idempotency: requests of one buyer with one key run one at a time (a
- *   transaction-scoped advisory lock of (buyer, key)), so a repeat — even a
- *   concurrent one — finds the first one's order committed and returns it
- *   (CONFLICT when its input differs); the unique (buyer_id, idempotency_key)
- *   is the last line.
- * - Cancellation (payment failed, fulfilment gave up) is one statement that
- *   sets CANCELLED `WHERE status = 'RESERVED'` and gives the stock back from
- *   the row it changed: the stock comes back exactly once however often, or
- *   however concurrently, it runs. The limit needs no undo: it counts orders
- *   that are not CANCELLED.
- * - Payment races: an order is cancelled only while no payment is linked to
- *   it (or the linked one FAILED), and a payment is linked only while the
- *   order is RESERVED; a run that loses that race fails its PENDING payment,
- *   releasing the hold. So a cancelled order is not charged — short of one
- *   corner: two runs at once, the buyer's balance growing between their
- *   holds, and the later run's process dying between its hold and its link;
- *   the ledger's sweeper then settles that unlinked payment.
+ * The inventory: items with a stock, and orders that reserve units of them. A
+ * purchase (one call of the SQL function inventory_purchase) commits the order
+ * RESERVED with the stock taken; a worker then takes the payment through the
+ * ledger (PAID → FULFILLED) or cancels the order, the stock back exactly once.
+ * Never oversold, the per-buyer limit kept, a cancelled order not charged — how,
+ * and the one corner case (docs/invariants.md, "Stock: the inventory").
  */
 
 export const MAX_STOCK = 1_000_000;
@@ -222,9 +183,9 @@ function requestHash(input: PurchaseInput): string {
 
 /**
  * Reserves `quantity` units for the viewer: the order RESERVED, the stock
- * taken, in one transaction (see the module comment); SOLD_OUT or
- * LIMIT_EXCEEDED otherwise, with nothing written. The item must exist and the
- * paying account be the viewer's own (else NOT_FOUND) in the item's currency.
+ * taken, in one transaction (docs/invariants.md, "Never oversold"); SOLD_OUT
+ * or LIMIT_EXCEEDED otherwise, with nothing written. The item must exist and
+ * the paying account be the viewer's own (else NOT_FOUND) in the item's currency.
  * The same idempotency key with the same input returns the first order; with
  * another input it is CONFLICT. One database round trip, whatever the outcome.
  */
@@ -296,10 +257,11 @@ const RESERVE_SQL = `SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId",
     FROM "inventory_purchase"($1, $2, $3, $4, $5::integer, $6, $7)`;
 
 /**
- * One call of inventory_purchase (see the module comment): everything or
- * nothing, refusals as outcomes. On the pool under Prisma rather than through
- * it: in a flash sale this is the one statement of nearly every request, and
- * Prisma's pipeline for a raw query cost the API more CPU than pg itself.
+ * One call of inventory_purchase: everything or nothing, refusals as
+ * outcomes (docs/invariants.md, "Stock: the inventory"). On the pool under
+ * Prisma rather than through it: in a flash sale this is the one statement of
+ * nearly every request, and Prisma's pipeline for a raw query cost the API
+ * more CPU than pg itself.
  */
 async function reserve(
   db: PrismaClient,

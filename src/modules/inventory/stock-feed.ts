@@ -6,24 +6,9 @@ import type { AppEventBus } from '../../core/events.js';
 /**
  * stockChanged, for every subscriber of this process: the current item first,
  * then its changes — at most one read (and one delivery) per item per
- * STOCK_FEED_INTERVAL_MS, however many purchases land and however many
- * clients watch.
- *
- * Why each delivery is a fresh read, not the value an event carried: events
- * from concurrent purchases (on any API process) are published in no
- * particular order, so the last event to arrive may carry an older stock.
- * Here an event only says "item X changed"; the watch of X then reads the row
- * — one read at a time per item — and an event that arrives while a read is
- * running schedules another one. So the last change is always followed by a
- * read that sees it, and the last value delivered is the item as it is.
- *
- * One read serves every subscriber of the item (the row is public, so all see
- * the same object); a subscriber that falls behind keeps only the newest value
- * (ItemStream), so a slow client costs no memory per event.
- *
- * The publishing side (announceStockChanged) coalesces too: one publish in
- * flight per item and process, and one more after it if the stock moved
- * meanwhile.
+ * STOCK_FEED_INTERVAL_MS. Each delivery is a fresh read, never an event's
+ * value, so the last value delivered is the item as it is
+ * (docs/design-notes.md, "The stock feed").
  */
 
 export const STOCK_FEED_INTERVAL_MS = 100;

@@ -19,7 +19,8 @@ import { isAdmin, visibleTo } from '../../core/access.js';
  * The ledger: accounts, holds and double-entry transfers. Money is integer
  * minor units. A request commits a PENDING transaction — with a hold on the
  * source, so the money cannot be spent twice — and a worker settles it once:
- * COMPLETED with its entries, or FAILED with the hold released.
+ * COMPLETED with its entries, or FAILED with the hold released. How the
+ * database keeps each of these (docs/invariants.md, "Money: the ledger").
  */
 
 export const HOUSE_USER_ID = 'house';
@@ -342,14 +343,12 @@ export function deposit(services: AppServices, viewer: Viewer, input: DepositInp
 export type SettleOutcome = 'completed' | 'already-settled';
 
 /**
- * Posts a PENDING transaction: locks it, then both accounts in id order (so
- * two settlements never wait on each other crosswise), writes the entries,
- * moves the balances, releases the hold and marks it COMPLETED. A transaction
- * that is no longer PENDING is left alone: delivery is at least once, the
- * effect exactly once. It runs as one server-side function
- * (prisma/migrations/…_ledger_settle_function): the account rows are hot, and
- * each client round trip made while holding their locks made everyone else
- * on them wait.
+ * Posts a PENDING transaction: one call of ledger_settle
+ * (prisma/migrations/…_ledger_settle_function), which locks it, then both
+ * accounts in id order, writes the entries, moves the balances, releases the
+ * hold and marks it COMPLETED; one no longer PENDING is left alone, so the
+ * effect is exactly once (docs/invariants.md, "Settled exactly once" and
+ * "Lock order").
  */
 export async function settleTransaction(services: AppServices, transactionId: string): Promise<SettleOutcome> {
   const [result] = await services.db.$queryRaw<Array<{ outcome: SettleOutcome }>>`
