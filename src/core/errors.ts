@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import pg from 'pg';
 
-/** The error codes of the public contract (docs/contract.md, "Error codes"). */
+/** The error codes of the public contract (docs/contract.md, §3 "Error codes"). */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
   'UNAUTHENTICATED',

@@ -22,7 +22,7 @@ export const QUERY_LIMITS = {
   maxCost: 20_000,
 } as const;
 
-// Rejections are relabelled so clients see the contract's code (docs/contract.md, "Error codes").
+// Rejections are relabelled so clients see the contract's code (docs/contract.md, §3 "Error codes").
 const markTooComplex = (_context: unknown, error: GraphQLError) => {
   (error.extensions as Record<string, unknown>).code = 'QUERY_TOO_COMPLEX';
 };
