@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppServices } from '../../core/context.js';
 import {
@@ -25,6 +25,7 @@ import {
 } from '../ledger/ledger.service.js';
 import { announceStockChanged } from './stock-feed.js';
 import { visibleTo } from '../../core/access.js';
+import { currencySchema, idempotencyKeySchema, requestHash } from '../../core/inputs.js';
 
 /**
  * The inventory: items with a stock, and orders that reserve units of them. A
@@ -55,7 +56,7 @@ export const createItemInputSchema = z.object({
     .bigint({ message: 'Price must be an integer.' })
     .min(0n, 'Price must not be negative.')
     .max(MAX_PRICE, 'Price must be at most 10^15.'),
-  currency: z.string().trim().regex(/^[A-Z]{3}$/, 'Currency must be three upper-case letters (ISO 4217).'),
+  currency: currencySchema,
   stock: z
     .number()
     .int('Stock must be a whole number.')
@@ -86,10 +87,7 @@ export const purchaseInputSchema = z.object({
     .nullish()
     .transform((quantity) => quantity ?? 1),
   accountId: id('Account'),
-  idempotencyKey: z
-    .string()
-    .min(8, 'Idempotency key must be 8 to 100 characters.')
-    .max(100, 'Idempotency key must be 8 to 100 characters.'),
+  idempotencyKey: idempotencyKeySchema,
 });
 
 export type CreateItemInput = z.infer<typeof createItemInputSchema>;
@@ -175,11 +173,7 @@ export function listMyOrders(
 }
 
 /** What makes two purchases "the same" for idempotency. */
-function requestHash(input: PurchaseInput): string {
-  return createHash('sha256')
-    .update(JSON.stringify([input.itemId, input.quantity, input.accountId]))
-    .digest('hex');
-}
+const purchaseHash = (input: PurchaseInput) => requestHash([input.itemId, input.quantity, input.accountId]);
 
 /**
  * Reserves `quantity` units for the viewer: the order RESERVED, the stock
@@ -191,7 +185,7 @@ function requestHash(input: PurchaseInput): string {
  */
 export async function purchase(services: AppServices, viewer: Viewer, input: PurchaseInput): Promise<Order> {
   const { db } = services;
-  const hash = requestHash(input);
+  const hash = purchaseHash(input);
   const orderId = randomUUID();
   const result = await retryOnWriteConflict(() => reserve(db, orderId, viewer.id, input, hash));
   switch (result.outcome) {

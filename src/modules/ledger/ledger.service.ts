@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppServices } from '../../core/context.js';
 import { AppError, badUserInput, conflict, isUniqueViolation, notFound, retryOnWriteConflict } from '../../core/errors.js';
@@ -14,6 +14,7 @@ import type { TransactionUpdatedEvent } from './ledger.events.js';
 import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
+import { currencySchema, idempotencyKeySchema, requestHash } from '../../core/inputs.js';
 
 /**
  * The ledger: accounts, holds and double-entry transfers. Money is integer
@@ -29,24 +30,19 @@ const HOUSE_CURRENCY = 'USD';
 
 const MAX_AMOUNT = 10n ** 15n;
 
-const currency = z.string().trim().regex(/^[A-Z]{3}$/, 'Currency must be three upper-case letters (ISO 4217).');
 const amount = z
   .bigint({ message: 'Amount must be an integer.' })
   .min(1n, 'Amount must be at least 1.')
   .max(MAX_AMOUNT, 'Amount must be at most 10^15.');
-const idempotencyKey = z
-  .string()
-  .min(8, 'Idempotency key must be 8 to 100 characters.')
-  .max(100, 'Idempotency key must be 8 to 100 characters.');
 const accountId = z.string().min(1, 'Account id must not be empty.').max(100, 'Unknown account.');
 
-export const openAccountInputSchema = z.object({ currency });
-export const depositInputSchema = z.object({ accountId, amount, idempotencyKey });
+export const openAccountInputSchema = z.object({ currency: currencySchema });
+export const depositInputSchema = z.object({ accountId, amount, idempotencyKey: idempotencyKeySchema });
 export const transferInputSchema = z.object({
   fromAccountId: accountId,
   toAccountId: accountId,
   amount,
-  idempotencyKey,
+  idempotencyKey: idempotencyKeySchema,
   memo: z.string().max(200, 'Memo must be at most 200 characters.').nullish(),
 });
 
@@ -204,12 +200,8 @@ interface NewTransaction {
 }
 
 /** What makes two requests "the same" for idempotency. */
-function requestHash(request: NewTransaction): string {
-  const { kind, fromAccountId, toAccountId, amount: value, memo } = request;
-  return createHash('sha256')
-    .update(JSON.stringify([kind, fromAccountId, toAccountId, value.toString(), memo ?? null]))
-    .digest('hex');
-}
+const transactionHash = ({ kind, fromAccountId, toAccountId, amount: value, memo }: NewTransaction) =>
+  requestHash([kind, fromAccountId, toAccountId, value, memo ?? null]);
 
 export interface Accepted {
   transaction: LedgerTransaction;
@@ -232,7 +224,7 @@ export async function recordTransaction(
   request: NewTransaction,
   canDrawFrom: (account: LedgerAccount) => boolean,
 ): Promise<Accepted> {
-  const hash = requestHash(request);
+  const hash = transactionHash(request);
   const existing = await findByKey(services.db, request, hash);
   if (existing) return { transaction: existing, created: false };
   try {
