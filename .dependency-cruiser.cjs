@@ -1,5 +1,5 @@
 /**
- * Layer rules of DESIGN.md ("Layout"), checked by `npm run deps:check` in CI.
+ * The layer rules of README.md ("Architecture"), checked by `npm run deps:check` in CI.
  *
  *   modules -> core, infra        http -> everything        core -> infra
  *   infra knows no domain; core and infra import no module, http or the app.

@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Switchyard production image: `node dist/src/server.js --api` (DESIGN.md, "Running modes" 2).
+# Switchyard production image: `node dist/src/server.js --api` (README.md, "Running in production").
 # The image expects DATABASE_URL and JWT_SECRET (embedded mode is for `npm start` on a workstation).
 ARG NODE_IMAGE=node:20-bookworm-slim
 

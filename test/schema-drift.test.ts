@@ -7,7 +7,7 @@ import { createTestDatabase } from './helpers/database.js';
 
 /**
  * Proves the migrated database is what prisma/schema.prisma describes, without
- * Prisma's schema engine (see DESIGN.md, "Migrations"): the expected shape is
+ * Prisma's schema engine (see README.md, "Migrations"): the expected shape is
  * derived from the schema's DMMF (Prisma's own parser, compiled to Wasm), the
  * actual one is read from pg_catalog of a database built by our migrations.
  * Everything is derived generically, so new models, fields, indexes and
