@@ -4,10 +4,15 @@ import { createBullBoard } from '@bull-board/api';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppServices, Viewer } from '../core/context.js';
-import { signToken, verifyToken, viewerFromAuthorization } from '../modules/auth/auth.service.js';
+import { isAdmin } from '../core/access.js';
 import { boardQueues } from '../infra/jobs/board.js';
 import { QueuesNotStartedError } from '../infra/jobs/producer.js';
-import { isAdmin } from '../core/access.js';
+import {
+  signToken,
+  type TokenAudience,
+  verifyToken,
+  viewerFromAuthorization,
+} from '../modules/auth/auth.service.js';
 
 /**
  * bull-board at /admin/queues, for admins only: every route under the prefix
@@ -21,6 +26,8 @@ const ADMIN_QUEUES_PATH = '/admin/queues';
 const ADMIN_SESSION_PATH = '/admin/session';
 const ADMIN_LOGIN_PATH = '/admin/login';
 export const ADMIN_SESSION_COOKIE = 'switchyard_admin';
+/** The session cookie's token is for bull-board alone: no API token, and an API token is no session. */
+const ADMIN_AUDIENCE: TokenAudience = 'switchyard-admin';
 
 type Denied = { status: 401 | 403; message: string; clearCookie?: boolean };
 
@@ -185,7 +192,6 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
-const ADMIN_AUDIENCE = 'switchyard-admin';
 
 /**
  * The sign-in page, and a CSP that allows its one inline script by hash. Read
