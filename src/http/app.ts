@@ -6,21 +6,21 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { AppServices, Context } from '../core/context.js';
-import { createFastPath } from './fast-path.js';
-import { adminQueuesPlugin } from './admin.js';
+import type { AppEventBus } from '../core/events.js';
+import { createAppEventBus } from '../events.js';
 import { closeDb, createDb, type Db } from '../infra/db.js';
-import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
+import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
 import { createLogger, RequestLogController } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
 import { MigrationError, pendingMigrations } from '../infra/migrate.js';
-import type { AppEventBus } from '../core/events.js';
-import { createAppEventBus } from '../events.js';
-import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
 import { QUEUE_NAMES } from '../jobs.js';
-import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 import { schema } from '../schema/index.js';
+import { adminQueuesPlugin } from './admin.js';
+import { createFastPath } from './fast-path.js';
+import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
 import { alreadyLogged, maskError, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins } from './query-limits.js';
+import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
 export interface BuildAppOptions {
   /** Overrides config.databaseUrl (embedded mode knows the URL only once PostgreSQL is up). */
