@@ -13,7 +13,8 @@
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
-import { freePort, machineSummary, median, table } from './lib.js';
+import { freePort } from '../test/harness/ports.js';
+import { machineSummary, median, table } from './lib.js';
 import { KeepAliveConnection, postGraphQL } from './system.js';
 
 const CONNECTIONS = 1000;

@@ -231,10 +231,10 @@ async function runBackend(
   log(`--- bus: ${backend === 'redis' ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'} ---`);
   const profileOut = process.env.BENCH_PROFILE === '1' ? join(tmpdir(), `switchyard-bench-fanout-${Date.now()}-${backend}-api`) : undefined;
   const shop = await startShop({ cluster, root, name: `fanout_${backend}`, backend, logLevel: settings.logLevel, dist, profileOut });
-  const { api, worker, apiLog, workerLog, apiUrl, graphqlUrl, config, db, dir } = shop;
+  const { api, apiLog, apiUrl, graphqlUrl, db, dir } = shop;
   const drivers: Child[] = [];
   try {
-    const buyers = await prepareBuyers(db, config, Math.min(settings.burst, 100), worker, workerLog);
+    const buyers = await prepareBuyers(shop, Math.min(settings.burst, 100));
     const sku = `FANOUT-${randomBytes(4).toString('hex').toUpperCase()}`;
     const item = { id: await createBenchItem(graphqlUrl, { sku, name: 'Fan-out item', price: '1', stock: INITIAL_STOCK, limitPerUser: null }) };
     const purchase = (n: number) =>
@@ -242,7 +242,7 @@ async function runBackend(
         graphqlUrl,
         'mutation ($input: PurchaseInput!) { purchase(input: $input) { id } }',
         { input: { itemId: item.id, quantity: 1, accountId: buyers[n % buyers.length]!.accountId, idempotencyKey: `fanout-${sku}-${n}` } },
-        buyers[n % buyers.length]!.token,
+        buyers[n % buyers.length]!.accessToken,
       );
 
     // Warm-up: the purchase path and the subscription path, then idle RSS.

@@ -98,7 +98,7 @@ async function driverMain(): Promise<void> {
   const job = JSON.parse(readFileSync(process.argv[3] ?? '', 'utf8')) as SaleDriverJob;
   const target = new URL(job.url);
   if (target.hostname !== '127.0.0.1') throw new Error(`bench traffic must target 127.0.0.1, not ${target.hostname}`);
-  const connections = job.buyers.map(({ token }) => new KeepAliveConnection(target, token));
+  const connections = job.buyers.map(({ accessToken }) => new KeepAliveConnection(target, accessToken));
   const outcomes: Record<string, number> = {};
   const samples: Record<string, string> = {};
   const unitsByBuyer = job.buyers.map(() => 0);
@@ -271,9 +271,9 @@ async function runBackend(
     tree: server.tree,
     profileOut,
   });
-  const { api, worker, apiLog, workerLog, graphqlUrl, config, db, dir } = shop;
+  const { api, worker, apiLog, graphqlUrl, db, dir } = shop;
   try {
-    const buyers = await prepareBuyers(db, config, settings.buyers, worker, workerLog);
+    const buyers = await prepareBuyers(shop, settings.buyers);
     log(`${buyers.length} buyers READY, each with ${WELCOME_CREDIT} USD`);
     const createItem = (stock: number, limitPerUser: number | null) => {
       const sku = `BENCH-${randomBytes(4).toString('hex').toUpperCase()}`;

@@ -11,11 +11,12 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../test/harness/ports.js';
+import { postmasterPid } from '../test/harness/postgres.js';
 import type { DriverJob, DriverResult } from './driver.js';
 import {
   benchFile,
   type Child,
-  freePort,
   hostCpuTimes,
   machineSummary,
   mb,
@@ -451,28 +452,18 @@ function profileTarget(): string | undefined {
  * fast-shutdown that postmaster before the data dir is removed.
  */
 function stopLeftoverPostgresOnCleanup(databaseDir: string): void {
-  const postmasterPid = () => {
-    try {
-      const pid = Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      if (!Number.isInteger(pid) || pid <= 0) return undefined;
-      process.kill(pid, 0);
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres' ? pid : undefined;
-    } catch {
-      return undefined;
-    }
-  };
   onCleanup(
     'stop leftover PostgreSQL',
     async () => {
-      const pid = postmasterPid();
+      const pid = postmasterPid(databaseDir);
       if (pid === undefined) return;
       log(`stopping leftover PostgreSQL (pid ${pid})`);
       process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 50 && postmasterPid() !== undefined; i++) await sleep(200);
-      if (postmasterPid() !== undefined) process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 50 && postmasterPid(databaseDir) !== undefined; i++) await sleep(200);
+      if (postmasterPid(databaseDir) !== undefined) process.kill(pid, 'SIGKILL');
     },
     () => {
-      const pid = postmasterPid();
+      const pid = postmasterPid(databaseDir);
       if (pid !== undefined) process.kill(pid, 'SIGKILL');
     },
   );

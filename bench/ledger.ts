@@ -23,13 +23,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { KNOWN_ENV_VARIABLES } from '../src/config.js';
+import { freePort } from '../test/harness/ports.js';
+import { childEnv } from '../test/harness/processes.js';
 import {
   benchFile,
   busyCores,
   type Child,
   envPositiveNumber,
-  freePort,
   hostCpuTimes,
   loadavgNow,
   machineSummary,
@@ -338,9 +338,7 @@ async function runBackend(backend: Backend, cluster: Cluster, root: string, sett
   }
 
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  Object.assign(env, {
+  const env = childEnv({
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),

