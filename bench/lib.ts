@@ -15,7 +15,7 @@ import {
   spawnChild as spawnHarnessChild,
 } from '../test/harness/processes.js';
 
-export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = dirname(BENCH_DIR);
 
 // ---------------------------------------------------------------------------

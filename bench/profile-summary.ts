@@ -26,7 +26,7 @@ interface CpuProfile {
   timeDeltas?: number[];
 }
 
-export interface Share {
+interface Share {
   name: string;
   ms: number;
   percent: number;
@@ -41,7 +41,7 @@ export interface ProfileSummary {
 }
 
 /** Which package, Node internal area or app directory a frame belongs to. */
-export function moduleOf(frame: CallFrame): string {
+function moduleOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (!url) {
     if (functionName.startsWith('(')) return functionName; // (garbage collector), (program), (idle), (root)

@@ -283,6 +283,8 @@ export async function compileServer(root: string, tree = ROOT_DIR, name = 'build
     '--outDir',
     join(build, 'dist'),
   ]);
+  // What tsc does not emit (the admin sign-in page), as `npm run build` copies it; older trees have none.
+  await runToCompletion('copy-assets', NODE, [join(ROOT_DIR, 'scripts/copy-assets.mjs'), join(build, 'dist'), tree]);
   return join(build, 'dist');
 }
 
@@ -316,7 +318,7 @@ export async function checkoutRevision(root: string, revision: string): Promise<
 // ---------------------------------------------------------------------------
 // API and worker processes
 
-export interface ApiAndWorker {
+interface ApiAndWorker {
   api: Child;
   worker: Child;
   apiLog: string;
@@ -331,7 +333,7 @@ export interface ApiAndWorker {
  * start:api` does, or from `dist` (compileServer) as the Docker image does.
  * With `profileOut`, the API preloads profile-hook.ts (SIGUSR2 starts/stops).
  */
-export async function startApiAndWorker(options: {
+async function startApiAndWorker(options: {
   env: NodeJS.ProcessEnv;
   dir: string;
   port: number;
@@ -417,7 +419,7 @@ export async function startShop(options: {
 }
 
 /** BENCH_SERVER: `tsx` (default, as `npm run start:api`) or `compiled` (as the Docker image). */
-export function serverKind(): 'tsx' | 'compiled' {
+function serverKind(): 'tsx' | 'compiled' {
   const kind = process.env.BENCH_SERVER || 'tsx';
   if (kind !== 'tsx' && kind !== 'compiled') {
     throw new Error('BENCH_SERVER must be "tsx" (npm start\'s way) or "compiled" (the Docker image\'s way)');

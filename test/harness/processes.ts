@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { fileURLToPath } from 'node:url';
 import { KNOWN_ENV_VARIABLES } from '../../src/config.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Exit {
   code: number | null;

@@ -41,7 +41,7 @@ async function insertUsers(
 }
 
 /** Access tokens of USERs, signed with `config`'s secret and lifetime. */
-export function signUserTokens(config: Config, ids: string[]): Promise<string[]> {
+function signUserTokens(config: Config, ids: string[]): Promise<string[]> {
   // signAccessToken reads the config only.
   const services = { config } as AppServices;
   return Promise.all(ids.map((id) => signAccessToken(services, { id, role: 'USER' })));

@@ -10,7 +10,7 @@ import { type Child, childEnv, type Exit, spawnChild, waitForOutput } from '../h
  */
 
 /** The start banner, complete: written in one piece, ending with a blank line. */
-export const BANNER = /Switchyard is running[\s\S]*\n\n/;
+const BANNER = /Switchyard is running[\s\S]*\n\n/;
 
 export interface ServerProcess {
   child: ChildProcess;

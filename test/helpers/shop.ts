@@ -10,7 +10,7 @@ import type { TestApp } from './app.js';
 
 export type Buyer = users.Buyer;
 
-export const unique = () => randomBytes(6).toString('hex');
+const unique = () => randomBytes(6).toString('hex');
 export const newSku = () => `SKU-${unique().toUpperCase()}`;
 export const newKey = () => `key-${unique()}`;
 
