@@ -38,15 +38,15 @@ import {
   NODE,
   readRss,
   sampleRss,
-  sleep,
   spawnChild,
   table,
   tail,
   TSX_IMPORT,
   waitForFile,
 } from './lib.js';
+import { sleep } from '../test/harness/wait.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, prepareBuyers, startBenchRun, startShop } from './system.js';
+import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, prepareBuyers, finishBenchRun, startBenchRun, startShop } from './system.js';
 
 const TARGETS = { deliveryP99Ms: 500, rssPerConnectionKb: 50, subscribers: 10_000 };
 const INITIAL_STOCK = 1_000_000;
@@ -205,10 +205,7 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
     backends.push(await runBackend(backend, cluster, root, settings, dist));
   }
   printResults(backends, settings, machine);
-  const output = { machine, settings, backends };
-  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
-  await cluster.stop();
-  return output;
+  return finishBenchRun({ machine, settings, backends }, cluster);
 }
 
 function readSettings(): Settings {

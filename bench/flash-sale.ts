@@ -42,12 +42,12 @@ import {
   readCpuSeconds,
   ROOT_DIR,
   runToCompletion,
-  sleep,
   table,
   tail,
   TSX_IMPORT,
   waitForFile,
 } from './lib.js';
+import { sleep } from '../test/harness/wait.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import {
   type Backend,
@@ -60,7 +60,7 @@ import {
   createBenchItem,
   KeepAliveConnection,
   prepareBuyers,
-  startBenchRun,
+  finishBenchRun, startBenchRun,
   startShop,
 } from './system.js';
 
@@ -229,10 +229,7 @@ export async function run(): Promise<{ machine: ReturnType<typeof machineSummary
     }
   }
   if (servers.length > 1) printComparison(backends, servers);
-  const output = { machine, settings, backends };
-  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
-  await cluster.stop();
-  return output;
+  return finishBenchRun({ machine, settings, backends }, cluster);
 }
 
 function readSettings(): Settings {

@@ -30,7 +30,6 @@ import {
   removeOnCleanup,
   runToCompletion,
   sampleRss,
-  sleep,
   spawnChild,
   TSX_IMPORT,
   table,
@@ -38,6 +37,7 @@ import {
   waitForFile,
   waitForHealth,
 } from './lib.js';
+import { sleep } from '../test/harness/wait.js';
 import { compileServer } from './system.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 

@@ -41,7 +41,6 @@ import {
   ROOT_DIR,
   removeOnCleanup,
   runToCompletion,
-  sleep,
   spawnChild,
   table,
   tail,
@@ -49,6 +48,7 @@ import {
   waitForFile,
   waitForHealth,
 } from './lib.js';
+import { sleep } from '../test/harness/wait.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { type Backend, benchBackends, type Cluster, graphql, postGraphQL, startCluster, startRedis } from './system.js';
 

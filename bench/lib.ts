@@ -14,6 +14,7 @@ import {
   type SpawnOptions,
   spawnChild as spawnHarnessChild,
 } from '../test/harness/processes.js';
+import { sleep } from '../test/harness/wait.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = dirname(BENCH_DIR);
@@ -128,7 +129,6 @@ export function removeOnCleanup(dir: string): void {
 // ---------------------------------------------------------------------------
 // Helpers
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resident set size in bytes from /proc/<pid>/status (VmRSS), or undefined when gone. */
 export function readRss(pid: number): number | undefined {

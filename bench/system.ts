@@ -4,7 +4,7 @@
  * helper for set-up requests. Shared by the ledger, flash-sale and fanout
  * scenarios.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import net from 'node:net';
@@ -178,6 +178,13 @@ export async function startBenchRun(name: string): Promise<{ root: string; dist:
   removeOnCleanup(root);
   const dist = serverKind() === 'compiled' ? await compileServer(root) : undefined;
   return { root, dist, cluster: await startCluster(root, true) };
+}
+
+/** The run's results: written to BENCH_JSON when it is set; then the cluster is stopped. */
+export async function finishBenchRun<T>(output: T, cluster: Cluster): Promise<T> {
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
+  await cluster.stop();
+  return output;
 }
 
 // ---------------------------------------------------------------------------

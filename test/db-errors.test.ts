@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawQuerySqlState, retryOnWriteConflict } from '../src/core/errors.js';
 import { closeDb, createDb, type Db, poolOf } from '../src/infra/db.js';
-import { createLogger } from '../src/infra/logger.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/database.js';
+import { memoryLogger } from './helpers/logs.js';
 
 /**
  * Raw statements reach PostgreSQL two ways — through Prisma ($queryRaw) and,
@@ -61,27 +60,22 @@ describe('the SQLSTATE of a failed raw statement', () => {
 
 describe('the pool under a client', () => {
   it('survives the server closing an idle connection before Prisma ever connected, and says so', async () => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const fresh = createDb(database.url, 2, createLogger('warn', stream));
+    const { logger, text: written } = memoryLogger('warn');
+    const lines = () => written().split('\n').filter((line) => line !== '');
+    const fresh = createDb(database.url, 2, logger);
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     try {
       const { rows } = await poolOf(fresh).query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-      await expect.poll(() => lines.length).toBe(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({
+      await expect.poll(() => lines().length).toBe(1);
+      expect(JSON.parse(lines()[0]!)).toMatchObject({
         component: 'database',
         code: '57P01',
         msg: 'an idle database connection failed; the pool dropped it',
       });
       // Not the client pg hangs on the error, with its connection settings.
-      expect(lines[0]).not.toContain(new URL(database.url).pathname.slice(1));
+      expect(lines()[0]).not.toContain(new URL(database.url).pathname.slice(1));
       expect((await poolOf(fresh).query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
     } finally {
       await admin.end();

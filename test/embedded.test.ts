@@ -10,6 +10,7 @@ import {
   startSlowRequest,
   stopAll,
 } from './helpers/server-process.js';
+import { sleep } from './harness/wait.js';
 
 /**
  * `npm start` as a newcomer runs it: src/server.ts as a real child process with
@@ -45,7 +46,6 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts src/server.ts in embedded mode on DATA_DIR; with waitForBanner, resolves once it is serving. */
 function startServer(options: { waitForBanner: boolean }): Promise<Server> {

@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { eventually, type LiveResult, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { type ListeningServer, type ServerProcess, spawnServer, stopAll } from './helpers/server-process.js';
 import { type DatabaseServices, databaseServices, newKey, newSku } from './helpers/shop.js';
+import { sleep } from './harness/wait.js';
 
 /**
  * Events across processes, on both buses: two API processes (src/server.ts,
@@ -77,7 +78,6 @@ const statusesOf = (results: Array<LiveResult<Update>>, id: string) =>
 const orderStatusesOf = (results: Array<LiveResult<OrderUpdate>>, id: string) =>
   results.filter((result) => result.data?.orderUpdated.id === id).map((result) => result.data!.orderUpdated.status);
 const stocksOf = (results: Array<LiveResult<StockUpdate>>) => results.map((result) => result.data?.stockChanged.stock);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(['redis', 'postgres'] as const)('events across processes on the %s bus', (backend) => {
   let database: TestDatabase;

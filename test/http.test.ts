@@ -1,15 +1,14 @@
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type App, buildApp } from '../src/http/app.js';
-import { freePort } from '../src/infra/embedded-postgres.js';
-import { createLogger } from '../src/infra/logger.js';
 import { EVENTS_CHANNEL } from '../src/infra/events/transports/postgres.js';
 import { appBehindRedisProxy, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/ledger.js';
+import { memoryLogger } from './helpers/logs.js';
+import { freePort } from './harness/ports.js';
 
 const t = useTestApp();
 
@@ -472,15 +471,8 @@ describe('unexpected errors', () => {
 
 describe('logs', () => {
   it('never contain passwords, tokens or the Authorization header; every request line has a reqId', async () => {
-    const chunks: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
     // The logger the server uses (redaction, serializers), at its most verbose, writing to memory.
-    const logger = createLogger('trace', stream);
+    const { logger, text: written } = memoryLogger('trace');
     const own = await appOnOwnDatabase(logger);
     const password = 'Log-Secret-Password-9f3a';
     const secrets: string[] = [password];
@@ -543,7 +535,7 @@ describe('logs', () => {
       await own.app.stop();
     }
 
-    const text = chunks.join('');
+    const text = written();
     const lines = text
       .split('\n')
       .filter(Boolean)
@@ -579,14 +571,7 @@ describe('logs', () => {
     expect(lines.map((line) => (line.req as { url?: string } | undefined)?.url)).toContain('/graphql?[redacted]');
   });
   it('redacts credentials wherever a log call puts them', () => {
-    const chunks: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
-    const logger = createLogger('trace', stream);
+    const { logger, text: written } = memoryLogger('trace');
     logger.info({
       password: 'p1-secret',
       input: { password: 'p2-secret', email: 'kept@example.com' },
@@ -597,7 +582,7 @@ describe('logs', () => {
       variables: { anything: 'v1-secret' },
     });
     logger.child({ reqId: 'r' }).warn({ user: { passwordHash: '$argon2id$h3-secret' } }, 'child');
-    const text = chunks.join('');
+    const text = written();
     expect(text).not.toMatch(/-secret/);
     expect(text).toContain('kept@example.com');
     expect(text).toContain('[redacted]');

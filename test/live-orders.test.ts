@@ -6,6 +6,7 @@ import { graphql } from './gql/index.js';
 import { useTestApp } from './helpers/app.js';
 import { eventually, killListeningConnection, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { type Buyer, createBuyers, newKey, newSku } from './helpers/shop.js';
+import { sleep } from './harness/wait.js';
 
 /**
  * orderUpdated and stockChanged against a real listening server, with
@@ -29,7 +30,6 @@ type OrderUpdate = { orderUpdated: { id: string; status: string; failureReason: 
 type StockUpdate = { stockChanged: { id: string; stock: number } };
 
 const bearer = (buyer: Buyer) => `Bearer ${buyer.accessToken}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const codesOf = (error: unknown) => (error as Array<{ extensions?: { code?: string } }>).map((e) => e.extensions?.code);
 const statusesOf = (results: Array<LiveResult<OrderUpdate>>, orderId: string) =>
   results.filter((r) => r.data?.orderUpdated.id === orderId).map((r) => r.data!.orderUpdated.status);

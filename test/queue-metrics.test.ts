@@ -10,6 +10,7 @@ import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
 import { QUEUE_NAMES } from '../src/jobs.js';
 import { testConfig, useTestApp } from './helpers/app.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
+import { sleep, waitUntil } from './harness/wait.js';
 
 /**
  * Queue metrics on /metrics: the per-queue gauges read from the store on
@@ -17,17 +18,10 @@ import { tcpProxy } from './helpers/tcp-proxy.js';
  * started on the app's queues. Test-only jobs; no job of src/jobs.ts runs.
  */
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const unique = () => randomBytes(6).toString('hex');
 
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 8000, what = 'condition') {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await predicate()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = (predicate: () => boolean | Promise<boolean>, timeoutMs = 8000, what = 'condition') =>
+  waitUntil(predicate, timeoutMs, what, 50);
 
 const idPayload = z.object({ id: z.string().min(1) });
 

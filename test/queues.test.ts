@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../src/config.js';
 import type { AppServices } from '../src/core/context.js';
 import { closeDb, createDb, type Db } from '../src/infra/db.js';
-import { freePort } from '../src/infra/embedded-postgres.js';
+import { freePort } from './harness/ports.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createAppEventBus } from '../src/events.js';
 import { defineJob, InvalidJobPayloadError } from '../src/infra/jobs/definition.js';
@@ -15,6 +15,7 @@ import { QUEUE_NAMES } from '../src/jobs.js';
 import { testConfig } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { tcpProxy } from './helpers/tcp-proxy.js';
+import { sleep, waitUntil as waitFor } from './harness/wait.js';
 
 /**
  * src/infra/jobs/ on both backends, with jobs of its own: the same suite
@@ -22,16 +23,7 @@ import { tcpProxy } from './helpers/tcp-proxy.js';
  * and on BullMQ's PostgreSQL backend (on a test database of its own).
  */
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition') {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await predicate()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** What the test processors saw, by the `id` in their payload. */
 interface Seen {

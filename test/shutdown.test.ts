@@ -9,6 +9,7 @@ import {
   startSlowRequest,
   stopAll,
 } from './helpers/server-process.js';
+import { sleep } from './harness/wait.js';
 
 /**
  * Graceful shutdown of the real process (src/server.ts as a child, production
@@ -87,7 +88,6 @@ function startSlowLogin(port: number, agent?: http.Agent): Promise<SlowRequest> 
   return startSlowRequest(port, LOGIN_BODY, { agent, headers: { accept: 'application/graphql-response+json' } });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('graceful shutdown of the server process', () => {
   it('SIGTERM: refuses new connections, finishes the in-flight request, exits 0', async () => {

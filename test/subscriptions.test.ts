@@ -11,6 +11,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, appBehindRedisProxy, injectGraphQL, type S
 import { createTestDatabase } from './helpers/database.js';
 import { readyUser } from './helpers/ledger.js';
 import { eventually, killListeningConnection, type LiveResult, metric, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
+import { sleep } from './harness/wait.js';
 
 /**
  * Live updates against a real listening server: graphql-ws's own client over
@@ -33,7 +34,6 @@ type Update = { transactionUpdated: { id: string; status: string; amount: string
 const LIMITS = { WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', WS_MAX_CONNECTIONS_PER_USER: '2' };
 const bearer = (session: { accessToken: string }) => `Bearer ${session.accessToken}`;
 const key = () => `key-${randomBytes(8).toString('hex')}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The updates of one transaction among a subscription's results. */
 const updatesOf = (results: Array<LiveResult<Update>>, id: string) =>

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KNOWN_ENV_VARIABLES } from '../../src/config.js';
+import { sleep } from './wait.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -224,7 +225,6 @@ function trySignal(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Whether `promise` settled within `ms` (the timer does not keep the process alive). */
 function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { freePort } from '../harness/ports.js';
 import { type Child, childEnv, type Exit, spawnChild, waitForOutput } from '../harness/processes.js';
+import { sleep } from '../harness/wait.js';
 
 /**
  * src/server.ts as a real child process (`node --import tsx src/server.ts`),
@@ -72,7 +73,6 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Ser
   return server;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Stops every process spawnServer started that is still running, one after
