@@ -29,7 +29,7 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   JOB_LOCK_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
-  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(5_000),
   SWEEP_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
   JWT_SECRET: optionalString,

@@ -1,7 +1,7 @@
-import type { AppJob } from './core/jobs.js';
-import { INVENTORY_JOBS } from './modules/inventory/inventory.jobs.js';
-import { LEDGER_JOBS } from './modules/ledger/ledger.jobs.js';
-import { USERS_JOBS } from './modules/users/users.jobs.js';
+import type { AppJob, AppSweeper } from './core/jobs.js';
+import { INVENTORY_JOBS, INVENTORY_SWEEPERS } from './modules/inventory/inventory.jobs.js';
+import { LEDGER_JOBS, LEDGER_SWEEPERS } from './modules/ledger/ledger.jobs.js';
+import { USERS_JOBS, USERS_SWEEPERS } from './modules/users/users.jobs.js';
 
 /**
  * Every job the worker processes run: `npm run start:worker` (workers/index.ts)
@@ -9,6 +9,9 @@ import { USERS_JOBS } from './modules/users/users.jobs.js';
  * of exactly this list. Each module declares its jobs in <domain>.jobs.ts.
  */
 export const ALL_JOBS: readonly AppJob<unknown>[] = [...USERS_JOBS, ...LEDGER_JOBS, ...INVENTORY_JOBS];
+
+/** Every sweeper: the processes that run ALL_JOBS run these too (startSweepers). */
+export const ALL_SWEEPERS: readonly AppSweeper<unknown>[] = [...USERS_SWEEPERS, ...LEDGER_SWEEPERS, ...INVENTORY_SWEEPERS];
 
 /** The queues those jobs use: the producer opens one BullMQ Queue each. */
 export const QUEUE_NAMES: readonly string[] = [...new Set(ALL_JOBS.map((job) => job.queue))];

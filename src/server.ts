@@ -10,8 +10,9 @@ import {
 import { createLogger } from './infra/logger.js';
 import { onShutdownSignal } from './infra/shutdown.js';
 import { MigrationError, migrate } from './infra/migrate.js';
+import { startSweepers, type Sweepers } from './infra/jobs/sweeper.js';
 import { startWorkers, type Workers } from './infra/jobs/worker.js';
-import { ALL_JOBS } from './jobs.js';
+import { ALL_JOBS, ALL_SWEEPERS } from './jobs.js';
 
 /**
  * The process entry. `npm start` runs it with workers inline on embedded
@@ -33,8 +34,10 @@ async function main(): Promise<void> {
 
   const app = buildApp(config, { databaseUrl, logger: log });
   let workers: Workers | undefined;
+  let sweepers: Sweepers | undefined;
   onShutdownSignal(log, async () => {
     // Inline workers first: their running jobs finish (bounded) while the queues and Prisma are still open.
+    await sweepers?.close();
     await workers?.close();
     await app.stop();
     await embedded?.stop();
@@ -50,9 +53,11 @@ async function main(): Promise<void> {
         concurrency: config.workerConcurrency,
         observer: app.metrics.jobs,
       });
+      sweepers = startSweepers(app.services, ALL_SWEEPERS, { observer: app.metrics.sweepers });
     }
     printBanner(url, config, seeded);
   } catch (error) {
+    await sweepers?.close().catch(() => {});
     await workers?.close().catch(() => {});
     await app.stop().catch(() => {});
     await embedded?.stop().catch(() => {});

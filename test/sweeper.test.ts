@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
 import { transfer } from '../src/modules/ledger/ledger.service.js';
+import { stalePageQuery } from '../src/core/jobs.js';
+import { startSweepers } from '../src/infra/jobs/sweeper.js';
+import { ALL_SWEEPERS } from '../src/jobs.js';
 import { createUser } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
 import { type Session, type TestApp, useTestApp } from './helpers/app.js';
@@ -66,6 +69,74 @@ describe.each(['redis', 'postgres'] as const)('the sweeper on the %s backend', (
       return row.provisioningStatus === 'READY' ? row : undefined;
     }, 15_000);
     expect(ready.accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
+  });
+
+  it('runs again a completed job whose row is still open, and its effect stays one', async () => {
+    const session = await t.registerUser();
+    await readyAccount(t, session);
+    const jobs = t.app.services.queues.bullQueues().find((queue) => queue.name === 'provisioning')!;
+    const job = await jobs.getJob(`provision-${session.user.id}`);
+    expect(await job?.getState()).toBe('completed');
+    // The row open again, as if the job had finished without closing it: only a redelivery that runs it closes it.
+    await t.app.db.user.update({ where: { id: session.user.id }, data: { provisioningStatus: 'PENDING' } });
+    const ready = await waitFor(async () => {
+      const row = await t.app.db.user.findUniqueOrThrow({ where: { id: session.user.id }, include: { accounts: true } });
+      return row.provisioningStatus === 'READY' ? row : undefined;
+    }, 15_000);
+    // One account, one welcome credit: the job re-read what its first run did.
+    expect(ready.accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('settles a backlog with several processes sweeping at once, the effect of each row once', async () => {
+    // 45 users committed PENDING and never enqueued.
+    const users = await t.app.db.user.createManyAndReturn({
+      data: Array.from({ length: 45 }, () => ({
+        email: `backlog-${randomBytes(6).toString('hex')}@example.com`,
+        name: 'Backlog',
+        passwordHash: '!',
+      })),
+      select: { id: true },
+    });
+    // A second and a third process's sweepers on the same database: the advisory lock keeps it to one sweep at a time.
+    const others = [1, 2].map(() => startSweepers(t.app.services, ALL_SWEEPERS));
+    try {
+      await waitFor(async () => {
+        const open = await t.app.db.user.count({ where: { id: { in: users.map(({ id }) => id) }, provisioningStatus: { not: 'READY' } } });
+        return open === 0;
+      }, 60_000);
+    } finally {
+      await Promise.all(others.map((sweepers) => sweepers.close()));
+    }
+    const credits = await t.app.db.ledgerTransaction.count({ where: { idempotencyKey: { in: users.map(({ id }) => `welcome-${id}`) } } });
+    expect(credits).toBe(45);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('pages through the open rows oldest first, each once, whatever ties their creation times have', async () => {
+    const createdAt = new Date(Date.now() - 3_600_000);
+    // 25 rows of one creation time, so that only the id tells the pages apart.
+    const { count } = await t.app.db.user.createMany({
+      data: Array.from({ length: 25 }, () => ({
+        email: `page-${randomBytes(6).toString('hex')}@example.com`,
+        name: 'Page',
+        passwordHash: '!',
+        createdAt,
+        provisioningStatus: 'FAILED' as const,
+      })),
+    });
+    expect(count).toBe(25);
+    const open = { provisioningStatus: 'FAILED' as const, createdAt };
+    const seen: string[] = [];
+    let after: { id: string; createdAt: Date } | undefined;
+    for (let page = 0; page < 10; page += 1) {
+      const rows = await t.app.db.user.findMany(stalePageQuery(open, { olderThan: new Date(), after, limit: 10 }));
+      seen.push(...rows.map((row) => row.id));
+      if (rows.length < 10) break;
+      after = rows.at(-1);
+    }
+    const all = await t.app.db.user.findMany({ where: open, select: { id: true }, orderBy: { id: 'asc' } });
+    expect(seen).toEqual(all.map((row) => row.id));
   });
 });
 

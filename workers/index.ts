@@ -8,8 +8,9 @@ import { createMetrics } from '../src/infra/metrics.js';
 import type { AppEventBus } from '../src/core/events.js';
 import { createAppEventBus } from '../src/events.js';
 import { createQueues, type Queues } from '../src/infra/jobs/producer.js';
+import { startSweepers, type Sweepers } from '../src/infra/jobs/sweeper.js';
 import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
-import { ALL_JOBS, QUEUE_NAMES } from '../src/jobs.js';
+import { ALL_JOBS, ALL_SWEEPERS, QUEUE_NAMES } from '../src/jobs.js';
 
 /**
  * The worker process (`npm run start:worker`, `node dist/workers/index.js`):
@@ -34,9 +35,11 @@ async function main(): Promise<void> {
   let queues: Queues | undefined;
   let pubsub: AppEventBus | undefined;
   let workers: Workers | undefined;
+  let sweepers: Sweepers | undefined;
   let metricsServer: Server | undefined;
 
   const closeAll = async () => {
+    await sweepers?.close();
     await workers?.close();
     await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
     await queues?.close();
@@ -65,8 +68,9 @@ async function main(): Promise<void> {
     await pubsub.start();
     const services: AppServices = { db, config, log, queues, pubsub };
     workers = await startWorkers(services, ALL_JOBS, { concurrency: config.workerConcurrency, observer: metrics.jobs });
+    sweepers = startSweepers(services, ALL_SWEEPERS, { observer: metrics.sweepers });
     if (config.workerMetricsPort !== undefined) {
-      metricsServer = await serveMetrics(metrics.registry, config.host, config.workerMetricsPort);
+      metricsServer = await serveMetrics(metrics.registry, readiness(queues, sweepers), config.host, config.workerMetricsPort);
       log.info({ port: config.workerMetricsPort }, 'worker metrics at /metrics');
     }
   })();
@@ -80,8 +84,30 @@ async function main(): Promise<void> {
   log.info({ jobs: ALL_JOBS.length, backend: queues!.backend }, 'worker process ready');
 }
 
-/** The worker's own /metrics (job timings and queue counts) and /health, for Prometheus and orchestrators. */
-function serveMetrics(registry: ReturnType<typeof createMetrics>['registry'], host: string, port: number): Promise<Server> {
+/**
+ * What the worker's /ready says: the queue store answers, and every sweeper
+ * finished a round within its last 3 intervals (a worker whose sweeps keep
+ * failing leaves open rows undelivered).
+ */
+function readiness(queues: Queues, sweepers: Sweepers) {
+  return async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
+    const store = await queues.ping().then(
+      () => 'ok',
+      () => 'unreachable',
+    );
+    const overdue = sweepers.overdue();
+    const checks = { queues: store, sweepers: overdue.length === 0 ? 'ok' : `overdue: ${overdue.join(', ')}` };
+    return { ready: Object.values(checks).every((check) => check === 'ok'), checks };
+  };
+}
+
+/** The worker's own /metrics (job timings and queue counts), /health and /ready, for Prometheus and orchestrators. */
+function serveMetrics(
+  registry: ReturnType<typeof createMetrics>['registry'],
+  ready: ReturnType<typeof readiness>,
+  host: string,
+  port: number,
+): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
       registry.metrics().then(
@@ -90,6 +116,14 @@ function serveMetrics(registry: ReturnType<typeof createMetrics>['registry'], ho
       );
     } else if (req.method === 'GET' && req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.method === 'GET' && req.url === '/ready') {
+      ready().then(
+        ({ ready: ok, checks }) =>
+          res
+            .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ status: ok ? 'ready' : 'unavailable', checks })),
+        () => res.writeHead(500).end(),
+      );
     } else {
       res.writeHead(404).end();
     }

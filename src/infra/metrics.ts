@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { withTimeout } from './async.js';
 import type { PublishOutcome } from './events/bus.js';
 import type { JobCounts, Queues } from './jobs/producer.js';
+import type { SweepObserver } from './jobs/sweeper.js';
 import type { JobObserver } from './jobs/worker.js';
 
 /** One registry per app, so several apps in one process (tests) never collide. */
@@ -15,6 +16,12 @@ export interface Metrics {
   jobFailures: Counter<'job' | 'final'>;
   /** Feeds jobDuration and jobFailures; startWorkers takes it as its `observer`. */
   jobs: JobObserver;
+  /** Sweeper rounds by sweeper and outcome (swept, skipped: another process held the lock, failed). */
+  sweeps: Counter<'sweeper' | 'outcome'>;
+  /** Open rows the sweepers delivered again, by sweeper. */
+  sweptRows: Counter<'sweeper'>;
+  /** Feeds sweeps and sweptRows; startSweepers takes it as its `observer`. */
+  sweepers: SweepObserver;
   /** Open graphql-ws connections of this process. */
   wsConnections: Gauge;
   /** Running subscriptions of this process, by transport (ws, sse, http = multipart). */
@@ -79,6 +86,18 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   if (options.queues) {
     registerQueueGauges(registry, options.queues, options.queueCountsTimeoutMs ?? QUEUE_COUNTS_TIMEOUT_MS);
   }
+  const sweeps = new Counter({
+    name: 'sweeper_rounds_total',
+    help: 'Sweeper rounds, by sweeper and outcome (swept; skipped: another process held its lock; failed).',
+    labelNames: ['sweeper', 'outcome'],
+    registers: [registry],
+  });
+  const sweptRows = new Counter({
+    name: 'sweeper_rows_delivered_total',
+    help: 'Open rows the sweepers delivered their job again for, by sweeper.',
+    labelNames: ['sweeper'],
+    registers: [registry],
+  });
   return {
     registry,
     requestDuration: new Histogram({
@@ -104,6 +123,14 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     subscriptions,
     eventsPublished,
     onPublish: (topic, outcome) => eventsPublished.inc({ topic, outcome }),
+    sweeps,
+    sweptRows,
+    sweepers: {
+      round(sweeper, outcome, delivered) {
+        sweeps.inc({ sweeper, outcome });
+        if (delivered > 0) sweptRows.inc({ sweeper }, delivered);
+      },
+    },
     jobs: {
       attempt(job, seconds, failed) {
         jobDuration.observe({ job }, seconds);

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { seed } from '../../prisma/seed.js';
 import { type App, buildApp } from '../../src/http/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
+import { startSweepers, type Sweepers } from '../../src/infra/jobs/sweeper.js';
 import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/jobs/worker.js';
-import { ALL_JOBS } from '../../src/jobs.js';
+import { ALL_JOBS, ALL_SWEEPERS } from '../../src/jobs.js';
 import { createTestDatabase } from './database.js';
 import { tcpProxy } from './tcp-proxy.js';
 
@@ -83,6 +84,7 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
   const handle = {} as TestApp;
   let drop: (() => Promise<void>) | undefined;
   let workers: Workers | undefined;
+  let sweepers: Sweepers | undefined;
 
   beforeAll(async () => {
     const database = await createTestDatabase();
@@ -102,10 +104,12 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
         observer: app.metrics.jobs,
         ...given,
       });
+      sweepers = startSweepers(app.services, ALL_SWEEPERS, { observer: app.metrics.sweepers });
     }
   });
 
   afterAll(async () => {
+    await sweepers?.close();
     await workers?.close();
     await handle.app?.stop();
     await drop?.();

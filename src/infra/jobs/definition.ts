@@ -1,12 +1,11 @@
-import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Config } from '../../config.js';
 
 /**
  * How a job is declared: its delivery (JobSpec: name, queue, payload, id,
  * retries) and its work (JobDefinition: the processor and its hooks). `S` is
  * whatever the processes hand their processors (the app's services); this
- * module never looks inside it.
+ * module never looks inside it. Sweepers, which deliver a job again for rows
+ * it left open, are declared in sweeper.ts.
  */
 
 /** What a producer needs to enqueue a job. */
@@ -42,8 +41,6 @@ export interface JobDefinition<P, S> extends JobSpec<P> {
    * again if a sweeper redelivers the failed job, so it must be idempotent like the processor.
    */
   onFinalFailure?(payload: P, error: Error, ctx: JobContext<S>): Promise<void>;
-  /** A repeatable job (a sweeper): startWorkers schedules it every `everyMs` with this payload, once per queue store. */
-  repeat?: { everyMs: number | ((config: Config) => number); payload: P };
 }
 
 export const DEFAULT_ATTEMPTS = 5;
@@ -60,40 +57,6 @@ export class InvalidJobPayloadError extends Error {
 export function defineJob<P, S>(definition: JobDefinition<P, S>): JobDefinition<P, S> {
   if (definition.name.length === 0 || definition.queue.length === 0) throw new Error('a job needs a name and a queue');
   return definition;
-}
-
-/** What a sweeper uses of its services. */
-export interface SweeperServices {
-  queues: { redeliver<P>(job: JobSpec<P>, payload: P): Promise<void> };
-  config: Pick<Config, 'sweepAfterMs' | 'sweepIntervalMs'>;
-  log: Logger;
-}
-
-/**
- * A repeatable job, every SWEEP_INTERVAL_MS, that delivers `job` again for
- * every row `findStale` reports left PENDING past SWEEP_AFTER_MS: the row was
- * committed but its job was never enqueued (store down, process killed in
- * between) or failed without recording it. The job must be idempotent, as
- * every job is, so a row that was only slow is done once all the same.
- */
-export function defineSweeper<P, S extends SweeperServices>(options: {
-  name: string;
-  job: JobDefinition<P, S>;
-  findStale: (services: S, olderThan: Date) => Promise<P[]>;
-}): JobDefinition<Record<string, never>, S> {
-  return defineJob<Record<string, never>, S>({
-    name: options.name,
-    queue: options.job.queue,
-    payload: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
-    attempts: 1,
-    repeat: { everyMs: (config) => config.sweepIntervalMs, payload: {} },
-    process: async (_payload, { services }) => {
-      const stale = await options.findStale(services, new Date(Date.now() - services.config.sweepAfterMs));
-      for (const payload of stale) await services.queues.redeliver(options.job, payload);
-      if (stale.length > 0) services.log.warn({ job: options.job.name, count: stale.length }, 'stale PENDING rows delivered again');
-      return stale.length;
-    },
-  });
 }
 
 /** The payload checked against the job's schema, or InvalidJobPayloadError. */

@@ -25,11 +25,16 @@ export interface Queues {
   /** Validates the payload (zod) first: invalid → throws InvalidJobPayloadError. Store down → rejects fast. */
   enqueue<P>(job: JobSpec<P>, payload: P): Promise<void>;
   /**
-   * For sweepers: enqueue, or, when a job with the same id was kept as failed
-   * (its onFinalFailure did not get to record the failure, or it stalled out),
-   * retry that job. A plain enqueue of a kept id is ignored.
+   * For sweepers, whose row is still open: enqueue, or run again a job with
+   * the same id that was kept as failed (its onFinalFailure did not get to
+   * record the failure, or it stalled out) or as completed (it finished
+   * without closing the row). A plain enqueue of a kept id is ignored. A job
+   * still waiting or active is left alone: a stuck active one (its worker
+   * died) is handed back by the workers' stall check.
    */
   redeliver<P>(job: JobSpec<P>, payload: P): Promise<void>;
+  /** Removes a repeatable job's schedule, if there is one. */
+  removeJobScheduler(queue: string, scheduler: string): Promise<void>;
   /** Resolves when the store answers (for /ready); rejects fast otherwise. */
   ping(): Promise<void>;
   counts(): Promise<Record<string, JobCounts>>;
@@ -124,10 +129,21 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
       const { queue, jobId } = await add(job, payload);
       if (jobId === undefined) return;
       const existing = await withTimeout(queue.getJob(jobId), ENQUEUE_TIMEOUT_MS, 'redeliver');
-      if (existing && (await existing.getState()) === 'failed') {
-        await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      const state = existing ? await existing.getState() : undefined;
+      if (state === 'failed') {
+        await existing!.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         qlog.info({ job: job.name, jobId }, 'failed job redelivered');
+      } else if (state === 'completed') {
+        // Its row is still open (the sweeper found it): the job runs again; it re-reads the row, so the effect stays one.
+        await existing!.remove();
+        await add(job, payload);
+        qlog.info({ job: job.name, jobId }, 'completed job of an open row redelivered');
       }
+    },
+    async removeJobScheduler(queueName, scheduler) {
+      const queue = queues.get(queueName);
+      if (!queue) throw new Error(`unknown queue ${queueName}`);
+      await withTimeout(queue.removeJobScheduler(scheduler), ENQUEUE_TIMEOUT_MS, 'remove schedule');
     },
     async ping() {
       await withTimeout([...queues.values()][0]!.getJobCounts('waiting'), PING_TIMEOUT_MS, 'ping');
@@ -197,6 +213,7 @@ export function deferredQueues(deps: QueueDeps, options: CreateQueuesOptions): D
     },
     enqueue: async (job, payload) => live().enqueue(job, payload),
     redeliver: async (job, payload) => live().redeliver(job, payload),
+    removeJobScheduler: async (queue, scheduler) => live().removeJobScheduler(queue, scheduler),
     ping: async () => live().ping(),
     counts: async () => live().counts(),
     close() {

@@ -2,9 +2,9 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { withTimeout } from '../async.js';
-import type { AnyQueue, AnyWorker, QueueBackend } from './backends/index.js';
-import { describeIssues, type JobContext, type JobDefinition, parsePayload } from './definition.js';
-import { jobOptions, type Queues } from './producer.js';
+import type { AnyWorker } from './backends/index.js';
+import { describeIssues, type JobContext, type JobDefinition } from './definition.js';
+import type { Queues } from './producer.js';
 import { closeAll, readyOrFail, storeErrorLog, unreachable } from './store.js';
 
 /**
@@ -53,10 +53,7 @@ export interface StartWorkersOptions {
   observer?: JobObserver;
 }
 
-/**
- * Runs the processors of `jobs`. Rejects fast when the store is unreachable
- * at start; schedules the repeatable jobs (sweepers) once they are up.
- */
+/** Runs the processors of `jobs`. Rejects fast when the store is unreachable at start. */
 export async function startWorkers<S extends WorkerServices>(
   services: S,
   jobs: readonly JobDefinition<unknown, S>[],
@@ -91,7 +88,6 @@ export async function startWorkers<S extends WorkerServices>(
 
   try {
     await Promise.all(workers.map((worker) => readyOrFail(worker, store.readyTimeoutMs)));
-    await scheduleRepeats(store, services.config, jobs, wlog);
   } catch (error) {
     await closeAll(workers, wlog, true);
     throw unreachable(store.kind, error);
@@ -191,40 +187,6 @@ async function runAttempt<S>({ services, log, definitions }: Runner<S>, job: Job
       }
     }
     throw error;
-  }
-}
-
-/** Upserts the schedule of every repeatable job: schedulers live in the store, and the same id again changes nothing. */
-async function scheduleRepeats<S>(
-  store: QueueBackend,
-  config: Config,
-  jobs: readonly JobDefinition<unknown, S>[],
-  log: Logger,
-): Promise<void> {
-  const scheduler = new Map<string, AnyQueue>();
-  try {
-    for (const job of jobs) {
-      if (!job.repeat) continue;
-      const data = parsePayload(job, job.repeat.payload);
-      let queue = scheduler.get(job.queue);
-      if (!queue) {
-        queue = store.newQueue(job.queue);
-        queue.on('error', storeErrorLog(log, `scheduler ${job.queue}`));
-        scheduler.set(job.queue, queue);
-      }
-      const { everyMs } = job.repeat;
-      await withTimeout(
-        queue.upsertJobScheduler(
-          job.name,
-          { every: typeof everyMs === 'function' ? everyMs(config) : everyMs },
-          { name: job.name, data, opts: jobOptions(store, job, undefined) },
-        ),
-        store.readyTimeoutMs,
-        'schedule',
-      );
-    }
-  } finally {
-    await closeAll([...scheduler.values()], log);
   }
 }
 

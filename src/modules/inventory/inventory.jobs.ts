@@ -18,11 +18,13 @@ export const fulfilOrderJob = defineJob({
   },
 });
 
-/** Fulfilment again for orders left RESERVED or PAID past SWEEP_AFTER_MS (see defineSweeper). */
-const sweepOpenOrdersJob = defineSweeper({
+/** Fulfilment again for orders left RESERVED or PAID past SWEEP_AFTER_MS (see infra/jobs/sweeper.ts). */
+const sweepOpenOrders = defineSweeper({
   name: 'sweep-open-orders',
   job: fulfilOrderJob,
-  findStale: async (services, olderThan) => (await staleOrders(services, olderThan)).map(({ id }) => ({ orderId: id })),
+  findStale: staleOrders,
+  payload: ({ id }) => ({ orderId: id }),
 });
 
-export const INVENTORY_JOBS = [fulfilOrderJob, sweepOpenOrdersJob];
+export const INVENTORY_JOBS = [fulfilOrderJob];
+export const INVENTORY_SWEEPERS = [sweepOpenOrders];

@@ -26,6 +26,8 @@ import {
 import { announceStockChanged } from './stock-feed.js';
 import { visibleTo } from '../../core/access.js';
 import { currencySchema, idempotencyKeySchema, requestHash } from '../../core/inputs.js';
+import { stalePageQuery } from '../../core/jobs.js';
+import type { StalePage } from '../../infra/jobs/sweeper.js';
 
 /**
  * The inventory: items with a stock, and orders that reserve units of them. A
@@ -466,13 +468,8 @@ export async function abandonOrder(services: AppServices, orderId: string, reaso
 }
 
 /** Orders left RESERVED or PAID since before `olderThan` (the sweeper delivers their fulfilment again). */
-export function staleOrders(services: AppServices, olderThan: Date, limit = 500) {
-  return services.db.order.findMany({
-    where: { status: { in: ['RESERVED', 'PAID'] }, createdAt: { lt: olderThan } },
-    select: { id: true },
-    orderBy: { createdAt: 'asc' },
-    take: limit,
-  });
+export function staleOrders(services: AppServices, page: StalePage) {
+  return services.db.order.findMany(stalePageQuery({ status: { in: ['RESERVED' as const, 'PAID' as const] } }, page));
 }
 
 // ------------------------------------------------------------ live updates

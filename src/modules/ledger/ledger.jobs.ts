@@ -18,12 +18,13 @@ export const settleTransactionJob = defineJob({
   },
 });
 
-/** Settlement again for transactions left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
-const sweepPendingTransactionsJob = defineSweeper({
+/** Settlement again for transactions left PENDING past SWEEP_AFTER_MS (see infra/jobs/sweeper.ts). */
+const sweepPendingTransactions = defineSweeper({
   name: 'sweep-pending-transactions',
   job: settleTransactionJob,
-  findStale: async (services, olderThan) =>
-    (await stalePendingTransactions(services, olderThan)).map(({ id }) => ({ transactionId: id })),
+  findStale: stalePendingTransactions,
+  payload: ({ id }) => ({ transactionId: id }),
 });
 
-export const LEDGER_JOBS = [settleTransactionJob, sweepPendingTransactionsJob];
+export const LEDGER_JOBS = [settleTransactionJob];
+export const LEDGER_SWEEPERS = [sweepPendingTransactions];

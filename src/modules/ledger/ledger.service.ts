@@ -15,6 +15,8 @@ import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
 import { currencySchema, idempotencyKeySchema, requestHash } from '../../core/inputs.js';
+import { stalePageQuery } from '../../core/jobs.js';
+import type { StalePage } from '../../infra/jobs/sweeper.js';
 
 /**
  * The ledger: accounts, holds and double-entry transfers. Money is integer
@@ -371,13 +373,8 @@ export async function failTransaction(services: AppServices, transactionId: stri
 }
 
 /** Transactions left PENDING since before `olderThan` (the sweeper re-enqueues them). */
-export async function stalePendingTransactions(services: AppServices, olderThan: Date, limit = 500) {
-  return services.db.ledgerTransaction.findMany({
-    where: { status: 'PENDING', createdAt: { lt: olderThan } },
-    select: { id: true },
-    orderBy: { createdAt: 'asc' },
-    take: limit,
-  });
+export function stalePendingTransactions(services: AppServices, page: StalePage) {
+  return services.db.ledgerTransaction.findMany(stalePageQuery({ status: 'PENDING' as const }, page));
 }
 
 // ------------------------------------------------------------ live updates

@@ -14,11 +14,13 @@ export const provisionUserJob = defineJob({
   onFinalFailure: ({ userId }, _error, { services }) => markProvisioningFailed(services, userId),
 });
 
-/** Provisioning again for users left PENDING past SWEEP_AFTER_MS (see defineSweeper). */
-const sweepPendingProvisioningJob = defineSweeper({
+/** Provisioning again for users left PENDING past SWEEP_AFTER_MS (see infra/jobs/sweeper.ts). */
+const sweepPendingProvisioning = defineSweeper({
   name: 'sweep-pending-provisioning',
   job: provisionUserJob,
-  findStale: async (services, olderThan) => (await stalePendingUsers(services, olderThan)).map(({ id }) => ({ userId: id })),
+  findStale: stalePendingUsers,
+  payload: ({ id }) => ({ userId: id }),
 });
 
-export const USERS_JOBS = [provisionUserJob, sweepPendingProvisioningJob];
+export const USERS_JOBS = [provisionUserJob];
+export const USERS_SWEEPERS = [sweepPendingProvisioning];

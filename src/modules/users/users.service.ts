@@ -6,6 +6,8 @@ import { containsInsensitive, type Page, type PageArgs, paginate } from '../../c
 import type { Viewer } from '../../core/context.js';
 import { openStartingAccount } from '../ledger/ledger.service.js';
 import { isOwnerOrAdmin } from '../../core/access.js';
+import { stalePageQuery } from '../../core/jobs.js';
+import type { StalePage } from '../../infra/jobs/sweeper.js';
 
 export const emailSchema = z
   .string()
@@ -91,12 +93,7 @@ export async function markProvisioningFailed(services: AppServices, userId: stri
   await services.db.user.updateMany({ where: { id: userId, provisioningStatus: 'PENDING' }, data: { provisioningStatus: 'FAILED' } });
 }
 
-/** Users left PENDING since before `olderThan` (the sweeper re-enqueues them). */
-export function stalePendingUsers(services: AppServices, olderThan: Date, limit = 500) {
-  return services.db.user.findMany({
-    where: { provisioningStatus: 'PENDING', createdAt: { lt: olderThan } },
-    select: { id: true },
-    orderBy: { createdAt: 'asc' },
-    take: limit,
-  });
+/** A page of the users left PENDING (the sweeper delivers their provisioning again). */
+export function stalePendingUsers(services: AppServices, page: StalePage) {
+  return services.db.user.findMany(stalePageQuery({ provisioningStatus: 'PENDING' as const }, page));
 }
