@@ -180,6 +180,7 @@ function expectRefused(response: GraphQLResponse<unknown>, fields: Record<string
   expect(response.data ?? null).toBeNull();
 }
 
+// t.gql POSTs JSON: the fast path (src/http/fast-path.ts). Yoga's own road, GET, SSE and graphql-ws are under "the transports".
 describe('a NUL in any string argument, as a variable, found by walking the schema', () => {
   const cases = schemaCases();
 
@@ -233,6 +234,17 @@ describe('a NUL in a literal argument', () => {
     );
     expect(codes(response)).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
     expect(response.errors!.map((error) => error.extensions!.fields)).toEqual([{ after: NUL, search: NUL }, { id: NUL }]);
+  });
+
+  it('anonymous callers get the same answer (login, register)', async () => {
+    const login = await t.gql(`mutation ($input: LoginInput!) { login(input: $input) { accessToken } }`, {
+      input: { email: 'a\u0000@example.com', password: 'correct horse battery' },
+    });
+    expectRefused(login, { 'input.email': NUL });
+    const register = await t.gql(`mutation ($input: RegisterInput!) { register(input: $input) { accessToken } }`, {
+      input: { email: validString('email'), password: 'correct horse battery', name: 'a\u0000' },
+    });
+    expectRefused(register, { 'input.name': NUL });
   });
 
   it('a string without NUL passes (the rule refuses nothing else)', async () => {
