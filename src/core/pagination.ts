@@ -35,11 +35,34 @@ function encodeCursor(row: Keyed): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
+/** Ids are UUIDs (36 characters); a longer one was not made by encodeCursor. */
+const MAX_CURSOR_ID_LENGTH = 64;
+// Dates PostgreSQL's timestamp holds, and rows of this service can have.
+const MIN_CURSOR_TIME = Date.UTC(1970, 0, 1);
+const MAX_CURSOR_TIME = Date.UTC(10000, 0, 1) - 1;
+
+/**
+ * A cursor is client input: whatever it decodes to goes into a query, so it
+ * is checked as strictly as any argument — a short id without NUL (which
+ * PostgreSQL refuses in text) and a date PostgreSQL's timestamp can hold.
+ */
 function decodeCursor(cursor: string): Keyed {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const date = typeof createdAt === 'string' ? new Date(createdAt) : undefined;
-    if (typeof id === 'string' && date && !Number.isNaN(date.getTime())) return { id, createdAt: date };
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(decoded) && decoded.length === 2) {
+      const [createdAt, id] = decoded as unknown[];
+      const time = typeof createdAt === 'string' ? Date.parse(createdAt) : Number.NaN;
+      if (
+        typeof id === 'string' &&
+        id.length > 0 &&
+        id.length <= MAX_CURSOR_ID_LENGTH &&
+        !id.includes('\u0000') &&
+        time >= MIN_CURSOR_TIME &&
+        time <= MAX_CURSOR_TIME
+      ) {
+        return { id, createdAt: new Date(time) };
+      }
+    }
   } catch {
     // fall through to the error below
   }

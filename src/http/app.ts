@@ -17,6 +17,7 @@ import { QUEUE_NAMES } from '../jobs.js';
 import { schema } from '../schema/index.js';
 import { adminQueuesPlugin } from './admin.js';
 import { createFastPath } from './fast-path.js';
+import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
 import { alreadyLogged, maskError, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins } from './query-limits.js';
@@ -149,6 +150,10 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useContractCodes(),
       useMaskExecutionErrors(),
       useMetrics(metrics),
+      // After useMetrics (it counts the refusals), before anything that starts a subscription.
+      useRefuseNulInputs(),
+      // GET query strings with `variables`/`extensions` that are not JSON: 400, not 500.
+      useUrlParamsAsJson(),
       // Counts subscriptions by transport, ends them at token expiry (HTTP) and on stop().
       live.plugin,
       useSharedEventResults(SHARED_EVENT_FIELDS),
