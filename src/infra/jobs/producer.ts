@@ -247,7 +247,7 @@ export async function enqueueOrLeaveToSweeper<P extends object>(
   }
 }
 
-export function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined): JobsOptions {
+function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined): JobsOptions {
   return {
     ...(jobId === undefined ? {} : { jobId }),
     attempts: job.attempts ?? DEFAULT_ATTEMPTS,

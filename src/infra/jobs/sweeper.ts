@@ -18,7 +18,7 @@ import type { Queues } from './producer.js';
  */
 
 /** A row a sweeper found open: its id, and where the next page starts. */
-export interface StaleRow {
+interface StaleRow {
   id: string;
   createdAt: Date;
 }
