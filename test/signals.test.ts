@@ -7,6 +7,7 @@ import { postmasterPid } from './harness/postgres.js';
 import { type Child, childEnv, spawnChild, waitForOutput } from './harness/processes.js';
 import { sleep, waitUntil } from './harness/wait.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { startSlowRequest } from './helpers/server-process.js';
 
 /**
  * Signals as terminals and supervisors send them: to a whole process group,
@@ -14,6 +15,11 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
  * onShutdownSignal (src/infra/shutdown.ts) takes a repeat within a second for
  * the same signal; a later one, or a third, exits 1 at once.
  */
+
+const LOGIN_BODY = JSON.stringify({
+  query: 'mutation($input: LoginInput!) { login(input: $input) { user { email } } }',
+  variables: { input: { email: 'demo@switchyard.local', password: 'switchyard-demo' } },
+});
 
 const children: Child[] = [];
 afterAll(() => {
@@ -88,7 +94,9 @@ describe('SIGTERM to the whole process group', () => {
     await database?.drop();
   });
 
-  it('`npm start` (embedded): npm and the server exit 0, PostgreSQL is stopped', async () => {
+  // SIGTERM, as supervisors send: the postmaster, in the group too, then only refuses new connections. A
+  // group SIGINT (Ctrl-C) makes it shut down fast by itself, cutting the sessions in-flight requests use.
+  it('`npm start` (embedded): an in-flight request is answered, npm and the server exit 0, PostgreSQL is stopped', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'switchyard-signals-'));
     // As root, PostgreSQL runs as the `postgres` user, which must reach DATA_DIR/pg.
     chmodSync(dataDir, 0o755);
@@ -104,7 +112,14 @@ describe('SIGTERM to the whole process group', () => {
     const postmaster = postmasterPid(join(dataDir, 'pg'));
     expect(postmaster).toBeDefined();
 
+    // A request in flight across the signal (headers sent, body pending) is still answered, from the database.
+    const slow = await startSlowRequest(port, LOGIN_BODY, { headers: { accept: 'application/graphql-response+json' } });
     process.kill(-npm.pid, 'SIGTERM');
+    await sleep(300);
+    slow.finish();
+    const response = await slow.response;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ data: { login: { user: { email: 'demo@switchyard.local' } } } });
     expect(await npm.closed).toEqual({ code: 0, signal: null });
     await waitUntil(() => !isAlive(server!), 5_000, 'the server process to be gone');
     const out = npm.output();
