@@ -30,6 +30,8 @@ const config: KnipConfig = {
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',
+    // spawned by test/signals.test.ts
+    'test/fixtures/*.ts',
     // tool configs
     'prisma.config.ts',
     'codegen.ts',

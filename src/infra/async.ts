@@ -11,9 +11,32 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what = 'operatio
 }
 
 /**
+ * Decides, per kind of failure, which to log while a connection keeps
+ * failing: the first of a kind, then one every `intervalMs`. Returns how many
+ * of that kind were left out since its last logged one, or undefined for one
+ * to leave out. Kinds are `key` plus the error's name, code and message.
+ */
+export function errorThrottle(intervalMs = 10_000): (error: Error, key?: string) => number | undefined {
+  const kinds = new Map<string, { last: number; suppressed: number }>();
+  return (error, key = '') => {
+    const kind = `${key}|${error.name}|${String((error as { code?: unknown }).code)}|${error.message}`;
+    const now = Date.now();
+    const seen = kinds.get(kind);
+    if (seen && now - seen.last < intervalMs) {
+      seen.suppressed += 1;
+      return undefined;
+    }
+    // Messages may carry ids: forget the oldest kinds rather than grow without bound.
+    if (!seen && kinds.size >= 100) kinds.delete(kinds.keys().next().value!);
+    kinds.set(kind, { last: now, suppressed: 0 });
+    return seen?.suppressed ?? 0;
+  };
+}
+
+/**
  * While a connection keeps failing, its client reports every failed call (seen:
- * ~110/s for BullMQ in a tight loop); this logs one line per source every
- * `intervalMs`, with the count of those it stands for.
+ * ~110/s for BullMQ in a tight loop); this logs one line per source and kind
+ * of failure every `intervalMs`, with `suppressed`: how many it stands for.
  */
 export function throttledErrorLog(
   log: Logger,
@@ -21,16 +44,9 @@ export function throttledErrorLog(
   message: string,
   intervalMs = 10_000,
 ): (error: Error, fields?: object) => void {
-  let last = 0;
-  let suppressed = 0;
+  const shouldLog = errorThrottle(intervalMs);
   return (error, fields = {}) => {
-    const now = Date.now();
-    if (now - last < intervalMs) {
-      suppressed += 1;
-      return;
-    }
-    log.error({ ...fields, source, err: error, suppressed }, message);
-    last = now;
-    suppressed = 0;
+    const suppressed = shouldLog(error);
+    if (suppressed !== undefined) log.error({ ...fields, source, err: error, suppressed }, message);
   };
 }

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -106,7 +107,13 @@ export async function startCluster(options: ClusterOptions): Promise<EmbeddedClu
     created,
     url: (database) => `postgresql://${user}:${password}@127.0.0.1:${port}/${database}`,
     createDatabase: (name) => pg.createDatabase(name),
-    stop: () => pg.stop(),
+    stop: async () => {
+      // A signal to the whole process group (Ctrl-C, `kill -TERM -<pgid>`) reaches the postmaster too, which
+      // then exits once its clients are gone: pg.stop() would wait for an 'exit' that was already emitted.
+      const postmaster = (pg as unknown as { process?: ChildProcess }).process;
+      if (postmaster && (postmaster.exitCode !== null || postmaster.signalCode !== null)) return;
+      await pg.stop();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type DocumentNode, print } from 'graphql';
+import type { Logger } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { seed } from '../../prisma/seed.js';
 import { type App, buildApp } from '../../src/http/app.js';
@@ -145,14 +146,15 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
  * can take Redis away (proxy.cut(), .hang()) and bring it back. Not started:
  * call app.ready(). close() stops the app and drops the rest.
  */
-export async function appBehindRedisProxy() {
+export async function appBehindRedisProxy(options: { env?: Env; logger?: Logger } = {}) {
   const redis = new URL(inject('redisUrl'));
   const proxy = await tcpProxy(redis.hostname, Number(redis.port));
   const viaProxy = new URL(redis);
   viaProxy.port = String(proxy.port);
   const database = await createTestDatabase();
   const namespace = `test-${randomBytes(6).toString('hex')}`;
-  const app = buildApp(testConfig(database.url, { REDIS_URL: viaProxy.toString() }), {
+  const app = buildApp(testConfig(database.url, { ...options.env, REDIS_URL: viaProxy.toString() }), {
+    logger: options.logger,
     queues: { namespace },
     events: { namespace },
   });

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
-import { withTimeout } from '../async.js';
+import { errorThrottle, withTimeout } from '../async.js';
 import { type AnyQueue, queueBackend, type QueueBackend } from './backends/index.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, type JobSpec, parsePayload } from './definition.js';
 import { closeAll, readyOrFail, storeErrorLog, unreachable } from './store.js';
@@ -241,11 +241,23 @@ export async function enqueueOrLeaveToSweeper<P extends object>(
   try {
     await services.queues.enqueue(job, payload);
   } catch (error) {
+    let shouldLog = enqueueFailures.get(services.queues);
+    if (!shouldLog) enqueueFailures.set(services.queues, (shouldLog = errorThrottle()));
+    const suppressed = shouldLog(error as Error, job.name);
+    if (suppressed === undefined) return;
     // Payloads are ids only (see JobSpec.payload): the fields the module logged before.
-    const fields: Record<string, unknown> = { ...payload, err: error, job: job.name };
+    const fields: Record<string, unknown> = { ...payload, err: error, job: job.name, suppressed };
     services.log.warn(fields, `could not enqueue ${job.name}; the sweeper will`);
   }
 }
+
+/**
+ * While the store is down every request that enqueues fails the same way (a
+ * Redis outage wrote 5.8 MB in 11 s, a stack per call): one line per job and
+ * kind of failure every 10 s, per app (its queues; services.log is the
+ * request's logger, whose line then carries that request's id).
+ */
+const enqueueFailures = new WeakMap<object, ReturnType<typeof errorThrottle>>();
 
 function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined): JobsOptions {
   return {
