@@ -18,7 +18,7 @@ import { schema } from '../schema/index.js';
 import { adminQueuesPlugin } from './admin.js';
 import { createFastPath } from './fast-path.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
-import { alreadyLogged, maskError, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
+import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins } from './query-limits.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
@@ -84,6 +84,8 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   );
   const services: AppServices = { db, config, log, queues, pubsub };
   const live = liveSubscriptions(metrics);
+  // One for the app: an outage fails every request, and is logged once per interval, not per request.
+  const outage = outageLog(log);
 
   const fastify = Fastify({
     loggerInstance: log,
@@ -124,7 +126,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
         if (!(args.length === 1 && alreadyLogged(args[0]))) log.error(args.map(String).join(' '));
       },
     },
-    maskedErrors: { maskError: (error) => maskError(error, log) },
+    maskedErrors: { maskError: (error) => maskError(error, log, outage) },
     context: async (initial): Promise<Context> => {
       if (initial.ws) {
         // A graphql-ws operation: the connection authenticated once, at connection_init.
@@ -147,7 +149,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       ...queryLimitPlugins(),
       // Before useMetrics, so that it counts errors by the codes clients see.
       useContractCodes(),
-      useMaskExecutionErrors(),
+      useMaskExecutionErrors(outage),
       useMetrics(metrics),
       // Counts subscriptions by transport, ends them at token expiry (HTTP) and on stop().
       live.plugin,
