@@ -5,11 +5,14 @@ import { seed } from '../prisma/seed.js';
 import type { AppServices } from '../src/core/context.js';
 import { type App, buildApp } from '../src/http/app.js';
 import { closeDb, createDb, poolOf } from '../src/infra/db.js';
+import { createQueues } from '../src/infra/jobs/producer.js';
 import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
+import { createLogger } from '../src/infra/logger.js';
 import { isOutage } from '../src/infra/outage.js';
-import { ALL_JOBS } from '../src/jobs.js';
+import { ALL_JOBS, QUEUE_NAMES } from '../src/jobs.js';
 import { createItem } from '../src/modules/inventory/inventory.service.js';
 import { submitPurchase } from '../src/modules/inventory/inventory.commands.js';
+import { provisionUserJob } from '../src/modules/users/users.jobs.js';
 import { createBuyers, type Buyer } from './harness/users.js';
 import { sleep } from './harness/wait.js';
 import { testConfig } from './helpers/app.js';
@@ -165,6 +168,37 @@ describe('what the outage errors are', () => {
       await closeDb(db);
     }
   });
+
+  it.each(['redis', 'postgres'] as const)(
+    'an enqueue to an unreachable %s queue store fails with an outage, for a resolver that would wait on it',
+    async (backend) => {
+      const target = new URL(backend === 'redis' ? inject('redisUrl') : database.url);
+      const storeProxy = await tcpProxy(target.hostname, Number(target.port));
+      const viaProxy = new URL(target);
+      viaProxy.port = String(storeProxy.port);
+      const config = testConfig(database.url, backend === 'redis' ? { REDIS_URL: viaProxy.toString() } : {});
+      const queues = await createQueues(
+        { config, log: createLogger('silent'), databaseUrl: backend === 'redis' ? database.url : viaProxy.toString() },
+        { namespace: backend === 'redis' ? `test-${randomBytes(6).toString('hex')}` : 'bullmq_outage', queueNames: QUEUE_NAMES },
+      );
+      try {
+        await storeProxy.cut();
+        // The first attempt meets the dropped connection, the later ones the refusal (or ioredis's closed stream).
+        for (let attempt = 0; attempt < 3; attempt += 1) {
+          const failure = await queues.enqueue(provisionUserJob, { userId: 'nobody' }).catch((error: unknown) => error);
+          expect(failure).toBeInstanceOf(Error);
+          expect(isOutage(failure), String(failure)).toBe(true);
+        }
+        expect(isOutage(await queues.ping().catch((error: unknown) => error))).toBe(true);
+      } finally {
+        // Closed once reconnected: a Queue closed while its client reconnects leaves that client retrying.
+        await storeProxy.restore();
+        await eventually(() => queues.ping().then(() => true, () => false), 'the store back');
+        await queues.close();
+        await storeProxy.close();
+      }
+    },
+  );
 });
 
 describe('a PostgreSQL outage under a running app', () => {
@@ -225,6 +259,8 @@ describe('a PostgreSQL outage under a running app', () => {
   });
 
   it('subscriptions open across it deliver the events whose reads failed once the database is back, then the next ones', async () => {
+    // A buyer of its own: the previous test's last order may still be in fulfilment, with events of its own.
+    const buyer = (await createBuyers(direct, 1, 10_000n))[0]!;
     const item = await newItem(10);
     const ws = wsClient(baseUrl, `Bearer ${buyer.accessToken}`);
     const before = await metric(baseUrl, 'switchyard_subscriptions{transport="ws"}');
@@ -249,6 +285,7 @@ describe('a PostgreSQL outage under a running app', () => {
       const publishedBefore = await published();
 
       await proxy.cut();
+      expectUnavailable((await post(ME, {}, buyer.accessToken)).errors);
       // Another replica (and the workers) still reach the database: a purchase is made and fulfilled
       // there, and its events reach this app, which cannot read the rows they name.
       const order = await submitPurchase(direct, { id: buyer.id, role: 'USER' }, {
@@ -265,7 +302,11 @@ describe('a PostgreSQL outage under a running app', () => {
       expect(await published()).toBeGreaterThan(publishedBefore);
       // Reads are retried every second: let a few fail. Nothing delivered, nothing ended.
       await sleep(2500);
-      for (const subscription of [orders, payments, ordersSse]) expect(subscription.results).toEqual([]);
+      // Still down for this app (a read could only have failed).
+      expectUnavailable((await post(ME, {}, buyer.accessToken)).errors);
+      for (const subscription of [orders, payments, ordersSse]) {
+        expect(subscription.results, JSON.stringify(subscription.results)).toEqual([]);
+      }
       expect(stock.results).toHaveLength(1);
       const ended = Symbol('still open');
       for (const subscription of [orders, payments, stock, ordersSse]) {
