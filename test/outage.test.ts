@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seed } from '../prisma/seed.js';
 import type { AppServices } from '../src/core/context.js';
 import { type App, buildApp } from '../src/http/app.js';
@@ -87,6 +87,21 @@ afterAll(async () => {
   if (direct) await closeDb(direct.db);
   await proxy?.close();
   await database?.drop();
+});
+
+/** Takes PostgreSQL away from the app (open connections dropped, new ones refused), and brings it back. */
+let down = false;
+async function cutDatabase() {
+  await proxy.cut();
+  down = true;
+}
+async function restoreDatabase() {
+  await proxy.restore();
+  down = false;
+}
+// A test that failed during its outage must not leave the next ones without a database.
+afterEach(async () => {
+  if (down) await restoreDatabase();
 });
 
 async function post(query: string, variables: Record<string, unknown> = {}, token?: string) {
@@ -215,7 +230,7 @@ describe('a PostgreSQL outage under a running app', () => {
     const unavailableBefore = await metric(baseUrl, 'graphql_errors_total{code="UNAVAILABLE"}');
     const linesBefore = logLines().length;
 
-    await proxy.cut();
+    await cutDatabase();
     // The first requests meet the pool's dropped connections, the later ones refused connects: all UNAVAILABLE.
     for (let round = 0; round < 3; round += 1) {
       const query = await post(ME, {}, buyer.accessToken);
@@ -246,7 +261,7 @@ describe('a PostgreSQL outage under a running app', () => {
     expect(JSON.stringify(during)).not.toContain('"stack"');
     expect(during.filter((line) => line.msg === 'unexpected error in a GraphQL operation')).toEqual([]);
 
-    await proxy.restore();
+    await restoreDatabase();
     // The same app, not restarted: its pool connects again on the next request.
     const after = await post(ME, {}, buyer.accessToken);
     expect(after.errors).toBeUndefined();
@@ -284,7 +299,7 @@ describe('a PostgreSQL outage under a running app', () => {
       const published = () => metric(baseUrl, 'switchyard_events_published_total{topic="orderUpdated",outcome="sent"}');
       const publishedBefore = await published();
 
-      await proxy.cut();
+      await cutDatabase();
       expectUnavailable((await post(ME, {}, buyer.accessToken)).errors);
       // Another replica (and the workers) still reach the database: a purchase is made and fulfilled
       // there, and its events reach this app, which cannot read the rows they name.
@@ -313,7 +328,7 @@ describe('a PostgreSQL outage under a running app', () => {
         expect(await Promise.race([subscription.ended, sleep(10).then(() => ended)])).toBe(ended);
       }
 
-      await proxy.restore();
+      await restoreDatabase();
       // The order's newest status (earlier ones superseded by the time they could be read), the settled
       // payment, and the stock after the purchase: all delivered, never an error.
       const fulfilled = (results: Array<LiveResult<{ orderUpdated: { id: string; status: string } }>>) =>
