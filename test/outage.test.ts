@@ -104,8 +104,8 @@ afterEach(async () => {
   if (down) await restoreDatabase();
 });
 
-async function post(query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const response = await fetch(`${baseUrl}/graphql`, {
+async function post(query: string, variables: Record<string, unknown> = {}, token?: string, base = baseUrl) {
+  const response = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
@@ -383,6 +383,90 @@ describe('a PostgreSQL outage under a running app', () => {
     for (const item of items) {
       const sold = item.orders.reduce((units, order) => units + order.quantity, 0);
       expect(item.stock + sold, item.sku).toBe(10);
+    }
+  });
+});
+
+describe('without Redis, where the queues and the event bus are in the database too', () => {
+  let own: { database: TestDatabase; proxy: Awaited<ReturnType<typeof tcpProxy>>; app: App; url: string; workers: Workers };
+  beforeAll(async () => {
+    const ownDatabase = await createTestDatabase();
+    const target = new URL(ownDatabase.url);
+    const ownProxy = await tcpProxy(target.hostname, Number(target.port));
+    const viaProxy = new URL(target);
+    viaProxy.port = String(ownProxy.port);
+    const ownApp = buildApp(testConfig(viaProxy.toString()));
+    await ownApp.ready();
+    await seed(ownApp.services, { demo: false });
+    const url = await ownApp.start();
+    // Inline workers, behind the same proxy: everything this process does meets the outage.
+    const ownWorkers = await startWorkers(ownApp.services, ALL_JOBS, { lockDurationMs: 5000, stalledIntervalMs: 2000 });
+    own = { database: ownDatabase, proxy: ownProxy, app: ownApp, url, workers: ownWorkers };
+  });
+  afterAll(async () => {
+    await own?.workers.close();
+    await own?.app.stop();
+    await own?.proxy.close();
+    await own?.database.drop();
+  });
+
+  it('subscriptions stay open across the outage and deliver the next events once the bus listens again', async () => {
+    const { app: ownApp, url } = own;
+    const buyer = (await createBuyers(ownApp.services, 1, 10_000n))[0]!;
+    const item = await createItem(ownApp.services, {
+      sku: newSku(),
+      name: 'Outage item',
+      price: 100n,
+      currency: 'USD',
+      stock: 10,
+      limitPerUser: null,
+    });
+    const ws = wsClient(url, `Bearer ${buyer.accessToken}`);
+    try {
+      const orders = ws.subscribe<{ orderUpdated: { id: string; status: string } }, unknown>(ORDER_UPDATED);
+      const stock = ws.subscribe<{ stockChanged: { id: string; stock: number } }, unknown>(STOCK_CHANGED, { itemId: item.id });
+      expect((await stock.waitForResults(1))[0]).toMatchObject({ data: { stockChanged: { id: item.id, stock: 10 } } });
+      await subscriptionsRunning(url, 'ws', 2);
+
+      await own.proxy.cut();
+      try {
+        expectUnavailable((await post(ME, {}, buyer.accessToken, url)).errors);
+        const purchase = { input: { itemId: item.id, accountId: buyer.accountId, idempotencyKey: newKey() } };
+        expectUnavailable((await post(PURCHASE, purchase, buyer.accessToken, url)).errors);
+        await eventually(async () => (await fetch(`${url}/ready`)).status === 503, '/ready to see the outage');
+        await sleep(2000);
+        const ended = Symbol('still open');
+        for (const subscription of [orders, stock]) {
+          expect(await Promise.race([subscription.ended, sleep(10).then(() => ended)])).toBe(ended);
+        }
+      } finally {
+        await own.proxy.restore();
+      }
+      // Database, queues and the bus's listening connection back, in the same process.
+      await eventually(async () => (await fetch(`${url}/ready`)).status === 200, 'the app ready again', 20_000);
+
+      const bought = await post(
+        PURCHASE,
+        { input: { itemId: item.id, accountId: buyer.accountId, idempotencyKey: newKey() } },
+        buyer.accessToken,
+        url,
+      );
+      expect(bought.errors).toBeUndefined();
+      const orderId = (bought.data as { purchase: { id: string } }).purchase.id;
+      await eventually(
+        () => orders.results.some((result) => result.data?.orderUpdated.id === orderId && result.data.orderUpdated.status === 'FULFILLED'),
+        'the order FULFILLED after the outage',
+        20_000,
+      );
+      await eventually(() => stock.results.at(-1)?.data?.stockChanged.stock === 9, 'stock 9 after the outage', 20_000);
+      for (const subscription of [orders, stock]) {
+        expect(subscription.results.flatMap((result) => result.errors ?? [])).toEqual([]);
+      }
+      // Only the order made after the outage: the refused one never existed.
+      expect(new Set(orders.results.map((result) => result.data!.orderUpdated.id))).toEqual(new Set([orderId]));
+      await checkLedgerInvariants(ownApp.db, ownApp.services.config.houseOpeningBalance);
+    } finally {
+      await ws.dispose();
     }
   });
 });
