@@ -7,6 +7,7 @@ import { appBehindRedisProxy, injectGraphQL, type Session } from './helpers/app.
 import { waitFor } from './helpers/ledger.js';
 import { memoryLogger } from './helpers/logs.js';
 import { sleep } from './harness/wait.js';
+import { TimeoutError } from '../src/infra/async.js';
 
 /**
  * A Redis outage must not flood the log: every failed enqueue, queue-store
@@ -103,16 +104,21 @@ describe('logs during a Redis outage', () => {
 describe('the err of a log line', () => {
   const cases: Array<[string, Error]> = [
     ['connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })],
-    ['our timeouts', new Error('enqueue timed out after 5000 ms')],
+    ['our timeouts', new TimeoutError('enqueue timed out after 5000 ms')],
     ['the queues closed', new Error('the queues are closed')],
-    ['a store unreachable, wrapping its cause', new Error('queue store (redis) unreachable: boom', { cause: new Error('boom') })],
+    [
+      'a store unreachable, wrapping its cause',
+      new Error('queue store (redis) unreachable: connect ECONNREFUSED', {
+        cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
+      }),
+    ],
     ['a cause that is an outage', new Error('publish failed', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) })],
   ];
   it.each(cases)('%s: name, code and message, no stack', (_what, error) => {
     const { logger, text } = memoryLogger('info');
     logger.warn({ err: error }, 'failed');
     const { err } = JSON.parse(text()) as { err: Record<string, unknown> };
-    expect(err).toEqual({ type: 'Error', message: error.message, ...('code' in error ? { code: error.code } : {}) });
+    expect(err).toEqual({ type: error.name, message: error.message, ...('code' in error ? { code: error.code } : {}) });
   });
 
   it('anything else keeps its stack', () => {

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'INSUFFICIENT_FUNDS',
   'QUERY_TOO_COMPLEX',
+  'UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -54,6 +55,15 @@ export const conflict = (message: string, fields?: Record<string, string>) =>
   new AppError('CONFLICT', message, fields ? { fields } : {});
 
 export const MASKED_MESSAGE = 'Unexpected error.';
+
+/** How long a client is told to wait before retrying during an outage: about a restart of PostgreSQL or Redis. */
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/** The database or the queue store could not be reached (isOutage): the request may be tried again. */
+export const unavailable = () =>
+  new AppError('UNAVAILABLE', 'The service is unavailable right now; try again later.', {
+    retryAfter: OUTAGE_RETRY_AFTER_SECONDS,
+  });
 
 /** A zod failure as BAD_USER_INPUT: each issue's path (under `prefix`) maps to its message. */
 export function fromZodIssues(

@@ -19,7 +19,7 @@ import { adminQueuesPlugin } from './admin.js';
 import { createFastPath } from './fast-path.js';
 import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
-import { alreadyLogged, maskError, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
+import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins } from './query-limits.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
@@ -85,6 +85,8 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   );
   const services: AppServices = { db, config, log, queues, pubsub };
   const live = liveSubscriptions(metrics);
+  // One for the app: an outage fails every request, and is logged once per interval, not per request.
+  const outage = outageLog(log);
 
   const fastify = Fastify({
     loggerInstance: log,
@@ -125,7 +127,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
         if (!(args.length === 1 && alreadyLogged(args[0]))) log.error(args.map(String).join(' '));
       },
     },
-    maskedErrors: { maskError: (error) => maskError(error, log) },
+    maskedErrors: { maskError: (error) => maskError(error, log, outage) },
     context: async (initial): Promise<Context> => {
       if (initial.ws) {
         // A graphql-ws operation: the connection authenticated once, at connection_init.
@@ -148,7 +150,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       ...queryLimitPlugins(),
       // Before useMetrics, so that it counts errors by the codes clients see.
       useContractCodes(),
-      useMaskExecutionErrors(),
+      useMaskExecutionErrors(outage),
       useMetrics(metrics),
       // After useMetrics (it counts the refusals), before anything that starts a subscription.
       useRefuseNulInputs(),

@@ -2,34 +2,47 @@ import { GraphQLError, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Context } from '../core/context.js';
-import { isGraphQLError, MASKED_MESSAGE } from '../core/errors.js';
+import { isGraphQLError, MASKED_MESSAGE, unavailable } from '../core/errors.js';
+import { throttledErrorLog } from '../infra/async.js';
 import type { Metrics } from '../infra/metrics.js';
+import { isOutage } from '../infra/outage.js';
 
 /** The envelop plugins of our own that every operation runs through, over HTTP and WebSocket alike. */
 
-/** Unexpected errors already logged by maskError, so that Yoga's own error log does not repeat them. */
+/** Errors maskError already logged (or reported as an outage), so that Yoga's own error log does not repeat them. */
 const loggedErrors = new WeakSet<object>();
 
 /** Whether maskError has logged this error already (so that Yoga's own error log need not). */
 export const alreadyLogged = (error: unknown): boolean => typeof error === 'object' && error !== null && loggedErrors.has(error);
 
+/** Reports an outage met by an operation: one line per interval for the whole app, without a stack. */
+export type OutageLog = (error: Error) => void;
+
+export const outageLog = (log: Logger): OutageLog =>
+  throttledErrorLog(log, 'graphql', 'the database or the queue store is unreachable: answering UNAVAILABLE', {
+    stack: false,
+    perKind: false,
+  });
+
 /**
  * Errors we raised on purpose (AppError) and GraphQL's own validation errors
- * go to the client as they are; anything else is logged and masked.
+ * go to the client as they are; an outage (isOutage: the database or the queue
+ * store unreachable) becomes UNAVAILABLE with retryAfter, so that clients can
+ * tell it from a bug; anything else is logged and masked.
  */
-export function maskError(error: unknown, log: Logger): Error {
-  if (isGraphQLError(error)) {
-    const original = error.originalError;
-    if (!original || isGraphQLError(original)) return error;
-    logUnexpected(log, original, error.path);
-    return new GraphQLError(MASKED_MESSAGE, {
-      nodes: error.nodes,
-      path: error.path,
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
-    });
+export function maskError(error: unknown, log: Logger, outage: OutageLog): Error {
+  const original = isGraphQLError(error) ? error.originalError : error;
+  if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
+  const at = isGraphQLError(error) ? { nodes: error.nodes, path: error.path } : {};
+  if (isOutage(original)) {
+    outage(original as Error);
+    // Reported (throttled) above: Yoga's own error log must not add a line, with a stack, per request.
+    loggedErrors.add(original as object);
+    const answer = unavailable();
+    return new GraphQLError(answer.message, { ...at, extensions: answer.extensions });
   }
-  logUnexpected(log, error);
-  return new GraphQLError(MASKED_MESSAGE, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  logUnexpected(log, original, at.path);
+  return new GraphQLError(MASKED_MESSAGE, { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
 function logUnexpected(log: Logger, error: unknown, path?: ReadonlyArray<string | number>): void {
@@ -42,14 +55,14 @@ function logUnexpected(log: Logger, error: unknown, path?: ReadonlyArray<string 
  * hand, so that their log line carries the request id (Yoga's maskError, the
  * fallback for errors outside execution, only has the process logger).
  */
-export function useMaskExecutionErrors(): Plugin {
+export function useMaskExecutionErrors(outage: OutageLog): Plugin {
   const unexpected = (error: GraphQLError) => error.originalError && !isGraphQLError(error.originalError);
   return {
     onExecute: ({ args }) => ({
       onExecuteDone: ({ result, setResult }) => {
         if (!('errors' in result) || !result.errors?.some(unexpected)) return;
         const { log } = args.contextValue as unknown as Context;
-        setResult({ ...result, errors: result.errors.map((error) => maskError(error, log) as GraphQLError) });
+        setResult({ ...result, errors: result.errors.map((error) => maskError(error, log, outage) as GraphQLError) });
       },
     }),
   };

@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
 
-/** Rejects with "<what> timed out after <ms> ms" when `promise` takes longer; the timer never holds the process open. */
+/** What withTimeout rejects with: the call got no answer in time (an outage, to isOutage). */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/** Rejects with a TimeoutError "<what> timed out after <ms> ms" when `promise` takes longer; the timer never holds the process open. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what = 'operation'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
     timer.unref?.();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
@@ -14,12 +19,16 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what = 'operatio
  * Decides, per kind of failure, which to log while a connection keeps
  * failing: the first of a kind, then one every `intervalMs`. Returns how many
  * of that kind were left out since its last logged one, or undefined for one
- * to leave out. Kinds are `key` plus the error's name, code and message.
+ * to leave out. Kinds are `key` plus the error's name, code and message; with
+ * `perKind: false`, every failure is of one kind.
  */
-export function errorThrottle(intervalMs = 10_000): (error: Error, key?: string) => number | undefined {
+export function errorThrottle(
+  intervalMs = 10_000,
+  perKind = true,
+): (error: Error, key?: string) => number | undefined {
   const kinds = new Map<string, { last: number; suppressed: number }>();
   return (error, key = '') => {
-    const kind = `${key}|${error.name}|${String((error as { code?: unknown }).code)}|${error.message}`;
+    const kind = perKind ? `${key}|${error.name}|${String((error as { code?: unknown }).code)}|${error.message}` : key;
     const now = Date.now();
     const seen = kinds.get(kind);
     if (seen && now - seen.last < intervalMs) {
@@ -37,16 +46,22 @@ export function errorThrottle(intervalMs = 10_000): (error: Error, key?: string)
  * While a connection keeps failing, its client reports every failed call (seen:
  * ~110/s for BullMQ in a tight loop); this logs one line per source and kind
  * of failure every `intervalMs`, with `suppressed`: how many it stands for.
+ * `stack: false` logs the error's code and message only: for failures that
+ * are not ours (an outage), where a stack says nothing. `perKind: false`:
+ * one line per interval whatever the failure (an outage's errors differ from
+ * call to call: refused, reset, terminated).
  */
 export function throttledErrorLog(
   log: Logger,
   source: string,
   message: string,
-  intervalMs = 10_000,
+  { intervalMs = 10_000, stack = true, perKind = true }: { intervalMs?: number; stack?: boolean; perKind?: boolean } = {},
 ): (error: Error, fields?: object) => void {
-  const shouldLog = errorThrottle(intervalMs);
+  const shouldLog = errorThrottle(intervalMs, perKind);
   return (error, fields = {}) => {
     const suppressed = shouldLog(error);
-    if (suppressed !== undefined) log.error({ ...fields, source, err: error, suppressed }, message);
+    if (suppressed === undefined) return;
+    const described = stack ? { err: error } : { code: (error as { code?: unknown }).code, reason: error.message };
+    log.error({ ...fields, source, ...described, suppressed }, message);
   };
 }

@@ -1,5 +1,6 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { isOutage } from './outage.js';
 
 /**
  * Paths that must never reach a log line, wherever they appear in a logged
@@ -49,39 +50,10 @@ function serializeRequest(req: LoggedRequest) {
   };
 }
 
-/**
- * Errors that only say a store is down or slow: connection refused or reset,
- * timeouts (ours and the sockets'), the queues closed, a store unreachable,
- * ioredis refusing commands while disconnected, PostgreSQL shutting down.
- * Their stack says nothing new on the thousandth call of an outage.
- */
-const OUTAGE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'EHOSTUNREACH', 'ENETUNREACH',
-  '57P01', '57P02', '57P03', // PostgreSQL: admin shutdown, crash shutdown, cannot connect now
-]);
-const OUTAGE_MESSAGES = [
-  /timed out after \d+ ms/,
-  /^the queues are closed$/,
-  /\bunreachable\b/,
-  /^Connection is closed\.?$/,
-  /^Stream isn't writeable/,
-  /max retries per request/i,
-  /^Connection terminated/,
-];
-
-function isOutageError(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
-    const { code } = e as { code?: unknown };
-    if (typeof code === 'string' && OUTAGE_CODES.has(code)) return true;
-    if (OUTAGE_MESSAGES.some((pattern) => pattern.test(e.message))) return true;
-  }
-  return false;
-}
-
 /** `err` of every line: an expected outage error by its name, code and message alone; anything else whole, stack included. */
 function serializeError(error: unknown): unknown {
-  if (!isOutageError(error)) return pino.stdSerializers.err(error as Error);
+  // Their stack says nothing new on the thousandth call of an outage.
+  if (!isOutage(error)) return pino.stdSerializers.err(error as Error);
   const { name, message, code } = error as Error & { code?: unknown };
   return { type: name, ...(code === undefined ? {} : { code }), message };
 }

@@ -1,7 +1,8 @@
-import { filter, map, pipe, Repeater } from 'graphql-yoga';
+import { Repeater } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { throttledErrorLog, withTimeout } from '../async.js';
+import { isOutage } from '../outage.js';
 import { postgresTransport } from './transports/postgres.js';
 import { redisTransport } from './transports/redis.js';
 
@@ -192,23 +193,57 @@ export function createEventBus<M extends EventMap>(
   };
 }
 
+/** How often a subscriber's read is tried again while the database is unreachable. */
+const READ_RETRY_MS = 1000;
+const STOPPED: unique symbol = Symbol('stopped');
+
 /**
  * A subscriber's stream of status changes: `events` (already filtered to what
  * concerns the subscriber, on the event's ids, no database read), each then
  * read with `read` — only a match costs a read. An event whose status was
  * already superseded when its row is read is skipped: the next event shows
  * the newer status, so a client never sees a status twice or out of order.
+ *
+ * A read that fails because the database is unreachable (isOutage) is tried
+ * again every READ_RETRY_MS until it answers or the subscriber leaves: the
+ * subscription rides out the outage and delivers the row once the database is
+ * back, instead of ending. Not logged here: every subscriber would log the
+ * same outage; requests and /ready report it. Any other failure ends the
+ * stream (masked, as before).
  */
 export function statusChanges<E extends { status: string }, Row extends { status: string }>(
   events: AsyncIterable<E>,
   read: (event: E) => Promise<Row | null>,
 ): AsyncIterable<Row> {
-  return pipe(
-    events,
-    map(async (event) => {
-      const row = await read(event);
-      return row?.status === event.status ? row : null;
-    }),
-    filter((row): row is Row => row !== null),
-  );
+  return new Repeater<Row>(async (push, stop) => {
+    const stopped = stop.then((): typeof STOPPED => STOPPED);
+    const iterator = events[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await Promise.race([iterator.next(), stopped]);
+        if (next === STOPPED || next.done) break;
+        const row = await readThroughOutage(() => read(next.value), stopped);
+        if (row === STOPPED) break;
+        if (row !== null && row.status === next.value.status) await push(row);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  });
+}
+
+async function readThroughOutage<T>(read: () => Promise<T>, stopped: Promise<typeof STOPPED>) {
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const retry = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, READ_RETRY_MS);
+    });
+    const woke = await Promise.race([retry, stopped]).finally(() => clearTimeout(timer));
+    if (woke === STOPPED) return STOPPED;
+  }
 }

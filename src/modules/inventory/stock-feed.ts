@@ -2,6 +2,8 @@ import type { AppServices } from '../../core/context.js';
 import { notFound } from '../../core/errors.js';
 import type { InventoryItem } from '../../generated/prisma/client.js';
 import type { AppEventBus } from '../../core/events.js';
+import { throttledErrorLog } from '../../infra/async.js';
+import { isOutage } from '../../infra/outage.js';
 
 /**
  * stockChanged, for every subscriber of this process: the current item first,
@@ -14,7 +16,10 @@ import type { AppEventBus } from '../../core/events.js';
 export const STOCK_FEED_INTERVAL_MS = 100;
 const READ_RETRY_MS = 1000;
 
-type FeedServices = Pick<AppServices, 'db' | 'log' | 'pubsub'>;
+type FeedServices = Pick<AppServices, 'db' | 'log' | 'pubsub'> & {
+  /** A read that failed because the database is unreachable: one line per interval for the feed, not per item and retry. */
+  outage: (error: Error, fields?: object) => void;
+};
 
 type Delivery = (seq: number, item: InventoryItem) => void;
 
@@ -66,7 +71,8 @@ class ItemWatch {
           for (const deliver of this.subscribers) deliver(snapshot.seq, snapshot.item);
         },
         (error: unknown) => {
-          this.services.log.warn({ err: error, itemId: this.itemId }, 'stockChanged: reading the item failed; retrying');
+          if (isOutage(error)) this.services.outage(error as Error, { itemId: this.itemId });
+          else this.services.log.warn({ err: error, itemId: this.itemId }, 'stockChanged: reading the item failed; retrying');
           // The change is still to be delivered: try again (changed() waits out the interval).
           setTimeout(() => {
             if (this.subscribers.size > 0) this.changed();
@@ -176,7 +182,12 @@ function feedOf(services: AppServices): StockFeed {
   let feed = feeds.get(services.pubsub);
   if (!feed) {
     // Only the process-wide parts: the feed outlives the request that created it.
-    feed = new StockFeed({ db: services.db, log: services.log.child({ component: 'stock-feed' }), pubsub: services.pubsub });
+    const log = services.log.child({ component: 'stock-feed' });
+    const outage = throttledErrorLog(log, 'stock-feed', 'stockChanged: the database is unreachable; retrying the reads', {
+      stack: false,
+      perKind: false,
+    });
+    feed = new StockFeed({ db: services.db, log, pubsub: services.pubsub, outage });
     feeds.set(services.pubsub, feed);
   }
   return feed;
