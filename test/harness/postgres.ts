@@ -31,6 +31,8 @@ export interface PostgresOptions {
    * covers a start that fails or is interrupted half-way too.
    */
   onStarting?: (cluster: Pick<Postgres, 'stop' | 'kill'>) => void;
+  /** The port (default: a free one): a cluster started again on its old `dir` and port is the same server to its clients. */
+  port?: number;
 }
 
 export interface Postgres {
@@ -80,6 +82,7 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
     user: USER,
     password,
     postgresFlags: options.flags,
+    port: options.port,
     onLog: logFile === undefined ? () => {} : (message) => appendFileSync(logFile, message),
   });
   const { port } = cluster;
