@@ -57,7 +57,7 @@ export interface SweepObserver {
 }
 
 export interface Sweepers {
-  /** The sweepers that have not finished a round for 3 intervals (for a worker's /ready). */
+  /** The sweepers that have neither finished a round nor a page of one for 3 intervals (for a worker's /ready). */
   overdue(): string[];
   /** Stops the timers and waits for a running sweep. */
   close(): Promise<void>;
@@ -97,7 +97,9 @@ export function startSweepers<S extends SweeperServices>(
     };
     const round = async () => {
       try {
-        const delivered = await sweepOnce(services, sweeper, log, () => closed);
+        // A long round over a large backlog is progress, not an overdue sweeper: each page counts.
+        const progressed = () => lastRound.set(sweeper.name, Date.now());
+        const delivered = await sweepOnce(services, sweeper, log, () => closed, progressed);
         lastRound.set(sweeper.name, Date.now());
         observe(delivered === undefined ? 'skipped' : 'swept', delivered);
       } catch (error) {
@@ -144,6 +146,7 @@ async function sweepOnce<S extends SweeperServices>(
   sweeper: SweeperDefinition<unknown, S>,
   log: Logger,
   isClosed: () => boolean,
+  progressed: () => void,
 ): Promise<number | undefined> {
   const client = await poolOf(services.db).connect();
   // A connection lost while checked out emits 'error' on the client itself (the pool's listener covers idle
@@ -169,6 +172,7 @@ async function sweepOnce<S extends SweeperServices>(
           await Promise.all(chunk.map((row) => redeliver(services, sweeper, row, log)));
         }
         delivered += page.length;
+        progressed();
         if (page.length < PAGE_SIZE || isClosed()) break;
         after = page.at(-1);
       }
