@@ -3,16 +3,12 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { seed } from '../prisma/seed.js';
-import { type App, buildApp } from '../src/http/app.js';
-import { startSweepers, type Sweepers } from '../src/infra/jobs/sweeper.js';
-import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
+import type { App } from '../src/http/app.js';
 import { migrate } from '../src/infra/migrate.js';
-import { ALL_JOBS, ALL_SWEEPERS } from '../src/jobs.js';
 import { type Postgres, startPostgres } from './harness/postgres.js';
 import { type Buyer, createBuyers } from './harness/users.js';
 import { sleep } from './harness/wait.js';
-import { codes, injectGraphQL, testConfig } from './helpers/app.js';
+import { codes, injectGraphQL, type RunningTestApp, startTestApp, testConfig } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
 
 /**
@@ -29,9 +25,8 @@ const TRANSFER = `mutation ($input: TransferInput!) { transfer(input: $input) { 
 
 let dir: string;
 let cluster: Postgres;
+let running: RunningTestApp;
 let app: App;
-let workers: Workers;
-let sweepers: Sweepers;
 let buyers: Buyer[];
 
 beforeAll(async () => {
@@ -42,18 +37,13 @@ beforeAll(async () => {
   await migrate(databaseUrl);
   const namespace = `test-${randomBytes(6).toString('hex')}`;
   const config = testConfig(databaseUrl, { REDIS_URL: inject('redisUrl'), SWEEP_AFTER_MS: '1000', SWEEP_INTERVAL_MS: '500' });
-  app = buildApp(config, { queues: { namespace }, events: { namespace } });
-  await app.ready();
-  await seed(app.services, { demo: false });
-  workers = await startWorkers(app.services, ALL_JOBS, { lockDurationMs: 5000, stalledIntervalMs: 2000 });
-  sweepers = startSweepers(app.services, ALL_SWEEPERS);
+  running = await startTestApp(config, { queues: { namespace }, events: { namespace }, workers: true });
+  ({ app } = running);
   buyers = await createBuyers(app.services, 10, 100_000n);
 });
 
 afterAll(async () => {
-  await sweepers?.close();
-  await workers?.close();
-  await app?.stop();
+  await running?.stop();
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

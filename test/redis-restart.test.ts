@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { seed } from '../prisma/seed.js';
-import { buildApp, type App } from '../src/http/app.js';
-import { startSweepers, type Sweepers } from '../src/infra/jobs/sweeper.js';
-import { startWorkers, type Workers } from '../src/infra/jobs/worker.js';
-import { ALL_JOBS, ALL_SWEEPERS } from '../src/jobs.js';
+import type { App } from '../src/http/app.js';
 import { startRedis, type Redis } from './harness/redis.js';
 import { type Buyer, createBuyers } from './harness/users.js';
-import { codes, injectGraphQL, testConfig } from './helpers/app.js';
+import { codes, injectGraphQL, type RunningTestApp, startTestApp, testConfig } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
 
@@ -26,9 +22,8 @@ const REGISTER = `mutation ($input: RegisterInput!) { register(input: $input) { 
 
 let database: TestDatabase;
 let redis: Redis;
+let running: RunningTestApp;
 let app: App;
-let workers: Workers;
-let sweepers: Sweepers;
 let buyers: Buyer[];
 
 beforeAll(async () => {
@@ -39,18 +34,13 @@ beforeAll(async () => {
     SWEEP_AFTER_MS: String(SWEEP_AFTER_MS),
     SWEEP_INTERVAL_MS: '500',
   });
-  app = buildApp(config);
-  await app.ready();
-  await seed(app.services, { demo: false });
-  workers = await startWorkers(app.services, ALL_JOBS, { lockDurationMs: 5000, stalledIntervalMs: 2000 });
-  sweepers = startSweepers(app.services, ALL_SWEEPERS);
+  running = await startTestApp(config, { workers: true });
+  ({ app } = running);
   buyers = await createBuyers(app.services, 10, 100_000n);
 });
 
 afterAll(async () => {
-  await sweepers?.close();
-  await workers?.close();
-  await app?.stop();
+  await running?.stop();
   await redis?.stop();
   await database?.drop();
 });
@@ -98,6 +88,6 @@ it('settles everything accepted while Redis was away, after Redis comes back emp
 
   const settled = await app.db.ledgerTransaction.groupBy({ by: ['status'], where: { id: { in: ids } }, _count: true });
   expect(settled).toEqual([{ status: 'COMPLETED', _count: 40 }]);
-  expect(sweepers.overdue()).toEqual([]);
+  expect(running.sweepers?.overdue()).toEqual([]);
   await checkLedgerInvariants(app.db, app.services.config.houseOpeningBalance);
 });

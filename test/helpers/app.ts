@@ -4,7 +4,7 @@ import { type DocumentNode, print } from 'graphql';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { seed } from '../../prisma/seed.js';
-import { type App, buildApp } from '../../src/http/app.js';
+import { type App, type BuildAppOptions, buildApp } from '../../src/http/app.js';
 import { type Config, type Env, loadConfig } from '../../src/config.js';
 import { startSweepers, type Sweepers } from '../../src/infra/jobs/sweeper.js';
 import { type StartWorkersOptions, startWorkers, type Workers } from '../../src/infra/jobs/worker.js';
@@ -67,11 +67,7 @@ const LOGIN = `mutation Login($input: LoginInput!) {
 }`;
 
 export interface UseTestAppOptions {
-  /**
-   * Runs the processors of every job (src/jobs.ts) in the test process, as
-   * WORKERS=inline does; `true` uses a short job lock (5 s, stall check every
-   * 2 s) so that a job whose worker died re-runs soon.
-   */
+  /** Workers and sweepers in the test process (see startTestApp). */
   workers?: boolean | StartWorkersOptions;
 }
 
@@ -84,8 +80,7 @@ export interface UseTestAppOptions {
 export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): TestApp {
   const handle = {} as TestApp;
   let drop: (() => Promise<void>) | undefined;
-  let workers: Workers | undefined;
-  let sweepers: Sweepers | undefined;
+  let running: RunningTestApp | undefined;
 
   beforeAll(async () => {
     const database = await createTestDatabase();
@@ -93,26 +88,12 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
     const config = testConfig(database.url, env);
     // Redis is shared by every test file: a key (and event channel) prefix of the file's own.
     const namespace = config.redisUrl ? `test-${randomBytes(6).toString('hex')}` : undefined;
-    const app = buildApp(config, { queues: { namespace }, events: { namespace } });
-    Object.assign(handle, { app, config, databaseUrl: database.url, namespace });
-    await app.ready();
-    await seed(app.services, { demo: false });
-    if (options.workers) {
-      const given = options.workers === true ? {} : options.workers;
-      workers = await startWorkers(app.services, ALL_JOBS, {
-        lockDurationMs: 5000,
-        stalledIntervalMs: 2000,
-        observer: app.metrics.jobs,
-        ...given,
-      });
-      sweepers = startSweepers(app.services, ALL_SWEEPERS, { observer: app.metrics.sweepers });
-    }
+    running = await startTestApp(config, { queues: { namespace }, events: { namespace }, workers: options.workers });
+    Object.assign(handle, { app: running.app, config, databaseUrl: database.url, namespace });
   });
 
   afterAll(async () => {
-    await sweepers?.close();
-    await workers?.close();
-    await handle.app?.stop();
+    await running?.stop();
     await drop?.();
   });
 
@@ -138,6 +119,53 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
   };
 
   return handle;
+}
+
+export interface RunningTestApp {
+  app: App;
+  /** Running with `workers` only. */
+  sweepers: Sweepers | undefined;
+  /** Closes the sweepers and workers (if any), then the app. */
+  stop(): Promise<void>;
+}
+
+/**
+ * An app on `config`, ready, with the admin of ADMIN_EMAIL/ADMIN_PASSWORD
+ * seeded. With `workers`, the processors of every job (src/jobs.ts) and the
+ * sweepers run in this process, as WORKERS=inline does, reporting to the
+ * app's metrics; `true` uses a short job lock (5 s, stall check every 2 s) so
+ * that a job whose worker died re-runs soon.
+ */
+export async function startTestApp(
+  config: Config,
+  options: BuildAppOptions & { workers?: boolean | StartWorkersOptions } = {},
+): Promise<RunningTestApp> {
+  const { workers: withWorkers, ...buildOptions } = options;
+  const app = buildApp(config, buildOptions);
+  let workers: Workers | undefined;
+  let sweepers: Sweepers | undefined;
+  const stop = async () => {
+    await sweepers?.close();
+    await workers?.close();
+    await app.stop();
+  };
+  try {
+    await app.ready();
+    await seed(app.services, { demo: false });
+    if (withWorkers) {
+      workers = await startWorkers(app.services, ALL_JOBS, {
+        lockDurationMs: 5000,
+        stalledIntervalMs: 2000,
+        observer: app.metrics.jobs,
+        ...(withWorkers === true ? {} : withWorkers),
+      });
+      sweepers = startSweepers(app.services, ALL_SWEEPERS, { observer: app.metrics.sweepers });
+    }
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+  return { app, sweepers, stop };
 }
 
 /**
