@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
 import { transfer } from '../src/modules/ledger/ledger.service.js';
 import { stalePageQuery } from '../src/core/jobs.js';
-import { startSweepers } from '../src/infra/jobs/sweeper.js';
+import { startSweepers, sweeperLockKey } from '../src/infra/jobs/sweeper.js';
 import { ALL_SWEEPERS } from '../src/jobs.js';
 import { createUser } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
@@ -86,6 +87,37 @@ describe.each(['redis', 'postgres'] as const)('the sweeper on the %s backend', (
     // One account, one welcome credit: the job re-read what its first run did.
     expect(ready.accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('leaves the rounds to the process that holds a sweeper\'s lock', async () => {
+    const holder = new pg.Client({ connectionString: t.databaseUrl });
+    await holder.connect();
+    const key = sweeperLockKey('sweep-pending-provisioning');
+    const skipped = async () =>
+      (await t.app.metrics.sweeps.get()).values.find(
+        (value) => value.labels.sweeper === 'sweep-pending-provisioning' && value.labels.outcome === 'skipped',
+      )?.value ?? 0;
+    let user: { id: string } | undefined;
+    try {
+      // Another process's round: this app's sweepers must not sweep meanwhile.
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      const before = await skipped();
+      user = await createUser(t.app.services, {
+        email: `locked-${randomBytes(5).toString('hex')}@example.com`,
+        name: 'Locked',
+        passwordHash: '!',
+      });
+      await waitFor(async () => (await skipped()) >= before + 4, 15_000);
+      // Rounds ran (and skipped) well past SWEEP_AFTER_MS: the row is still left to the lock's holder.
+      expect((await t.app.db.user.findUniqueOrThrow({ where: { id: user.id } })).provisioningStatus).toBe('PENDING');
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      await holder.end();
+    }
+    await waitFor(async () => {
+      const row = await t.app.db.user.findUniqueOrThrow({ where: { id: user!.id } });
+      return row.provisioningStatus === 'READY';
+    }, 15_000);
   });
 
   it('settles a backlog with several processes sweeping at once, the effect of each row once', async () => {

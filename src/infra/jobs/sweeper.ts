@@ -63,6 +63,9 @@ export interface Sweepers {
   close(): Promise<void>;
 }
 
+/** The advisory lock a sweeper's round holds (pg_try_advisory_lock(hashtext(key))): one round at a time across processes. */
+export const sweeperLockKey = (sweeper: string) => `switchyard-sweeper:${sweeper}`;
+
 const PAGE_SIZE = 500;
 /** Redeliveries in flight at once: each is a few round trips to the store. */
 const REDELIVER_CONCURRENCY = 20;
@@ -158,7 +161,7 @@ async function sweepOnce<S extends SweeperServices>(
   };
   client.on('error', onLost);
   try {
-    const lockKey = `switchyard-sweeper:${sweeper.name}`;
+    const lockKey = sweeperLockKey(sweeper.name);
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [lockKey]);
     if (!rows[0]?.locked) return undefined;
     try {
