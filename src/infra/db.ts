@@ -3,7 +3,13 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.js';
 
-export type Db = PrismaClient;
+/**
+ * Columns no query reads unless it names them (`omit: { passwordHash: false }`):
+ * only a password check needs the hash, so no page, join or RETURNING carries it.
+ */
+const SECRET_COLUMNS = { user: { passwordHash: true } } as const;
+
+export type Db = PrismaClient<never, typeof SECRET_COLUMNS>;
 
 const pools = new WeakMap<Db, pg.Pool>();
 
@@ -29,6 +35,7 @@ export function createDb(databaseUrl: string, poolSize = 10, log?: Logger): Db {
   const db = new PrismaClient({
     adapter: new PrismaPg(pool),
     errorFormat: 'minimal',
+    omit: SECRET_COLUMNS,
     // Under a burst, interactive transactions queue for a pooled connection;
     // Prisma's default of 2 s turned that queueing into errors for clients.
     transactionOptions: { maxWait: 10_000, timeout: 15_000 },

@@ -5,7 +5,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from '../core/context.js';
 import { forbidden, fromZodIssues, unauthenticated } from '../core/errors.js';
-import type PrismaTypes from '../generated/pothos-types.js';
+import type GeneratedPrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { isAdmin } from '../core/access.js';
 
@@ -14,6 +14,14 @@ export interface AuthScopes {
   loggedIn: boolean;
   admin: boolean;
 }
+
+/**
+ * The client leaves the password hash out of every query but the password
+ * check (infra/db.ts), so the schema's users are typed without it.
+ */
+type PrismaTypes = Omit<GeneratedPrismaTypes, 'User'> & {
+  User: Omit<GeneratedPrismaTypes['User'], 'Shape'> & { Shape: Omit<GeneratedPrismaTypes['User']['Shape'], 'passwordHash'> };
+};
 
 export const builder = new SchemaBuilder<{
   Context: Context;

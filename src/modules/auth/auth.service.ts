@@ -5,14 +5,13 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { AppServices, Viewer } from '../../core/context.js';
 import { AppError, unauthenticated } from '../../core/errors.js';
-import type { User } from '../../generated/prisma/client.js';
-import { createUser, emailSchema, nameSchema } from '../users/users.service.js';
+import { createUser, emailSchema, nameSchema, type StoredUser } from '../users/users.service.js';
 
 export interface Session {
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
-  user: User;
+  user: StoredUser;
 }
 
 const passwordSchema = z
@@ -175,7 +174,7 @@ export async function viewerFromAuthorization(
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-async function startSession(services: AppServices, user: User, familyId: string = randomUUID()): Promise<Session> {
+async function startSession(services: AppServices, user: StoredUser, familyId: string = randomUUID()): Promise<Session> {
   const refreshToken = randomBytes(32).toString('base64url');
   await services.db.refreshToken.create({
     data: {
@@ -205,7 +204,8 @@ export async function register(services: AppServices, input: RegisterInput): Pro
 const WRONG_LOGIN = 'Wrong email or password.';
 
 export async function login(services: AppServices, input: LoginInput): Promise<Session> {
-  const user = await services.db.user.findUnique({ where: { email: input.email } });
+  // The one query that reads the hash (infra/db.ts leaves it out of every other).
+  const user = await services.db.user.findUnique({ where: { email: input.email }, omit: { passwordHash: false } });
   // Verify even for an unknown email: the answer must not reveal which emails exist.
   const passwordHash = user?.passwordHash ?? (await getDummyHash());
   const valid = await verify(passwordHash, input.password).catch(() => false);

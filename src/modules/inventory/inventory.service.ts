@@ -9,8 +9,8 @@ import {
   notFound,
   retryOnWriteConflict,
 } from '../../core/errors.js';
-import type { InventoryItem, LedgerAccount, Order, Prisma, PrismaClient } from '../../generated/prisma/client.js';
-import { poolOf } from '../../infra/db.js';
+import type { InventoryItem, LedgerAccount, Order, Prisma } from '../../generated/prisma/client.js';
+import { type Db, poolOf } from '../../infra/db.js';
 import { statusChanges } from '../../infra/events/bus.js';
 import type { OrderUpdatedEvent } from './inventory.events.js';
 import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
@@ -260,7 +260,7 @@ const RESERVE_SQL = `SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId",
  * more CPU than pg itself.
  */
 async function reserve(
-  db: PrismaClient,
+  db: Db,
   orderId: string,
   buyerId: string,
   input: PurchaseInput,
@@ -370,7 +370,7 @@ async function recordPayment(services: AppServices, order: Order, currency: stri
   }
 }
 
-const findPayment = (db: PrismaClient, orderId: string) =>
+const findPayment = (db: Db, orderId: string) =>
   db.ledgerTransaction.findUnique({
     where: { initiatorId_idempotencyKey: { initiatorId: PAYMENT_INITIATOR, idempotencyKey: paymentKey(orderId) } },
   });
@@ -387,7 +387,7 @@ async function houseAccount(services: AppServices, currency: string): Promise<Le
 }
 
 /** Records the payment on the order while it is RESERVED; false when the order was cancelled first. */
-async function linkPayment(db: PrismaClient, orderId: string, paymentId: string): Promise<boolean> {
+async function linkPayment(db: Db, orderId: string, paymentId: string): Promise<boolean> {
   const { count } = await db.order.updateMany({
     where: { id: orderId, status: 'RESERVED', paymentTransactionId: null },
     data: { paymentTransactionId: paymentId },

@@ -6,9 +6,9 @@ import type {
   LedgerAccount,
   LedgerTransaction,
   Prisma,
-  PrismaClient,
   TransactionKind,
 } from '../../generated/prisma/client.js';
+import type { Db } from '../../infra/db.js';
 import { statusChanges } from '../../infra/events/bus.js';
 import type { TransactionUpdatedEvent } from './ledger.events.js';
 import { type Page, type PageArgs, paginate } from '../../core/pagination.js';
@@ -245,7 +245,7 @@ export async function recordTransaction(
   }
 }
 
-async function findByKey(db: PrismaClient | Tx, request: NewTransaction, hash: string) {
+async function findByKey(db: Db | Tx, request: NewTransaction, hash: string) {
   const existing = await db.ledgerTransaction.findUnique({
     where: { initiatorId_idempotencyKey: { initiatorId: request.initiatorId, idempotencyKey: request.idempotencyKey } },
   });
@@ -265,7 +265,7 @@ async function findByKey(db: PrismaClient | Tx, request: NewTransaction, hash: s
  * on it wait.
  */
 async function insertWithHold(
-  db: PrismaClient,
+  db: Db,
   request: NewTransaction,
   hash: string,
   canDrawFrom: (account: LedgerAccount) => boolean,

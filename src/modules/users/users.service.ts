@@ -22,6 +22,9 @@ export const nameSchema = z
   .min(1, 'Name must not be empty.')
   .max(100, 'Name must be at most 100 characters.');
 
+/** A user as every query but the password check reads one: infra/db.ts leaves the hash out. */
+export type StoredUser = Omit<User, 'passwordHash'>;
+
 export interface NewUser {
   email: string;
   name: string;
@@ -31,7 +34,7 @@ export interface NewUser {
 }
 
 /** Emails arrive trimmed and lower-cased, so the unique index is case-insensitive in effect. */
-export async function createUser(services: AppServices, data: NewUser): Promise<User> {
+export async function createUser(services: AppServices, data: NewUser): Promise<StoredUser> {
   try {
     return await services.db.user.create({ data });
   } catch (error) {
@@ -60,7 +63,7 @@ export async function listUsers(
   services: AppServices,
   args: PageArgs & { search?: string | null },
   query: UserQuery = {},
-): Promise<Page<User>> {
+): Promise<Page<StoredUser>> {
   const search = args.search?.trim();
   const where: Prisma.UserWhereInput = search
     ? { OR: [{ email: containsInsensitive(search) }, { name: containsInsensitive(search) }] }
@@ -68,7 +71,7 @@ export async function listUsers(
   return paginate(args, {
     count: () => services.db.user.count({ where }),
     fetch: (page) =>
-      services.db.user.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<User[]>,
+      services.db.user.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<StoredUser[]>,
   });
 }
 
