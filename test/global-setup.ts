@@ -40,7 +40,7 @@ export default async function setup(project: TestProject) {
   let adminDatabaseUrl = process.env.TEST_DATABASE_URL;
   if (!adminDatabaseUrl) {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-pg-'));
-    const cluster = await startPostgres({ dir, password: 'postgres', flags: ['-c', 'max_connections=500', '-c', 'fsync=off'] });
+    const cluster = await startPostgres({ dir, password: 'postgres', flags: ['-c', 'max_connections=500', '-c', 'fsync=off', '-c', 'shared_preload_libraries=pg_stat_statements'] });
     adminDatabaseUrl = cluster.url();
     cleanups.push(async () => {
       await cluster.stop();

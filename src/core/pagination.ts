@@ -77,16 +77,19 @@ function pageSize(first: number | null | undefined): number {
   return first;
 }
 
+/** The row a page starts after (its cursor decoded), for a page read in SQL: `(created_at, id) < (after.createdAt, after.id)`. */
+export type PageStart = Keyed;
+
 export async function paginate<T extends Keyed>(
   args: PageArgs,
-  source: { fetch: (page: PageQuery) => Promise<T[]>; count: () => Promise<number> },
+  source: { fetch: (page: PageQuery, after: PageStart | undefined) => Promise<T[]>; count: () => Promise<number> },
 ): Promise<Page<T>> {
   const size = pageSize(args.first);
   const after = args.after ? decodeCursor(args.after) : undefined;
   const where = after
     ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
     : {};
-  const rows = await source.fetch({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: size + 1 });
+  const rows = await source.fetch({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: size + 1 }, after);
   const nodes = rows.slice(0, size);
   const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
   return {
@@ -102,7 +105,10 @@ export async function paginate<T extends Keyed>(
   };
 }
 
+/** `text` with LIKE's `%`, `_` and `\` escaped (PostgreSQL's default escape is `\`), so that it matches literally. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
+
 /** A case-insensitive substring filter that matches `%`, `_` and `\` literally. */
 export function containsInsensitive(text: string) {
-  return { contains: text.replace(/[\\%_]/g, (char) => `\\${char}`), mode: 'insensitive' as const };
+  return { contains: escapeLike(text), mode: 'insensitive' as const };
 }

@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { OutputType, SchemaTypes } from '@pothos/core';
-import type { GraphQLResolveInfo } from 'graphql';
+import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
 import type { Context } from '../core/context.js';
 import { builder } from './builder.js';
 
@@ -30,3 +30,43 @@ export function pageConnection<Type extends OutputType<Types>>(name: string, typ
 /** The Prisma selection of a connection's nodes, for the service that reads the page. */
 export const pageQuery = (context: Context, info: GraphQLResolveInfo) =>
   queryFromInfo({ context, info, path: ['edges', 'node'] });
+
+/**
+ * The fields an operation asks of each node of a connection, by name, and of
+ * the node's to-one relations named in `relations`: what a page read on the
+ * pool selects (services map names to columns, and read every column for a
+ * name they do not know). Fragments count; `@skip`/`@include` are ignored, so
+ * a skipped field is read but not returned.
+ */
+export interface NodeSelection {
+  fields: ReadonlySet<string>;
+  relations: Readonly<Record<string, ReadonlySet<string>>>;
+}
+
+export function nodeSelection(info: GraphQLResolveInfo, relations: readonly string[] = []): NodeSelection {
+  const nodes = subfields(info, info.fieldNodes, 'edges').flatMap((edges) => subfields(info, [edges], 'node'));
+  const fields = new Set<string>();
+  const nested: Record<string, Set<string>> = Object.fromEntries(relations.map((name) => [name, new Set<string>()]));
+  for (const node of nodes) {
+    for (const field of selectedFields(info, node.selectionSet)) {
+      const name = field.name.value;
+      fields.add(name);
+      const relation = nested[name];
+      if (relation) for (const inner of selectedFields(info, field.selectionSet)) relation.add(inner.name.value);
+    }
+  }
+  return { fields, relations: nested };
+}
+
+function subfields(info: GraphQLResolveInfo, parents: readonly FieldNode[], name: string): FieldNode[] {
+  return parents.flatMap((parent) => selectedFields(info, parent.selectionSet).filter((f) => f.name.value === name));
+}
+
+function selectedFields(info: GraphQLResolveInfo, selectionSet: SelectionSetNode | undefined): FieldNode[] {
+  if (!selectionSet) return [];
+  return selectionSet.selections.flatMap((selection) => {
+    if (selection.kind === Kind.FIELD) return [selection];
+    if (selection.kind === Kind.INLINE_FRAGMENT) return selectedFields(info, selection.selectionSet);
+    return selectedFields(info, info.fragments[selection.name.value]?.selectionSet);
+  });
+}

@@ -1,5 +1,5 @@
 import { builder } from '../../schema/builder.js';
-import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
+import { connectionArgs, nodeSelection, pageConnection, pageQuery } from '../../schema/connections.js';
 import {
   createStrategy,
   createStrategyInputSchema,
@@ -73,13 +73,15 @@ builder.queryFields((t) => ({
     description: 'Your strategies, newest first; admins see everyone’s.',
     authScopes: { loggedIn: true },
     args: { ...connectionArgs(t), filter: t.arg({ type: StrategyFilter }) },
-    resolve: (_root, args, context, info) =>
-      listStrategies(
-        context,
-        requireViewer(context),
-        args,
-        pageQuery(context, info),
-      ),
+    resolve: (_root, args, context, info) => {
+      const { fields, relations } = nodeSelection(info, ['owner']);
+      // Tells the schema that each node comes with its owner loaded, so that no node reads it again.
+      pageQuery(context, info);
+      return listStrategies(context, requireViewer(context), args, {
+        fields,
+        owner: fields.has('owner') ? relations.owner! : null,
+      });
+    },
   }),
 }));
 

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { AppServices } from '../../core/context.js';
 import { badUserInput, notFound } from '../../core/errors.js';
 import type { Prisma, Strategy } from '../../generated/prisma/client.js';
-import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import { escapeLike, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import { poolOf } from '../../infra/db.js';
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
 
@@ -52,24 +53,118 @@ export async function getStrategy(services: AppServices, viewer: Viewer, id: str
   return strategy;
 }
 
+/**
+ * What a page of strategies is asked for: node fields by name, and the
+ * owner's (null: not asked). Names the page does not know read every column.
+ */
+export interface StrategyPageSelection {
+  fields: ReadonlySet<string>;
+  owner: ReadonlySet<string> | null;
+}
+
+// The columns a page may select, by field name. The owner's are its public
+// ones: the password hash is not among them.
+const STRATEGY_COLUMNS: Record<string, string> = {
+  id: 's.id',
+  ownerId: 's.owner_id',
+  name: 's.name',
+  description: 's.description',
+  asset: 's.asset',
+  params: 's.params',
+  createdAt: 's.created_at',
+  updatedAt: 's.updated_at',
+};
+const OWNER_COLUMNS: Record<string, string> = {
+  id: 'o.id',
+  email: 'o.email',
+  name: 'o.name',
+  role: 'o.role',
+  provisioningStatus: 'o.provisioning_status',
+  createdAt: 'o.created_at',
+  updatedAt: 'o.updated_at',
+};
+// Always read: the cursor's keys, the owner reference, and the owner's id (its email scope compares it).
+const STRATEGY_KEYS = ['id', 'createdAt', 'ownerId'];
+const OWNER_KEYS = ['id'];
+const OWNER_PREFIX = 'owner.';
+
+/** The select list of the asked fields (`relations` are read apart), or of every column when one is not known. */
+function selectList(
+  columns: Record<string, string>,
+  asked: ReadonlySet<string>,
+  always: string[],
+  { prefix = '', relations = [] as string[] } = {},
+): string[] {
+  const scalars = [...asked].filter((name) => name !== '__typename' && !relations.includes(name));
+  const names = scalars.every((name) => name in columns) ? new Set([...always, ...scalars]) : Object.keys(columns);
+  return [...names].map((name) => `${columns[name]} AS "${prefix}${name}"`);
+}
+
+/** A strategy row as a page reads it: the asked columns, and the owner's under `owner`. */
+function nestOwner(row: Record<string, unknown>): Strategy {
+  const owner: Record<string, unknown> = {};
+  const strategy: Record<string, unknown> = {};
+  for (const key in row) {
+    if (key.startsWith(OWNER_PREFIX)) owner[key.slice(OWNER_PREFIX.length)] = row[key];
+    else strategy[key] = row[key];
+  }
+  if (owner.id !== undefined) strategy.owner = owner;
+  // Only the asked fields are there, which are all that the schema reads of it.
+  return strategy as unknown as Strategy;
+}
+
+/**
+ * A page of the strategies the viewer may see, newest first, in one statement
+ * on the pool that selects only what was asked (and joins the owner when it
+ * was); totalCount is a second statement, made only when asked. The hot read of
+ * the domain: Prisma's query pipeline would cost more than the statement.
+ */
 export async function listStrategies(
   services: AppServices,
   viewer: Viewer,
   args: PageArgs & { filter?: StrategyFilter | null },
-  query: StrategyQuery = {},
+  selection: StrategyPageSelection,
 ): Promise<Page<Strategy>> {
   const filter = args.filter ?? {};
   const search = filter.search || undefined;
-  const where: Prisma.StrategyWhereInput = {
-    ...visibleTo(viewer),
-    ...(isAdmin(viewer) && filter.ownerId ? { ownerId: filter.ownerId } : {}),
-    ...(filter.asset ? { asset: filter.asset } : {}),
-    ...(search ? { OR: [{ name: containsInsensitive(search) }, { description: containsInsensitive(search) }] } : {}),
+  const values: unknown[] = [];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const conditions: string[] = [];
+  const ownerId = isAdmin(viewer) ? filter.ownerId || undefined : viewer.id;
+  if (ownerId) conditions.push(`s.owner_id = ${param(ownerId)}`);
+  if (filter.asset) conditions.push(`s.asset = ${param(filter.asset)}`);
+  if (search) {
+    const pattern = param(`%${escapeLike(search)}%`);
+    conditions.push(`(s.name ILIKE ${pattern} OR s.description ILIKE ${pattern})`);
+  }
+  const pool = poolOf(services.db);
+  const where = (extra: string[]) => {
+    const all = [...conditions, ...extra];
+    return all.length > 0 ? `WHERE ${all.join(' AND ')}` : '';
   };
   return paginate(args, {
-    count: () => services.db.strategy.count({ where }),
-    fetch: (page) =>
-      services.db.strategy.findMany({ ...query, ...page, where: { AND: [where, page.where] } }) as Promise<Strategy[]>,
+    count: async () => {
+      const { rows } = await pool.query<{ count: number }>(
+        `SELECT count(*)::int AS count FROM strategies s ${where([])}`,
+        values,
+      );
+      return rows[0]!.count;
+    },
+    fetch: async (page, after) => {
+      const pageValues = [...values];
+      const keyset = after
+        ? [`(s.created_at, s.id) < ($${pageValues.push(after.createdAt)}, $${pageValues.push(after.id)})`]
+        : [];
+      const columns = selectList(STRATEGY_COLUMNS, selection.fields, STRATEGY_KEYS, { relations: ['owner'] });
+      const join = selection.owner ? 'JOIN users o ON o.id = s.owner_id' : '';
+      if (selection.owner) columns.push(...selectList(OWNER_COLUMNS, selection.owner, OWNER_KEYS, { prefix: OWNER_PREFIX }));
+      const { rows } = await pool.query<Record<string, unknown>>(
+        `SELECT ${columns.join(', ')} FROM strategies s ${join} ${where(keyset)}
+         ORDER BY s.created_at DESC, s.id DESC LIMIT $${pageValues.push(page.take)}`,
+        pageValues,
+      );
+      return rows.map(nestOwner);
+    },
   });
 }
 

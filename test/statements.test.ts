@@ -1,0 +1,165 @@
+/**
+ * What operations ask of PostgreSQL, read from pg_stat_statements (the test
+ * cluster preloads it; with TEST_DATABASE_URL the server must too): how many
+ * statements a page costs, which columns it reads, and that the password hash
+ * is read only where a password is checked.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, type Session, useTestApp } from './helpers/app.js';
+
+const t = useTestApp();
+let stats: pg.Pool;
+
+const THIS_DATABASE = '(SELECT oid FROM pg_database WHERE datname = current_database())';
+
+beforeAll(async () => {
+  stats = new pg.Pool({ connectionString: t.databaseUrl, max: 1 });
+  await stats.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch((error: unknown) => {
+    throw new Error(`pg_stat_statements is not available (shared_preload_libraries): ${String(error)}`);
+  });
+});
+
+afterAll(async () => {
+  await stats?.end();
+});
+
+interface Statement {
+  query: string;
+  calls: number;
+}
+
+/** The statements this database ran during `action` (the app's, not this file's own reads of the statistics). */
+async function statementsOf(action: () => Promise<unknown>): Promise<Statement[]> {
+  await stats.query(`SELECT pg_stat_statements_reset(0, ${THIS_DATABASE}, 0)`);
+  await action();
+  const { rows } = await stats.query<{ query: string; calls: string }>(
+    `SELECT query, calls FROM pg_stat_statements
+      WHERE dbid = ${THIS_DATABASE} AND query NOT ILIKE '%pg_stat_statements%'`,
+  );
+  return rows.map((row) => ({ query: row.query, calls: Number(row.calls) }));
+}
+
+const touching = (statements: Statement[], table: string) =>
+  statements.filter((statement) => new RegExp(`\\b${table}\\b`, 'i').test(statement.query));
+const callsOf = (statements: Statement[]) => statements.reduce((sum, statement) => sum + statement.calls, 0);
+
+async function ok<T>(result: Promise<{ data?: T | null; errors?: unknown }>): Promise<T> {
+  const { data, errors } = await result;
+  if (!data || errors) throw new Error(JSON.stringify(errors));
+  return data;
+}
+
+describe('a page of strategies', () => {
+  let owner: Session;
+
+  beforeAll(async () => {
+    owner = await t.registerUser({ name: 'Page Owner' });
+    for (let i = 0; i < 25; i++) {
+      await ok(
+        t.gql(
+          'mutation C($input: CreateStrategyInput!) { createStrategy(input: $input) { id } }',
+          { input: { name: `strategy ${i}`, asset: 'BTC-USD', description: 'never asked for', params: { i } } },
+          owner.accessToken,
+        ),
+      );
+    }
+  });
+
+  const PAGE = `query P($after: String) {
+    strategies(first: 20, after: $after) {
+      edges { node { id name asset params owner { name } } }
+      pageInfo { endCursor }
+      totalCount
+    }
+  }`;
+
+  it('is two statements with its owners and totalCount, reading only the asked columns', async () => {
+    type Page = { strategies: { edges: { node: { owner: { name: string } } }[]; pageInfo: { endCursor: string }; totalCount: number } };
+    let first: Page | undefined;
+    const statements = touching(await statementsOf(async () => (first = await ok(t.gql<Page, unknown>(PAGE, {}, owner.accessToken)))), 'strategies');
+    expect(first!.strategies.edges).toHaveLength(20);
+    expect(first!.strategies.totalCount).toBe(25);
+    expect(first!.strategies.edges.every((edge) => edge.node.owner.name === 'Page Owner')).toBe(true);
+
+    expect(callsOf(statements)).toBe(2);
+    const page = statements.find((statement) => /\bjoin\b/i.test(statement.query));
+    expect(page?.query).toMatch(/\bparams\b/);
+    for (const unasked of ['description', 'updated_at', 'email', 'role', 'password_hash']) {
+      expect(page?.query).not.toMatch(new RegExp(`\\b${unasked}\\b`));
+    }
+
+    // The next page is the same two statements, from the cursor on.
+    let second: Page | undefined;
+    const after = first!.strategies.pageInfo.endCursor;
+    const next = touching(await statementsOf(async () => (second = await ok(t.gql<Page, unknown>(PAGE, { after }, owner.accessToken)))), 'strategies');
+    expect(second!.strategies.edges).toHaveLength(5);
+    expect(callsOf(next)).toBe(2);
+  });
+
+  it('is one statement without totalCount, and no join without the owner', async () => {
+    const statements = touching(
+      await statementsOf(() => ok(t.gql('{ strategies(first: 5) { edges { node { id name } } } }', {}, owner.accessToken))),
+      'strategies',
+    );
+    expect(callsOf(statements)).toBe(1);
+    expect(statements[0]!.query).not.toMatch(/\bjoin\b|\busers\b/i);
+  });
+});
+
+describe('the password hash', () => {
+  it('is read by the password check alone, and written only by sign-up', async () => {
+    const email = `hash-${Date.now()}@example.com`;
+    const statements = await statementsOf(async () => {
+      const registered = await ok(
+        t.gql<{ register: { refreshToken: string; accessToken: string } }, unknown>(
+          'mutation R($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email name role createdAt } } }',
+          { input: { email, password: 'correct horse battery', name: 'Hash Reader' } },
+        ),
+      );
+      const token = registered.register.accessToken;
+      await ok(t.gql('{ me { id email name role provisioningStatus createdAt } }', {}, token));
+      await ok(
+        t.gql(
+          'mutation L($input: LoginInput!) { login(input: $input) { user { id email } } }',
+          { input: { email, password: 'correct horse battery' } },
+        ),
+      );
+      await ok(
+        t.gql('mutation F($t: String!) { refreshToken(refreshToken: $t) { user { id email name } } }', {
+          t: registered.register.refreshToken,
+        }),
+      );
+      const created = await ok(
+        t.gql<{ createStrategy: { id: string } }, unknown>(
+          'mutation C($input: CreateStrategyInput!) { createStrategy(input: $input) { id owner { id email name } } }',
+          { input: { name: 'hash check', asset: 'ETH' } },
+          token,
+        ),
+      );
+      await ok(t.gql('query S($id: ID!) { strategy(id: $id) { owner { email name role } } }', { id: created.createStrategy.id }, token));
+      const admin = await ok(
+        t.gql<{ login: { accessToken: string } }, unknown>('mutation L($input: LoginInput!) { login(input: $input) { accessToken } }', {
+          input: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+        }),
+      );
+      await ok(t.gql('{ users(first: 50) { edges { node { id email name role } } totalCount } }', {}, admin.login.accessToken));
+    });
+
+    const reading = statements.filter((statement) => /password_hash/i.test(statement.query));
+    expect(reading.length).toBeGreaterThan(0);
+    for (const { query } of reading) {
+      if (/^\s*insert\b/i.test(query)) {
+        // Sign-up writes it, and does not read it back.
+        expect(query.slice(query.search(/\breturning\b/i))).not.toMatch(/password_hash/);
+      } else {
+        // The login lookup: one user, by email.
+        expect(query).toMatch(/^\s*select\b/i);
+        expect(query).toMatch(/"email" = \$1/);
+        expect(query).not.toMatch(/\bjoin\b/i);
+      }
+    }
+    // Both sign-ins were the check itself (the user's and the admin's).
+    expect(callsOf(reading.filter(({ query }) => /^\s*select\b/i.test(query)))).toBe(2);
+  });
+});
