@@ -56,6 +56,30 @@ const BODIES: Record<string, unknown> = {
   typename: { query: '{ __typename }' },
   me: { query: 'query Me { me { id email name } }' },
   strategies: { query: '{ strategies(first: 2) { totalCount edges { node { name asset owner { name } } } } }' },
+  fragments: {
+    query: `query Page($first: Int) { strategies(first: $first) { ...Page } }
+      fragment Page on StrategyConnection {
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { ... on Strategy { id name __typename } createdAt owner { ...Owner } } }
+      }
+      fragment Owner on User { name email role }`,
+    variables: { first: 3 },
+  },
+  namedFragments: {
+    query: `{ strategies(first: 3) { edges { node { createdAt ...Names owner { ...Owner } asset } } } }
+      fragment Names on Strategy { id name }
+      fragment Owner on User { role name }`,
+  },
+  directives: {
+    query: `query($withOwner: Boolean!) {
+      strategies(first: 2) { edges { node { name owner @include(if: $withOwner) { name } params @skip(if: true) } } }
+    }`,
+    variables: { withOwner: true },
+  },
+  aliases: { query: '{ mine: strategies(first: 1) { totalCount } again: strategies(first: 1) { edges { node { n: name } } } }' },
+  nullVariable: { query: 'query($after: String) { strategies(first: 2, after: $after) { totalCount } }', variables: { after: null } },
+  forgedCursor: { query: '{ strategies(first: 2, after: "forged") { totalCount } }' },
+  scalars: { query: '{ me { role createdAt provisioningStatus } }' },
   resolverError: { query: '{ users { totalCount } }' },
   partialData: { query: '{ __typename me { id } users { totalCount } }' },
   errorsInAList: { query: '{ a: users { totalCount } b: users { totalCount } }' },

@@ -16,7 +16,7 @@ import { MigrationError, pendingMigrations } from '../infra/migrate.js';
 import { QUEUE_NAMES } from '../jobs.js';
 import { schema } from '../schema/index.js';
 import { adminQueuesPlugin } from './admin.js';
-import { createFastPath } from './fast-path.js';
+import { createFastPath, useJitOnFastPath } from './fast-path.js';
 import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
 import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
@@ -159,6 +159,8 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       // Counts subscriptions by transport, ends them at token expiry (HTTP) and on stop().
       live.plugin,
       useSharedEventResults(SHARED_EVENT_FIELDS),
+      // Last, so that every hook above runs around the compiled execution as around graphql's.
+      useJitOnFastPath((errors) => log.error({ errors }, 'graphql-jit could not compile an operation')),
     ],
   });
 
