@@ -107,6 +107,15 @@ describe('a page of strategies', () => {
   });
 });
 
+describe('me', () => {
+  it('is one statement', async () => {
+    const session = await t.registerUser();
+    const statements = await statementsOf(() => ok(t.gql('{ me { id email name role createdAt } }', {}, session.accessToken)));
+    expect(callsOf(touching(statements, 'users'))).toBe(1);
+    expect(callsOf(statements)).toBe(1);
+  });
+});
+
 describe('the password hash', () => {
   it('is read by the password check alone, and written only by sign-up', async () => {
     const email = `hash-${Date.now()}@example.com`;

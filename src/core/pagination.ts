@@ -91,14 +91,26 @@ export async function paginate<T extends Keyed>(
     : {};
   const rows = await source.fetch({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: size + 1 }, after);
   const nodes = rows.slice(0, size);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(node), node }));
+  // Cursors are encoded when read: most pages ask for endCursor at most, not one per edge.
+  const edges = nodes.map((node) => ({
+    node,
+    get cursor() {
+      return encodeCursor(node);
+    },
+  }));
+  const first = nodes[0];
+  const last = nodes.at(-1);
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > size,
       hasPreviousPage: after !== undefined,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return first ? encodeCursor(first) : null;
+      },
+      get endCursor() {
+        return last ? encodeCursor(last) : null;
+      },
     },
     // Counted only when the client asks for totalCount.
     totalCount: source.count,

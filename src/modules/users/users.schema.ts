@@ -32,9 +32,9 @@ builder.queryFields((t) => ({
     type: 'User',
     nullable: true,
     description: 'The signed-in user; null when anonymous (an expired or invalid token is UNAUTHENTICATED).',
-    resolve: (query, _root, _args, context) => {
+    resolve: (_query, _root, _args, context) => {
       if (context.authError) throw context.authError;
-      return context.viewer ? findUserById(context, context.viewer.id, query) : null;
+      return context.viewer ? findUserById(context, context.viewer.id) : null;
     },
   }),
   user: t.prismaField({

@@ -3,6 +3,7 @@ import type { AppServices } from '../../core/context.js';
 import { conflict, isUniqueViolation, notFound } from '../../core/errors.js';
 import type { Prisma, Role, User } from '../../generated/prisma/client.js';
 import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import { poolOf } from '../../infra/db.js';
 import type { Viewer } from '../../core/context.js';
 import { openStartingAccount } from '../ledger/ledger.service.js';
 import { isOwnerOrAdmin } from '../../core/access.js';
@@ -54,8 +55,22 @@ export async function getUser(services: AppServices, viewer: Viewer, id: string,
   return user;
 }
 
-export async function findUserById(services: AppServices, id: string, query: UserQuery = {}) {
-  return services.db.user.findUnique({ ...query, where: { id } });
+// Every column of a user but the password hash, named as Prisma names them.
+const STORED_USER_COLUMNS =
+  'id, email, name, role, provisioning_status AS "provisioningStatus", created_at AS "createdAt", updated_at AS "updatedAt"';
+
+/**
+ * A user by id (`me`, which clients ask on every page load): one prepared
+ * statement on the pool, because Prisma's query pipeline costs more than this
+ * read. The schema's User has no relation a query would have to include.
+ */
+export async function findUserById(services: AppServices, id: string): Promise<StoredUser | null> {
+  const { rows } = await poolOf(services.db).query<StoredUser>({
+    name: 'users.findUserById',
+    text: `SELECT ${STORED_USER_COLUMNS} FROM users WHERE id = $1`,
+    values: [id],
+  });
+  return rows[0] ?? null;
 }
 
 /** Admin listing; `search` is a case-insensitive substring of email or name, matched literally. */
