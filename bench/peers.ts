@@ -92,7 +92,7 @@ export interface PeerResult extends DriverResult {
   ofBarePgPercent: number;
   serverCpuPercent: number;
   dbCpuPercent: number;
-  /** pg_stat_statements calls during the timed phase (the bench's own excluded) per request. */
+  /** pg_stat_statements calls during the timed phase (the bench's own excluded) per request sent. */
   sqlPerRequest: number;
   /** The statements by calls per request, for the report. */
   statements: { query: string; perRequest: number }[];
@@ -105,6 +105,8 @@ export interface PeersResults {
   startedAt: string;
   commit: string;
   machine: ReturnType<typeof machineSummary>;
+  /** Cores busy on the host in the second before the bench started (other work on the machine). */
+  hostBusyBefore: number;
   settings: { durationSeconds: number; connections: number; warmupSeconds: number; logLevel: string; poolSize: number };
   servers: PeerResult[];
   targets: { name: string; value: string; target: string; pass: boolean }[];
@@ -118,8 +120,12 @@ export async function run(): Promise<PeersResults> {
   const machine = machineSummary();
   const startedAt = new Date().toISOString();
   const commit = await describeCommit();
+  const idleBefore = hostCpuTimes();
+  await sleep(1000);
+  const hostBusyBefore = busyCores(idleBefore, hostCpuTimes());
   log(`peers: ${connections} connections, ${durationSeconds} s per server, ${warmupSeconds} s warm-up, Switchyard LOG_LEVEL=${logLevel}`);
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}; commit ${commit}`);
+  if (hostBusyBefore > 0.25) log(`warning: ${hostBusyBefore.toFixed(2)} cores already busy before the bench starts; figures will be noisy`);
 
   // --- the run's workspace: compiled Switchyard, transpiled peers, one cluster ---
   const root = mkdtempSync(join(tmpdir(), 'switchyard-bench-peers-'));
@@ -158,7 +164,8 @@ export async function run(): Promise<PeersResults> {
 
   const peer = (key: ServerKey, file: string, preload: string[] = [], extraEnv: Record<string, string> = {}) => async () => {
     const logFile = join(root, `${key}.log`);
-    const env = childEnv({ DATABASE_URL: databaseUrl, PORT: '0', ...extraEnv });
+    // The constant route gets no database (bare-server.ts then opens no pool).
+    const env = childEnv({ ...(key === 'bare' ? {} : { DATABASE_URL: databaseUrl }), PORT: '0', ...extraEnv });
     const child = spawnChild(key, NODE, [...preload, join(peersDir, file)], { env, logFile });
     await waitForOutput(child, /listening \d+/, 60_000);
     const port = /listening (\d+)/.exec(child.output())![1]!;
@@ -250,8 +257,11 @@ export async function run(): Promise<PeersResults> {
     const cpuSeconds = (readCpuSeconds(server.child.pid) ?? cpuBefore) - cpuBefore;
     const dbCpuSeconds = dbCpu() - dbCpuBefore;
     const hostAfter = hostCpuTimes();
+    // The requests in flight when autocannon stopped still run their statements: let them finish,
+    // and count them (requestsSent) in the denominator.
+    await sleep(1000);
     const calls = await stats.calls();
-    const perRequest = (n: number) => (result.requestsTotal ? n / result.requestsTotal : 0);
+    const perRequest = (n: number) => (result.requestsSent ? n / result.requestsSent : 0);
     results.push({
       ...result,
       key: spec.key,
@@ -290,6 +300,7 @@ export async function run(): Promise<PeersResults> {
     startedAt,
     commit,
     machine,
+    hostBusyBefore,
     settings: { durationSeconds, connections, warmupSeconds, logLevel, poolSize: 10 },
     servers: results,
     targets,
@@ -479,7 +490,7 @@ function printReport(results: PeersResults): void {
     '',
     `peers benchmark — strategies(first: 20) with owner { name } and totalCount, ${s.connections} connections, ${s.durationSeconds} s per server, ` +
       `${s.warmupSeconds} s warm-up, pool ${s.poolSize} each, Switchyard LOG_LEVEL=${s.logLevel}, commit ${results.commit}`,
-    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB RAM, node ${m.node}, load average at start ${m.loadavg}`,
+    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB RAM, node ${m.node}, load average at start ${m.loadavg}, cores busy before start ${results.hostBusyBefore.toFixed(2)}`,
     '',
     table(rows),
     '',
