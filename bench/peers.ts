@@ -91,6 +91,8 @@ export interface PeerResult extends DriverResult {
   label: string;
   ofBarePgPercent: number;
   serverCpuPercent: number;
+  /** The server's CPU per request sent, in ms: what a request costs it, less moved than req/s by other load on the host. */
+  serverCpuMsPerRequest: number;
   dbCpuPercent: number;
   /** pg_stat_statements calls during the timed phase (the bench's own excluded) per request sent. */
   sqlPerRequest: number;
@@ -268,6 +270,7 @@ export async function run(): Promise<PeersResults> {
       label: spec.label,
       ofBarePgPercent: 0,
       serverCpuPercent: (cpuSeconds / wallSeconds) * 100,
+      serverCpuMsPerRequest: perRequest(cpuSeconds * 1000),
       dbCpuPercent: (dbCpuSeconds / wallSeconds) * 100,
       sqlPerRequest: perRequest(calls.reduce((total, s) => total + s.calls, 0)),
       statements: calls.slice(0, 6).map((s) => ({ query: s.query, perRequest: perRequest(s.calls) })),
@@ -469,7 +472,7 @@ async function drive(job: DriverJob, watch: { child: Child; describe: () => stri
 
 function printReport(results: PeersResults): void {
   const rows = [
-    ['server', 'req/s', 'of the bare-pg ceiling', 'p50', 'p99', 'errors / non-2xx / bad body', 'server CPU', 'DB CPU', 'SQL/request', 'RSS warm', 'RSS peak'],
+    ['server', 'req/s', 'of the bare-pg ceiling', 'p50', 'p99', 'errors / non-2xx / bad body', 'server CPU', 'CPU ms/req', 'DB CPU', 'SQL/request', 'RSS warm', 'RSS peak'],
     ...results.servers.map((r) => [
       r.label,
       Math.round(r.requestsPerSecondMean).toLocaleString('en-US'),
@@ -478,6 +481,7 @@ function printReport(results: PeersResults): void {
       `${r.latencyP99Ms} ms`,
       `${r.errors + r.timeouts} / ${r.non2xx} / ${r.mismatches}`,
       `${r.serverCpuPercent.toFixed(0)}%`,
+      r.serverCpuMsPerRequest.toFixed(2),
       `${r.dbCpuPercent.toFixed(0)}%`,
       r.sqlPerRequest.toFixed(2),
       mb(r.rssWarm),
