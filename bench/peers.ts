@@ -39,6 +39,7 @@ import {
   machineSummary,
   mb,
   NODE,
+  onCleanup,
   readCpuSeconds,
   readCpuSecondsWithReaped,
   readDescendantsCpuSeconds,
@@ -445,8 +446,11 @@ async function statements(url: string): Promise<{
   close(): Promise<void>;
 }> {
   const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
+  client.on('error', () => {}); // the cluster's shutdown ends it too
   await client.connect();
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= client.end().catch(() => {}));
+  onCleanup('close the statistics connection', close);
   return {
     async reset() {
       await client.query('SELECT pg_stat_statements_reset()');
@@ -461,7 +465,7 @@ async function statements(url: string): Promise<{
       );
       return rows.map((r) => ({ query: r.query, calls: Number(r.calls) }));
     },
-    close: () => client.end().catch(() => {}),
+    close,
   };
 }
 
