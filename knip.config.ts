@@ -25,8 +25,10 @@ const config: KnipConfig = {
     // drivers (itself with --driver, driver.ts), bare-server.ts and preloads
     // profile-hook.ts by path; driver-clients.ts is run by hand (bench/README.md).
     'bench/run.ts',
-    'bench/{http,ledger,flash-sale,fanout}.ts',
+    'bench/{http,ledger,flash-sale,fanout,peers}.ts',
     'bench/{driver,bare-server,profile-hook,driver-clients}.ts',
+    // peers.ts transpiles these and runs them by path (peer-sql.ts is imported by two of them)
+    'bench/{peer-postgraphile,peer-mercurius,peer-bare-pg,promise-with-resolvers}.ts',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',
@@ -50,7 +52,9 @@ const config: KnipConfig = {
   // Codegen output: src/generated (Prisma client, Pothos types; git-ignored) and test/gql (client preset).
   ignore: ['src/generated/**', 'test/gql/**'],
   // The `prisma-pothos-types` generator of prisma/schema.prisma is a binary of @pothos/plugin-prisma.
-  ignoreDependencies: ['prisma-pothos-types'],
+  // graphql-jit is what Mercurius's `jit` option runs (bench/peer-mercurius.ts); listed so the
+  // version the peers scenario measures is pinned in package.json, never imported by name.
+  ignoreDependencies: ['prisma-pothos-types', 'graphql-jit'],
   // test/global-setup.ts starts redis-server from PATH (.ci/run installs it with apt-get).
   ignoreBinaries: ['redis-server'],
 };

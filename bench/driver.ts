@@ -20,6 +20,8 @@ export interface DriverResult {
   title: string;
   durationSeconds: number;
   requestsTotal: number;
+  /** Requests written, answered or not: those still in flight when the run stopped are in here, not in requestsTotal. */
+  requestsSent: number;
   requestsPerSecondMean: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     title: job.title,
     durationSeconds: result.duration,
     requestsTotal: result['2xx'] + result.non2xx,
+    requestsSent: result.requests.sent,
     requestsPerSecondMean: result.requests.mean,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,

@@ -2,7 +2,8 @@
  * The `http` scenario: what the HTTP + GraphQL layer costs.
  *
  * Starts the API (`src/server.ts --api`: embedded PostgreSQL in a temp DATA_DIR,
- * workers off) and a bare Fastify route as the ceiling, prepares a user with 50
+ * workers off) and a bare Fastify process as the ceilings (a constant route, and
+ * `me`'s one-row read on a pg pool for `me`), prepares a user with 50
  * strategies, then drives each case from a separate driver process (autocannon,
  * 100 connections, BENCH_DURATION seconds), one case at a time, and prints
  * throughput, latency, errors, server CPU and RSS, and the targets of issue 2.
@@ -23,6 +24,7 @@ import {
   onCleanup,
   NODE,
   readCpuSeconds,
+  readCpuSecondsWithReaped,
   readDescendantsCpuSeconds,
   readRss,
   readRssHighWater,
@@ -53,12 +55,13 @@ const STRATEGY_COUNT = 50;
 const TARGETS = {
   typenameShare: 40,
   strategiesShare: 25,
+  meShareOfBarePgMe: 70,
   p99Ms: 25,
   idleRssMb: 150,
 };
 
 interface CaseSpec {
-  key: 'bare' | 'typename' | 'yoga' | 'me' | 'strategies';
+  key: 'bare' | 'bare-pg-me' | 'typename' | 'yoga' | 'me' | 'strategies';
   label: string;
   query?: string;
   auth: boolean;
@@ -68,6 +71,8 @@ interface CaseSpec {
 
 const CASES: CaseSpec[] = [
   { key: 'bare', label: 'bare Fastify route (ceiling)', auth: false },
+  // The ceiling of `me`: the same one-row read on a pg pool, no JWT, no GraphQL (bare-server.ts's /me).
+  { key: 'bare-pg-me', label: 'bare Fastify + pg me (ceiling of me)', auth: false },
   { key: 'typename', label: '{ __typename }', query: '{ __typename }', auth: false },
   {
     // Diagnostic, not a target: a content-type parameter src/fast-path.ts does not
@@ -91,6 +96,8 @@ export interface CaseResult extends DriverResult {
   key: CaseSpec['key'];
   label: string;
   shareOfBarePercent: number;
+  /** `me` and its ceiling only: req/s relative to the bare-pg me route's. */
+  shareOfBarePgMePercent?: number;
   serverCpuPercent: number;
   hostBusyCores: number;
   serverRssPeak: number;
@@ -200,22 +207,31 @@ export async function run(): Promise<HttpResults> {
   }
   log(`prepared ${email} with ${STRATEGY_COUNT} strategies`);
 
-  // --- the ceiling: a bare Fastify process ----------------------------------
-  const { child: bare, port: barePort } = await startBare();
+  const { me } = await graphql<{ me: { id: string } }>(graphqlUrl, '{ me { id } }', {}, token);
+
+  // --- the ceilings: a bare Fastify process, with a pool on the API's database --
+  const { child: bare, port: barePort } = await startBare(embeddedDatabaseUrl(apiEnv.DATA_DIR!));
   const bareUrl = `http://127.0.0.1:${barePort}/graphql`;
+  const bareMeUrl = `http://127.0.0.1:${barePort}/me`;
 
   // --- jobs, each checked once before it is timed ---------------------------
   const jobs = new Map<CaseSpec['key'], DriverJob>();
   for (const spec of CASES) {
     const headers: Record<string, string> = { 'content-type': spec.contentType ?? 'application/json' };
     if (spec.auth) headers.authorization = `Bearer ${token}`;
-    const url = spec.key === 'bare' ? bareUrl : graphqlUrl;
+    if (spec.key === 'bare-pg-me') headers['x-user-id'] = me.id;
+    const url = spec.key === 'bare' ? bareUrl : spec.key === 'bare-pg-me' ? bareMeUrl : graphqlUrl;
     const body = JSON.stringify({ query: spec.query ?? '{ __typename }' });
     const expectBody = await checkedResponse(spec, url, headers, body);
     jobs.set(spec.key, { title: spec.label, url, headers, body, connections, durationSeconds, expectBody });
   }
   if (jobs.get('bare')?.expectBody !== jobs.get('typename')?.expectBody) {
     throw new Error('the bare route does not return the same JSON as the API for { __typename }');
+  }
+  if (jobs.get('bare-pg-me')?.expectBody !== jobs.get('me')?.expectBody) {
+    throw new Error(
+      `the bare-pg me route does not return the same JSON as the API for me: ${jobs.get('bare-pg-me')?.expectBody} vs ${jobs.get('me')?.expectBody}`,
+    );
   }
   const strategiesBody = JSON.parse(jobs.get('strategies')!.expectBody!) as {
     data: { strategies: { edges: unknown[]; totalCount: number } };
@@ -225,6 +241,10 @@ export async function run(): Promise<HttpResults> {
   }
 
   const db = await dbStats(apiEnv.DATA_DIR!);
+  // The embedded postmaster and its backends, counting those that exit during a case (the bare
+  // server's pool connections come and go), which the API's live descendants alone would miss.
+  const postmaster = postmasterPid(join(apiEnv.DATA_DIR!, 'pg')) ?? 0;
+  const dbCpuSeconds = () => (readCpuSecondsWithReaped(postmaster) ?? 0) + readDescendantsCpuSeconds(postmaster);
 
   // --- warm-up, then idle RSS -------------------------------------------------
   log(`warming up (${warmupSeconds} s per case) …`);
@@ -242,10 +262,10 @@ export async function run(): Promise<HttpResults> {
   const results: CaseResult[] = [];
   let bareRps = 0;
   for (const spec of CASES) {
-    const server = spec.key === 'bare' ? bare : api;
+    const server = spec.key === 'bare' || spec.key === 'bare-pg-me' ? bare : api;
     log(`running ${spec.label} for ${durationSeconds} s …`);
     const cpuBefore = readCpuSeconds(server.pid) ?? 0;
-    const dbCpuBefore = readDescendantsCpuSeconds(api.pid);
+    const dbCpuBefore = dbCpuSeconds();
     const xactBefore = spec.key === 'bare' ? 0 : await db.transactions();
     const hostBefore = hostCpuTimes();
     const wallBefore = performance.now();
@@ -255,7 +275,7 @@ export async function run(): Promise<HttpResults> {
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const cpuSeconds = (readCpuSeconds(server.pid) ?? cpuBefore) - cpuBefore;
     const hostAfter = hostCpuTimes();
-    const dbCpuSeconds = readDescendantsCpuSeconds(api.pid) - dbCpuBefore;
+    const dbCpu = dbCpuSeconds() - dbCpuBefore;
     await sleep(1000); // PostgreSQL publishes its statistics about once a second
     const xacts = spec.key === 'bare' ? 0 : (await db.transactions()) - xactBefore;
     if (spec.key === 'bare') bareRps = result.requestsPerSecondMean;
@@ -267,14 +287,14 @@ export async function run(): Promise<HttpResults> {
       serverCpuPercent: (cpuSeconds / wallSeconds) * 100,
       hostBusyCores: (hostAfter.busy - hostBefore.busy) / ((hostAfter.total - hostBefore.total) / machine.cpus),
       serverRssPeak: Math.max(...rssSamples),
-      dbCpuPercent: (dbCpuSeconds / wallSeconds) * 100,
+      dbCpuPercent: (dbCpu / wallSeconds) * 100,
       dbTransactionsPerRequest: result.requestsTotal ? xacts / result.requestsTotal : 0,
     });
   }
   await bare.stop();
   await db.close();
 
-  const apiCases = results.filter((r) => r.key !== 'bare');
+  const apiCases = results.filter((r) => r.key !== 'bare' && r.key !== 'bare-pg-me');
   const rssPeak = Math.max(...apiCases.map((r) => r.serverRssPeak));
   const rssHighWater = readRssHighWater(api.pid) ?? 0;
 
@@ -300,11 +320,17 @@ export async function run(): Promise<HttpResults> {
   const byKey = (key: CaseSpec['key']) => results.find((r) => r.key === key)!;
   const typename = byKey('typename');
   const strategies = byKey('strategies');
+  const meCase = byKey('me');
+  const barePgMe = byKey('bare-pg-me');
+  for (const r of [meCase, barePgMe]) {
+    r.shareOfBarePgMePercent = barePgMe.requestsPerSecondMean ? (r.requestsPerSecondMean / barePgMe.requestsPerSecondMean) * 100 : 0;
+  }
   const pct = (value: number) => `${value.toFixed(1)}%`;
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   const targets = [
     target('__typename share of bare', typename.shareOfBarePercent, '≥', TARGETS.typenameShare, pct),
     target('strategies(first: 20) share of bare', strategies.shareOfBarePercent, '≥', TARGETS.strategiesShare, pct),
+    target('me share of bare-pg me', meCase.shareOfBarePgMePercent ?? 0, '≥', TARGETS.meShareOfBarePgMe, pct),
     target('__typename p99', typename.latencyP99Ms, '<', TARGETS.p99Ms, ms),
     target('strategies(first: 20) p99', strategies.latencyP99Ms, '<', TARGETS.p99Ms, ms),
     target('API idle RSS', rssIdle / 1024 / 1024, '<', TARGETS.idleRssMb, (v) => `${v.toFixed(1)} MB`),
@@ -361,6 +387,7 @@ function printReport(results: HttpResults, profileTexts: string[]): void {
       'case',
       'req/s',
       'of bare',
+      'of bare-pg me',
       'p50',
       'p99',
       'errors',
@@ -375,6 +402,7 @@ function printReport(results: HttpResults, profileTexts: string[]): void {
       r.label,
       Math.round(r.requestsPerSecondMean).toLocaleString('en-US'),
       `${r.shareOfBarePercent.toFixed(1)}%`,
+      r.shareOfBarePgMePercent === undefined ? '' : `${r.shareOfBarePgMePercent.toFixed(1)}%`,
       `${r.latencyP50Ms} ms`,
       `${r.latencyP99Ms} ms`,
       String(r.errors + r.timeouts),
@@ -429,7 +457,7 @@ function profileCases(): CaseSpec['key'][] {
   const flag = process.env.BENCH_PROFILE ?? '';
   if (flag === '1' || flag === 'true') return ['typename'];
   const keys = flag.split(',').map((k) => k.trim());
-  const apiKeys = CASES.filter((c) => c.key !== 'bare').map((c) => c.key);
+  const apiKeys = CASES.filter((c) => c.key !== 'bare' && c.key !== 'bare-pg-me').map((c) => c.key);
   for (const key of keys) {
     if (!apiKeys.includes(key as CaseSpec['key'])) {
       throw new Error(`BENCH_PROFILE: unknown case "${key}" (use 1, or a list of ${apiKeys.join(', ')})`);
@@ -469,21 +497,19 @@ function stopLeftoverPostgresOnCleanup(databaseDir: string): void {
   );
 }
 
+/** The API's embedded database: embedded mode's fixed credentials, the port from postmaster.pid. */
+function embeddedDatabaseUrl(dataDir: string): string {
+  const pidFile = readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
+  return `postgresql://switchyard:switchyard@127.0.0.1:${Number(pidFile[3])}/switchyard`;
+}
+
 /**
  * Transactions committed in the embedded database so far (pg_stat_database),
  * over a connection of the bench's own: embedded mode's fixed credentials, the
  * port from postmaster.pid.
  */
 async function dbStats(dataDir: string): Promise<{ transactions(): Promise<number>; close(): Promise<void> }> {
-  const pidFile = readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
-  const port = Number(pidFile[3]);
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: 'switchyard',
-    password: 'switchyard',
-    database: 'switchyard',
-  });
+  const client = new pg.Client({ connectionString: embeddedDatabaseUrl(dataDir) });
   client.on('error', () => {}); // the API's shutdown ends this connection too
   await client.connect();
   let closed: Promise<void> | undefined;
@@ -535,8 +561,11 @@ async function checkedResponse(
   return text;
 }
 
-async function startBare(): Promise<{ child: Child; port: number }> {
-  const child = spawnChild('bare Fastify', NODE, [...TSX_IMPORT, benchFile('bare-server.ts')], { pipeStdout: true });
+async function startBare(databaseUrl: string): Promise<{ child: Child; port: number }> {
+  const child = spawnChild('bare Fastify', NODE, [...TSX_IMPORT, benchFile('bare-server.ts')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    pipeStdout: true,
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('the bare Fastify server did not start within 30 s')), 30_000);

@@ -24,6 +24,10 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'N graphql-ws subscribers to one stockChanged on one API process; delivery after a purchase burst, RSS per connection',
     load: () => import('./fanout.js'),
   },
+  peers: {
+    describe: 'strategies(first: 20) on Switchyard vs PostGraphile 5, Mercurius + graphql-jit, bare pg and a bare route, same data',
+    load: () => import('./peers.js'),
+  },
 };
 
 function usage(): string {
@@ -43,6 +47,8 @@ function usage(): string {
     '             BENCH_ROUNDS (3), BENCH_DURATION (sustained phase, 10 s), BENCH_BACKENDS (redis,postgres),',
     '             BENCH_BASELINE=<git revision> (measure that revision too, side by side in the same run)',
     'fanout:      BENCH_SUBSCRIBERS (10000), BENCH_DRIVERS (2), BENCH_BURST (100 purchases), BENCH_BACKENDS (redis,postgres)',
+    'peers:       BENCH_DURATION, BENCH_CONNECTIONS, BENCH_WARMUP, BENCH_JSON; BENCH_LOG_LEVEL (Switchyard, default info);',
+    '             Switchyard always compiled',
     'flash-sale and fanout also take BENCH_SERVER=tsx|compiled and BENCH_PROFILE=1 (the API during the last sale round / the burst)',
   ].join('\n');
 }
