@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AppServices } from '../../core/context.js';
 import { badUserInput, notFound } from '../../core/errors.js';
@@ -97,8 +98,19 @@ function selectList(
 ): string[] {
   const scalars = [...asked].filter((name) => name !== '__typename' && !relations.includes(name));
   const names = scalars.every((name) => name in columns) ? new Set([...always, ...scalars]) : Object.keys(columns);
-  return [...names].map((name) => `${columns[name]} AS "${prefix}${name}"`);
+  // Sorted, so that a selection is one statement text, prepared once per connection.
+  return [...names].sort().map((name) => `${columns[name]} AS "${prefix}${name}"`);
 }
+
+/**
+ * A named (prepared) statement: each pooled connection parses and plans a text
+ * once. The texts are few, one per shape of filter and selection.
+ */
+const prepared = (text: string, values: unknown[]) => ({
+  name: `strategies:${createHash('sha1').update(text).digest('base64url').slice(0, 16)}`,
+  text,
+  values,
+});
 
 /** A strategy row as a page reads it: the asked columns, and the owner's under `owner`. */
 function nestOwner(row: Record<string, unknown>): Strategy {
@@ -145,8 +157,7 @@ export async function listStrategies(
   return paginate(args, {
     count: async () => {
       const { rows } = await pool.query<{ count: number }>(
-        `SELECT count(*)::int AS count FROM strategies s ${where([])}`,
-        values,
+        prepared(`SELECT count(*)::int AS count FROM strategies s ${where([])}`, values),
       );
       return rows[0]!.count;
     },
@@ -159,9 +170,11 @@ export async function listStrategies(
       const join = selection.owner ? 'JOIN users o ON o.id = s.owner_id' : '';
       if (selection.owner) columns.push(...selectList(OWNER_COLUMNS, selection.owner, OWNER_KEYS, { prefix: OWNER_PREFIX }));
       const { rows } = await pool.query<Record<string, unknown>>(
-        `SELECT ${columns.join(', ')} FROM strategies s ${join} ${where(keyset)}
-         ORDER BY s.created_at DESC, s.id DESC LIMIT $${pageValues.push(page.take)}`,
-        pageValues,
+        prepared(
+          `SELECT ${columns.join(', ')} FROM strategies s ${join} ${where(keyset)}
+           ORDER BY s.created_at DESC, s.id DESC LIMIT $${pageValues.push(page.take)}`,
+          pageValues,
+        ),
       );
       return rows.map(nestOwner);
     },
