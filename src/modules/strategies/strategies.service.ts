@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AppServices } from '../../core/context.js';
 import { badUserInput, notFound } from '../../core/errors.js';
@@ -104,13 +103,19 @@ function selectList(
 
 /**
  * A named (prepared) statement: each pooled connection parses and plans a text
- * once. The texts are few, one per shape of filter and selection.
+ * once. The texts are few, one per shape of filter and selection; past a
+ * bound (a client walking through every combination of fields) they run unnamed.
  */
-const prepared = (text: string, values: unknown[]) => ({
-  name: `strategies:${createHash('sha1').update(text).digest('base64url').slice(0, 16)}`,
-  text,
-  values,
-});
+const statementNames = new Map<string, string>();
+const MAX_PREPARED_SHAPES = 500;
+function prepared(text: string, values: unknown[]) {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED_SHAPES) {
+    name = `strategies:${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
 
 /** A strategy row as a page reads it: the asked columns, and the owner's under `owner`. */
 function nestOwner(row: Record<string, unknown>): Strategy {
