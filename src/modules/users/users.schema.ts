@@ -11,7 +11,7 @@ const ProvisioningStatusEnum = builder.enumType('ProvisioningStatus', {
   values: ['PENDING', 'READY', 'FAILED'] as const,
 });
 
-const UserType = builder.prismaObject('User', {
+export const UserType = builder.prismaObject('User', {
   fields: (t) => ({
     id: t.exposeID('id'),
     email: t.exposeString('email', {

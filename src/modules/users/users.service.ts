@@ -47,6 +47,13 @@ export async function createUser(services: AppServices, data: NewUser): Promise<
 
 type UserQuery = { select?: Prisma.UserSelect; include?: Prisma.UserInclude };
 
+/** A user that must exist (a row's owner: the foreign key says so). */
+export async function requireUser(services: AppServices, id: string): Promise<StoredUser> {
+  const user = await findUserById(services, id);
+  if (!user) throw new Error(`user ${id} not found, though a row refers to it`);
+  return user;
+}
+
 /** Self or admin; anyone else is NOT_FOUND, so ids of other users are not confirmed. */
 export async function getUser(services: AppServices, viewer: Viewer, id: string, query: UserQuery = {}) {
   if (!isOwnerOrAdmin(viewer, id)) throw notFound('User');
