@@ -90,7 +90,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 
   const fastify = Fastify({
     loggerInstance: log,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(log),
     bodyLimit: config.bodyLimitBytes,
     // Keep a caller's request id (within reason) so logs line up across services.
     genReqId: (req) => {
