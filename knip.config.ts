@@ -23,10 +23,11 @@ const config: KnipConfig = {
     'scripts/*.{ts,mjs}',
     // bench/run.ts loads the scenarios with import(); each scenario spawns its
     // drivers (itself with --driver, driver.ts), bare-server.ts and preloads
-    // profile-hook.ts by path; driver-clients.ts is run by hand (bench/README.md).
+    // profile-hook.ts or memory-hook.mjs by path; driver-clients.ts is run by hand (bench/README.md).
     'bench/run.ts',
     'bench/{http,ledger,flash-sale,fanout}.ts',
     'bench/{driver,bare-server,profile-hook,driver-clients}.ts',
+    'bench/memory-hook.mjs',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',
@@ -43,7 +44,7 @@ const config: KnipConfig = {
     'workers/**/*.ts',
     'prisma/**/*.{ts,prisma}',
     'scripts/**/*.{ts,mjs}',
-    'bench/**/*.ts',
+    'bench/**/*.{ts,mjs}',
     'test/**/*.ts',
     '*.{ts,js,mjs,cjs}',
   ],
