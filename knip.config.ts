@@ -23,12 +23,13 @@ const config: KnipConfig = {
     'scripts/*.{ts,mjs}',
     // bench/run.ts loads the scenarios with import(); each scenario spawns its
     // drivers (itself with --driver, driver.ts), bare-server.ts and preloads
-    // profile-hook.ts by path; driver-clients.ts is run by hand (bench/README.md).
+    // profile-hook.ts or memory-hook.mjs by path; driver-clients.ts is run by hand (bench/README.md).
     'bench/run.ts',
     'bench/{http,ledger,flash-sale,fanout,peers}.ts',
     'bench/{driver,bare-server,profile-hook,driver-clients}.ts',
     // peers.ts transpiles these and runs them by path (peer-sql.ts is imported by two of them)
     'bench/{peer-postgraphile,peer-mercurius,peer-bare-pg,promise-with-resolvers}.ts',
+    'bench/memory-hook.mjs',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',
@@ -45,7 +46,7 @@ const config: KnipConfig = {
     'workers/**/*.ts',
     'prisma/**/*.{ts,prisma}',
     'scripts/**/*.{ts,mjs}',
-    'bench/**/*.ts',
+    'bench/**/*.{ts,mjs}',
     'test/**/*.ts',
     '*.{ts,js,mjs,cjs}',
   ],

@@ -12,6 +12,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { startApiLaunch } from '../test/harness/launch.js';
 import { freePort } from '../test/harness/ports.js';
 import { postmasterPid } from '../test/harness/postgres.js';
 import type { DriverJob, DriverResult } from './driver.js';
@@ -42,6 +43,7 @@ import {
 import { sleep } from '../test/harness/wait.js';
 import { compileServer } from './system.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
+import { formatMemory, memoryProbe } from './memory.js';
 
 const envNumber = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -116,6 +118,8 @@ export interface HttpResults {
     warmupSeconds: number;
     logLevel: string;
     server: string;
+    /** The environment and node flags of `npm run start:api` the API ran with. */
+    serverSettings: string;
   };
   cases: CaseResult[];
   rss: { afterStart: number; idle: number; peakUnderLoad: number; highWater: number };
@@ -161,8 +165,12 @@ export async function run(): Promise<HttpResults> {
   const apiLog = join(root, 'api.log');
   const apiPort = await freePort();
   const profileOut = profileTarget();
+  const memory = memoryProbe();
+  // As `npm run start:api` (and the Docker image, held to the same settings) runs it.
+  const launch = startApiLaunch(ROOT_DIR);
   const apiEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    ...launch.env,
     DATA_DIR: join(root, 'data'),
     PORT: String(apiPort),
     HOST: '127.0.0.1',
@@ -171,18 +179,22 @@ export async function run(): Promise<HttpResults> {
     // Tokens must outlive any BENCH_DURATION the bench may be given.
     ACCESS_TOKEN_TTL: '86400',
     ...(profileOut ? { BENCH_PROFILE_OUT: profileOut } : {}),
+    ...memory?.env,
   };
   delete apiEnv.DATABASE_URL; // always embedded
-  const hook = profileOut ? ['--import', benchFile('profile-hook.ts')] : [];
+  const hook = profileOut ? ['--import', benchFile('profile-hook.ts')] : (memory?.nodeArgs ?? []);
   const entry = serverKind === 'compiled' ? join(await compileServer(root), 'src/server.js') : join(ROOT_DIR, 'src/server.ts');
   // tsx is needed for the profile hook even when the server itself is compiled.
   const loader = serverKind === 'tsx' || profileOut ? TSX_IMPORT : [];
-  const api = spawnChild('API', NODE, [...loader, ...hook, entry, '--api'], { env: apiEnv, logFile: apiLog });
+  const api = spawnChild('API', NODE, [...launch.nodeArgs, ...loader, ...hook, entry, '--api'], { env: apiEnv, logFile: apiLog });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  log(`starting the API (pid ${api.pid}, DATA_DIR ${apiEnv.DATA_DIR}, log ${apiLog}) …`);
+  const settings = [...Object.entries(launch.env).map(([k, v]) => `${k}=${v}`), ...launch.nodeArgs].join(' ');
+  log(`starting the API (pid ${api.pid}, ${settings || 'no node flags'}, DATA_DIR ${apiEnv.DATA_DIR}, log ${apiLog}) …`);
   await waitForHealth(api, `${apiUrl}/health`, apiLog);
   const rssAfterStart = readRss(api.pid) ?? 0;
   log(`API ready; RSS after start ${mb(rssAfterStart)}`);
+  memory?.attach(api.pid);
+  await memory?.take('after start');
 
   // --- data: a user with 50 strategies --------------------------------------
   const graphqlUrl = `${apiUrl}/graphql`;
@@ -206,6 +218,7 @@ export async function run(): Promise<HttpResults> {
     );
   }
   log(`prepared ${email} with ${STRATEGY_COUNT} strategies`);
+  await memory?.take('after set-up');
 
   const { me } = await graphql<{ me: { id: string } }>(graphqlUrl, '{ me { id } }', {}, token);
 
@@ -250,6 +263,7 @@ export async function run(): Promise<HttpResults> {
   log(`warming up (${warmupSeconds} s per case) …`);
   for (const spec of CASES) {
     await drive({ ...jobs.get(spec.key)!, durationSeconds: warmupSeconds, title: `warm-up ${spec.label}` }, api, apiLog);
+    if (memory && spec.key !== 'bare') await memory.take(`after ${spec.key}`);
   }
   await sleep(2000);
   const idleSampler = sampleRss(api.pid, 250);
@@ -257,6 +271,13 @@ export async function run(): Promise<HttpResults> {
   const idleSamples = idleSampler.stop();
   const rssIdle = Math.max(...idleSamples);
   log(`API idle RSS after warm-up ${mb(rssIdle)}`);
+  await memory?.take('idle');
+  if (memory) {
+    // Diagnostics only, after the idle figure: whether V8's memory reducer gives memory back by itself, and what is live.
+    await sleep(15_000);
+    await memory.take('idle +15 s');
+    await memory.takeAfterFullGc('then full GC');
+  }
 
   // --- the timed cases, one at a time ----------------------------------------
   const results: CaseResult[] = [];
@@ -339,7 +360,7 @@ export async function run(): Promise<HttpResults> {
   const output: HttpResults = {
     startedAt,
     machine,
-    settings: { durationSeconds, connections, warmupSeconds, logLevel, server: serverKind },
+    settings: { durationSeconds, connections, warmupSeconds, logLevel, server: serverKind, serverSettings: settings },
     cases: results,
     rss: { afterStart: rssAfterStart, idle: rssIdle, peakUnderLoad: rssPeak, highWater: rssHighWater },
     targets,
@@ -348,6 +369,7 @@ export async function run(): Promise<HttpResults> {
   };
 
   printReport(output, profiles.map((p) => p.text));
+  if (memory) process.stdout.write(`\nAPI memory (bench/memory-hook.mjs):\n${formatMemory(memory.points)}\n`);
   if (process.env.BENCH_JSON) {
     writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(output, null, 2)}\n`);
     log(`results written to ${process.env.BENCH_JSON}`);
@@ -418,7 +440,7 @@ function printReport(results: HttpResults, profileTexts: string[]): void {
   const s = results.settings;
   const lines = [
     '',
-    `HTTP benchmark — ${s.connections} connections, ${s.durationSeconds} s per case, autocannon in a separate process, API LOG_LEVEL=${s.logLevel}, server ${s.server}`,
+    `HTTP benchmark — ${s.connections} connections, ${s.durationSeconds} s per case, autocannon in a separate process, API LOG_LEVEL=${s.logLevel}, server ${s.server} (${s.serverSettings || 'no node flags'})`,
     `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB RAM, node ${m.node}, load average at start ${m.loadavg}, cores busy before start ${results.hostBusyBefore.toFixed(2)}`,
     '',
     table(rows),

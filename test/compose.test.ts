@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { KNOWN_ENV_VARIABLES, loadConfig } from '../src/config.js';
+import { startApiLaunch } from './harness/launch.js';
 
 /**
  * Docker engines don't run on our machines, so this is the check the deployment
@@ -233,6 +234,25 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^HEALTHCHECK .*\/health/m);
     const cmd = runtime.match(/^CMD\s+(\[.*\])$/m)?.[1];
     expect(JSON.parse(cmd ?? 'null')).toEqual(['node', 'dist/src/server.js', '--api']);
+  });
+
+  it('runs node with the malloc settings and node flags of the npm start scripts', () => {
+    const { env, nodeArgs } = startApiLaunch(ROOT);
+    // The settings the bench measures with; none at all would make this test vacuous.
+    expect(Object.keys(env).length + nodeArgs.length).toBeGreaterThan(0);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    const prefix = scripts['start:api']!.slice(0, scripts['start:api']!.indexOf('--import tsx'));
+    for (const name of ['start', 'start:worker']) expect(scripts[name], name).toContain(prefix);
+    // ENV after the runtime stage's npm ci, so that npm ci runs without them.
+    const runtime = stage('runtime');
+    const envLines = runtime.split('\n').filter((line) => line.startsWith('ENV '));
+    const imageEnv = Object.fromEntries(
+      envLines.flatMap((line) => line.slice(4).trim().split(/\s+/)).map((pair) => pair.split(/=(.*)/s).slice(0, 2)),
+    ) as Env;
+    expect(imageEnv).toMatchObject(env);
+    expect((imageEnv.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)).toEqual(nodeArgs);
+    const lastEnv = runtime.lastIndexOf('\nENV MALLOC');
+    expect(lastEnv).toBeGreaterThan(runtime.indexOf('RUN npm ci'));
   });
 
   it('points at files the build produces', () => {
