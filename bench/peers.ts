@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import ts from 'typescript';
 import { migrate } from '../src/infra/migrate.js';
+import { startApiLaunch } from '../test/harness/launch.js';
 import { freePort } from '../test/harness/ports.js';
 import { childEnv, waitForOutput } from '../test/harness/processes.js';
 import { sleep } from '../test/harness/wait.js';
@@ -145,7 +146,10 @@ export async function run(): Promise<PeersResults> {
   // --- Switchyard first: it makes the data --------------------------------------
   const switchyardPort = await freePort();
   const switchyardLog = join(root, 'switchyard.log');
+  // Launched as `npm run start:api` and the Docker image launch it (its environment and node flags).
+  const launch = startApiLaunch(ROOT_DIR);
   const switchyardEnv = childEnv({
+    ...launch.env,
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     JWT_SECRET: randomBytes(32).toString('hex'),
@@ -157,7 +161,7 @@ export async function run(): Promise<PeersResults> {
     ADMIN_PASSWORD: 'bench-admin-password',
   });
   const startSwitchyard = async () => {
-    const child = spawnChild('Switchyard', NODE, [join(dist, 'src/server.js'), '--api'], { env: switchyardEnv, logFile: switchyardLog });
+    const child = spawnChild('Switchyard', NODE, [...launch.nodeArgs, join(dist, 'src/server.js'), '--api'], { env: switchyardEnv, logFile: switchyardLog });
     await waitForHealth(child, `http://127.0.0.1:${switchyardPort}/health`, switchyardLog);
     return { child, url: `http://127.0.0.1:${switchyardPort}/graphql`, logFile: switchyardLog };
   };
