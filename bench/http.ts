@@ -171,6 +171,8 @@ export async function run(): Promise<HttpResults> {
   const apiEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...launch.env,
+    // Compiled is the Docker image's road, which sets NODE_ENV=production (graphql then skips its development checks).
+    ...(serverKind === 'compiled' ? { NODE_ENV: 'production' } : {}),
     DATA_DIR: join(root, 'data'),
     PORT: String(apiPort),
     HOST: '127.0.0.1',
