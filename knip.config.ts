@@ -27,6 +27,8 @@ const config: KnipConfig = {
     'bench/run.ts',
     'bench/{http,ledger,flash-sale,fanout}.ts',
     'bench/{driver,bare-server,profile-hook,driver-clients}.ts',
+    // the same-run ceilings of the ledger and flash-sale scenarios, spawned by path
+    'bench/{ledger-ceiling,flash-sale-bare}.ts',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',
