@@ -5,9 +5,10 @@
  * bus, WORKER_CONCURRENCY): it builds the services the worker builds (Prisma,
  * the event bus, no queues), records `transfers` PENDING transfers between the
  * given accounts through the ledger service (not timed), then settles them all
- * with the very function the settlement job calls (`settleTransaction`: the
- * call of ledger_settle plus the COMPLETED event), WORKER_CONCURRENCY at a
- * time, as the worker's slots do. Prints one JSON line (CeilingResult).
+ * with the very function the settlement job calls (`settlePendingTransfers`:
+ * batches of ledger_settle_batch plus the COMPLETED events), SETTLEMENT_LANES
+ * calls at a time, as many as the worker runs such jobs at once. Prints one
+ * JSON line (CeilingResult).
  *
  * So the bench's settled/s over this one's is the share of the settlement's own
  * rate that the queue — enqueue, claim, completion — leaves.
@@ -20,7 +21,8 @@ import { closeDb, createDb } from '../src/infra/db.js';
 import { deferredQueues } from '../src/infra/jobs/producer.js';
 import { createLogger } from '../src/infra/logger.js';
 import { QUEUE_NAMES } from '../src/jobs.js';
-import { settleTransaction, transfer } from '../src/modules/ledger/ledger.service.js';
+import { SETTLEMENT_LANES } from '../src/modules/ledger/ledger.jobs.js';
+import { settlePendingTransfers, transfer } from '../src/modules/ledger/ledger.service.js';
 
 export interface CeilingJob {
   accountIds: string[];
@@ -54,7 +56,9 @@ async function main(): Promise<void> {
   // No queue: never started, so any enqueue would throw (none is made: settling enqueues nothing).
   const queues = deferredQueues({ config, log, databaseUrl }, { queueNames: QUEUE_NAMES });
   const services: AppServices = { db, config, log, queues, pubsub };
-  const concurrency = config.workerConcurrency;
+  // Recording as many at once as the worker has slots; settling as many as it runs settlement jobs at once.
+  const recorders = config.workerConcurrency;
+  const concurrency = SETTLEMENT_LANES;
   try {
     const accounts = await db.ledgerAccount.findMany({ where: { id: { in: job.accountIds } }, select: { id: true, ownerId: true } });
     if (accounts.length < 2) throw new Error('the ceiling needs at least two accounts');
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
     // Recorded through the service, as the API records them; not timed.
     const ids: string[] = [];
     let next = 0;
-    await inParallel(concurrency, async () => {
+    await inParallel(recorders, async () => {
       while (next < job.transfers) {
         const n = next++;
         const fromIndex = Math.floor(Math.random() * accounts.length);
@@ -88,17 +92,17 @@ async function main(): Promise<void> {
       }
     });
 
-    // Timed: the worker's settlement, `concurrency` at a time. The line tells the bench to read PostgreSQL's CPU.
+    // Timed: the worker's settlement, `concurrency` at a time, until nothing is left. The line tells the bench
+    // to read PostgreSQL's CPU.
     process.stdout.write('settling\n');
     let settled = 0;
-    let cursor = 0;
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await inParallel(concurrency, async () => {
-      while (cursor < ids.length) {
-        const id = ids[cursor++]!;
-        await settleTransaction(services, id);
-        settled += 1;
+      for (;;) {
+        const round = await settlePendingTransfers(services);
+        settled += round.settled;
+        if (!round.more && round.settled === 0) return;
       }
     });
     const settleSeconds = (performance.now() - started) / 1000;

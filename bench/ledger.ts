@@ -915,7 +915,7 @@ function printBackend(result: BackendResult, settings: Settings, machine: Return
   }
   const c = result.ceiling;
   lines.push(
-    `ceiling (ledger-ceiling.ts: settleTransaction in a loop, ${c.result.concurrency} at a time, no queue): ` +
+    `ceiling (ledger-ceiling.ts: settlePendingTransfers in a loop, ${c.result.concurrency} at a time, no queue): ` +
       `${c.result.settled} of ${c.result.recorded} recorded settled in ${c.result.settleSeconds.toFixed(2)} s = ` +
       `${c.result.settledPerSecond.toFixed(0)} settled/s; its CPU ${c.result.cpuPercent.toFixed(0)}%, PG CPU ${c.postgresCpu.toFixed(0)}%, ` +
       `host busy ${c.hostBusyCores.toFixed(2)}; invariants ${c.invariants.pass ? 'PASS' : `FAIL (${c.invariants.problems.join('; ')})`}`,

@@ -112,9 +112,11 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
     const data = parsePayload(job, payload);
     const jobId = job.jobId?.(data);
     if (jobId !== undefined) checkJobId(job.name, jobId);
+    const coalesceId = job.coalesceId?.(data);
+    if (jobId !== undefined && coalesceId !== undefined) throw new Error(`job ${job.name}: a jobId or a coalesceId, not both`);
     const queue = queues.get(job.queue);
     if (!queue) throw new Error(`job ${job.name}: unknown queue ${job.queue}`);
-    await withTimeout(queue.add(job.name, data, jobOptions(store, job, jobId)), ENQUEUE_TIMEOUT_MS, 'enqueue');
+    await withTimeout(queue.add(job.name, data, jobOptions(store, job, jobId, coalesceId)), ENQUEUE_TIMEOUT_MS, 'enqueue');
     return { queue, jobId };
   };
 
@@ -259,9 +261,10 @@ export async function enqueueOrLeaveToSweeper<P extends object>(
  */
 const enqueueFailures = new WeakMap<object, ReturnType<typeof errorThrottle>>();
 
-function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined): JobsOptions {
+function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined, coalesceId: string | undefined): JobsOptions {
   return {
     ...(jobId === undefined ? {} : { jobId }),
+    ...(coalesceId === undefined ? {} : { deduplication: { id: coalesceId, keepLastIfActive: true } }),
     attempts: job.attempts ?? DEFAULT_ATTEMPTS,
     backoff: { type: 'exponential', delay: job.backoffMs ?? DEFAULT_BACKOFF_MS },
     ...store.retention,

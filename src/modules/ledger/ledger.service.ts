@@ -230,9 +230,10 @@ export async function recordTransaction(
   const existing = await findByKey(services.db, request, hash);
   if (existing) return { transaction: existing, created: false };
   try {
-    const transaction = await retryOnWriteConflict(() => insertWithHold(services.db, request, hash, canDrawFrom));
-    // After the commit, before the caller enqueues its settlement: PENDING is published first.
-    await publishTransactionUpdated(services, transaction.id, 'PENDING');
+    const { transaction, parties } = await retryOnWriteConflict(() => insertWithHold(services.db, request, hash, canDrawFrom));
+    // After the commit, before the caller enqueues its settlement: PENDING is published first. The parties are
+    // the accounts the checks read, so nothing is read again for the event.
+    await services.pubsub.publish('transactionUpdated', { ...parties, status: 'PENDING' });
     return { transaction, created: true };
   } catch (error) {
     // A concurrent request with the same key may have won: either the unique
@@ -257,25 +258,38 @@ async function findByKey(db: PrismaClient | Tx, request: NewTransaction, hash: s
   return existing;
 }
 
+type Parties = Omit<TransactionUpdatedEvent, 'status'>;
+
+const partiesOf = (id: string, from: LedgerAccount | undefined, to: LedgerAccount): Parties => ({
+  id,
+  fromAccountId: from?.id ?? null,
+  toAccountId: to.id,
+  fromOwnerId: from?.ownerId ?? null,
+  toOwnerId: to.ownerId,
+});
+
 /**
  * The checks read the accounts (their owner and currency never change); the
  * hold and the insert are then one statement, so the source account's row
  * lock is held for that statement alone — the accounts are hot rows under
  * load, and every round trip spent holding one makes every other request
- * on it wait.
+ * on it wait. The row answered is the one inserted (RETURNING), not read
+ * again: a batch may settle it the moment it commits, and the client is told
+ * what it committed, PENDING.
  */
 async function insertWithHold(
   db: PrismaClient,
   request: NewTransaction,
   hash: string,
   canDrawFrom: (account: LedgerAccount) => boolean,
-): Promise<LedgerTransaction> {
+): Promise<{ transaction: LedgerTransaction; parties: Parties }> {
   const ids = request.fromAccountId === null ? [request.toAccountId] : [request.toAccountId, request.fromAccountId];
   const accounts = await db.ledgerAccount.findMany({ where: { id: { in: ids } } });
   const to = accounts.find((account) => account.id === request.toAccountId);
   if (!to) throw notFound('Destination account');
   if (request.fromAccountId === null) {
-    return db.ledgerTransaction.create({ data: newRow(request, hash, to.currency) });
+    const transaction = await db.ledgerTransaction.create({ data: newRow(request, hash, to.currency) });
+    return { transaction, parties: partiesOf(transaction.id, undefined, to) };
   }
   const from = accounts.find((account) => account.id === request.fromAccountId);
   if (!from || !canDrawFrom(from)) throw notFound('Source account');
@@ -284,7 +298,7 @@ async function insertWithHold(
     throw badUserInput({ 'input.toAccountId': `Currencies differ (${from.currency} → ${to.currency}).` });
   }
   const row = newRow(request, hash, from.currency);
-  const [inserted] = await db.$queryRaw<Array<{ id: string }>>`
+  const [inserted] = await db.$queryRaw<LedgerTransaction[]>`
     WITH "hold" AS (
       UPDATE "ledger_accounts" SET "held" = "held" + ${row.amount}, "updated_at" = now()
       WHERE "id" = ${from.id} AND "balance" - "held" >= ${row.amount}
@@ -295,9 +309,12 @@ async function insertWithHold(
     SELECT ${row.id}, ${row.kind}::"TransactionKind", "hold"."id", ${row.toAccountId}, ${row.amount}, ${row.currency},
       ${row.memo}, ${row.initiatorId}, ${row.idempotencyKey}, ${row.requestHash}, now()
     FROM "hold"
-    RETURNING "id"`;
+    RETURNING "id", "kind"::text AS "kind", "from_account_id" AS "fromAccountId", "to_account_id" AS "toAccountId",
+      "amount", "currency", "status"::text AS "status", "failure_reason" AS "failureReason", "memo",
+      "initiator_id" AS "initiatorId", "idempotency_key" AS "idempotencyKey", "request_hash" AS "requestHash",
+      "created_at" AS "createdAt", "updated_at" AS "updatedAt", "settled_at" AS "settledAt"`;
   if (!inserted) throw new AppError('INSUFFICIENT_FUNDS', 'Not enough available balance.');
-  return db.ledgerTransaction.findUniqueOrThrow({ where: { id: inserted.id } });
+  return { transaction: inserted, parties: partiesOf(inserted.id, from, to) };
 }
 
 function newRow(request: NewTransaction, hash: string, currencyCode: string) {
@@ -350,6 +367,54 @@ export async function settleTransaction(services: AppServices, transactionId: st
   if (!result) throw new Error(`ledger_settle returned nothing for ${transactionId}`);
   if (result.outcome === 'completed') await publishTransactionUpdated(services, transactionId, 'COMPLETED');
   return result.outcome;
+}
+
+/**
+ * The most transactions one batch settles: under 64, PostgreSQL's cache of
+ * subtransaction ids per backend (ledger_settle_batch posts each in a
+ * subtransaction of its own), and small enough that the accounts it locks are
+ * held for a few milliseconds.
+ */
+const SETTLE_BATCH_SIZE = 50;
+
+/**
+ * Settles the oldest PENDING transfers and deposits, up to `limit`, in one
+ * call of ledger_settle_batch (prisma/migrations/…_ledger_settle_batch): it
+ * claims them with FOR NO KEY UPDATE SKIP LOCKED — so concurrent batches take
+ * disjoint rows and never wait on a row another settlement or failure holds —
+ * locks all their accounts in id order before writing, and posts each one as
+ * ledger_settle does. So the double entry, the balances and "settled exactly
+ * once" are kept as for one transaction (docs/invariants.md, "Batched
+ * settlement"). PAYMENTs are left to the fulfilment that placed them. Publishes
+ * COMPLETED for each one settled; `full` says the batch was full, so more may
+ * be waiting.
+ */
+async function settleBatch(services: AppServices, limit: number): Promise<{ settled: number; full: boolean }> {
+  const rows = await services.db.$queryRaw<Array<Omit<TransactionUpdatedEvent, 'status'>>>`
+    SELECT "id", "from_account_id" AS "fromAccountId", "to_account_id" AS "toAccountId",
+      "from_owner_id" AS "fromOwnerId", "to_owner_id" AS "toOwnerId"
+    FROM "ledger_settle_batch"(${limit}::integer)`;
+  await Promise.all(rows.map((parties) => services.pubsub.publish('transactionUpdated', { ...parties, status: 'COMPLETED' })));
+  // A row the batch could not post is not returned: the batch reads as not full, and the next one looks again.
+  return { settled: rows.length, full: rows.length >= limit };
+}
+
+/** Batches per settlement job at most: then the job hands over to its next run rather than hold its slot. */
+const SETTLE_ROUNDS = 10;
+
+/**
+ * The settlement job's work: batches (settleBatch) until one is not full, at
+ * most SETTLE_ROUNDS of them. `more` says the last one was still full: the
+ * caller delivers the job again.
+ */
+export async function settlePendingTransfers(services: AppServices): Promise<{ settled: number; more: boolean }> {
+  let settled = 0;
+  for (let round = 0; round < SETTLE_ROUNDS; round++) {
+    const batch = await settleBatch(services, SETTLE_BATCH_SIZE);
+    settled += batch.settled;
+    if (!batch.full) return { settled, more: false };
+  }
+  return { settled, more: true };
 }
 
 /** Gives up on a PENDING transaction: FAILED with the reason, hold released. Settled ones are left alone. */
