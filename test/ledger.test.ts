@@ -341,6 +341,46 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect(settledByLoops).toBeGreaterThan(0);
   });
 
+  it('settles the rest of a batch one by one when a row of it cannot be posted, and leaves that row PENDING', async () => {
+    const services = t.app.services;
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    // A row only wrong code could write: PENDING without its hold, so posting it would make `held` negative.
+    const poisonId = `poison-${randomBytes(6).toString('hex')}`;
+    await t.app.db.ledgerTransaction.create({
+      data: {
+        id: poisonId,
+        kind: 'TRANSFER',
+        fromAccountId: alice.accountId,
+        toAccountId: bob.accountId,
+        amount: 9n,
+        currency: 'USD',
+        initiatorId: alice.user.id,
+        idempotencyKey: key(),
+        requestHash: 'test',
+      },
+    });
+    const accepted = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        transferService(services, { id: bob.user.id, role: 'USER' }, {
+          fromAccountId: bob.accountId,
+          toAccountId: alice.accountId,
+          amount: 2n,
+          idempotencyKey: key(),
+        }),
+      ),
+    );
+    // The workers' lanes may take part of them; whoever settles them, the poison row stays PENDING.
+    await settlePendingTransfers(services);
+    await waitFor(async () => {
+      const rows = await t.app.db.ledgerTransaction.findMany({ where: { id: { in: accepted.map((a) => a.transaction.id) } } });
+      return rows.every((row) => row.status === 'COMPLETED') || undefined;
+    });
+    expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: poisonId } })).status).toBe('PENDING');
+    await t.app.db.ledgerTransaction.delete({ where: { id: poisonId } });
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
   it('leaves a PAYMENT to the one who placed it: batches settle transfers and deposits only', async () => {
     const services = t.app.services;
     const alice = await readyUser(t);

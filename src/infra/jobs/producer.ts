@@ -107,6 +107,28 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
   qlog.debug('queues ready');
 
   let closed: Promise<void> | undefined;
+  /**
+   * Enqueues of one coalescing id share one add, which starts on the next turn
+   * of the event loop — after every enqueue that joined it was asked for, and
+   * so after the commit each caller made before asking. What a coalesced job
+   * does is whatever is pending when it runs, so one add started after those
+   * commits delivers them all; this is about round trips (under load, each add
+   * is a store transaction, on PostgreSQL with an fsync and a lock on the id),
+   * never about correctness, which the store's deduplication keeps. Each
+   * caller still sees the add's failure.
+   */
+  const coalescing = new Map<string, Promise<unknown>>();
+  const coalescedAdd = (key: string, start: () => Promise<unknown>) => {
+    let shared = coalescing.get(key);
+    if (!shared) {
+      shared = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        coalescing.delete(key);
+        return start();
+      });
+      coalescing.set(key, shared);
+    }
+    return shared;
+  };
   const add = async <P>(job: JobSpec<P>, payload: P) => {
     if (closed) throw new Error('the queues are closed');
     const data = parsePayload(job, payload);
@@ -116,7 +138,9 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
     if (jobId !== undefined && coalesceId !== undefined) throw new Error(`job ${job.name}: a jobId or a coalesceId, not both`);
     const queue = queues.get(job.queue);
     if (!queue) throw new Error(`job ${job.name}: unknown queue ${job.queue}`);
-    await withTimeout(queue.add(job.name, data, jobOptions(store, job, jobId, coalesceId)), ENQUEUE_TIMEOUT_MS, 'enqueue');
+    const start = () => queue.add(job.name, data, jobOptions(store, job, jobId, coalesceId));
+    const added = coalesceId === undefined ? start() : coalescedAdd(`${job.queue}\u0000${coalesceId}`, start);
+    await withTimeout(added, ENQUEUE_TIMEOUT_MS, 'enqueue');
     return { queue, jobId };
   };
 

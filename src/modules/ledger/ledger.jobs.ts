@@ -7,10 +7,12 @@ const SETTLEMENT_FAILED = 'Settlement failed after every retry; nothing was move
 
 /**
  * How many settlement batches may run at once: one job per lane runs and one
- * waits. Few, because every batch locks most of the hot accounts; more than
- * one, so that one batch's commit (an fsync) overlaps the next one's work.
+ * waits. Few, because every batch locks most of the hot accounts, one by one
+ * in id order, and a batch waiting for the next of them holds the ones before
+ * (which accepts then wait for too); two, so that one batch's commit (an
+ * fsync) overlaps the next one's work.
  */
-export const SETTLEMENT_LANES = 4;
+export const SETTLEMENT_LANES = 2;
 
 const payload = z.object({ transactionId: z.string().min(1).max(100) });
 

@@ -370,10 +370,10 @@ export async function settleTransaction(services: AppServices, transactionId: st
 }
 
 /**
- * The most transactions one batch settles: under 64, PostgreSQL's cache of
- * subtransaction ids per backend (ledger_settle_batch posts each in a
- * subtransaction of its own), and small enough that the accounts it locks are
- * held for a few milliseconds.
+ * The most transactions one batch settles: under 63, PostgreSQL's cache of
+ * subtransaction ids per backend less the batch's own (should a batch fail,
+ * ledger_settle_batch posts each row in a subtransaction of its own), and
+ * small enough that the accounts it locks are held for a few milliseconds.
  */
 const SETTLE_BATCH_SIZE = 50;
 
@@ -382,12 +382,12 @@ const SETTLE_BATCH_SIZE = 50;
  * call of ledger_settle_batch (prisma/migrations/…_ledger_settle_batch): it
  * claims them with FOR NO KEY UPDATE SKIP LOCKED — so concurrent batches take
  * disjoint rows and never wait on a row another settlement or failure holds —
- * locks all their accounts in id order before writing, and posts each one as
- * ledger_settle does. So the double entry, the balances and "settled exactly
- * once" are kept as for one transaction (docs/invariants.md, "Batched
- * settlement"). PAYMENTs are left to the fulfilment that placed them. Publishes
- * COMPLETED for each one settled; `full` says the batch was full, so more may
- * be waiting.
+ * locks all their accounts in id order before writing, and posts them in one
+ * statement with the effect of ledger_settle on each, oldest first. So the
+ * double entry, the balances and "settled exactly once" are kept as for one
+ * transaction (docs/invariants.md, "Batched settlement"). PAYMENTs are left to
+ * the fulfilment that placed them. Publishes COMPLETED for each one settled;
+ * `full` says the batch was full, so more may be waiting.
  */
 async function settleBatch(services: AppServices, limit: number): Promise<{ settled: number; full: boolean }> {
   const rows = await services.db.$queryRaw<Array<Omit<TransactionUpdatedEvent, 'status'>>>`
