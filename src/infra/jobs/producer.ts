@@ -108,26 +108,39 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
 
   let closed: Promise<void> | undefined;
   /**
-   * Enqueues of one coalescing id share one add, which starts on the next turn
-   * of the event loop — after every enqueue that joined it was asked for, and
-   * so after the commit each caller made before asking. What a coalesced job
-   * does is whatever is pending when it runs, so one add started after those
-   * commits delivers them all; this is about round trips (under load, each add
-   * is a store transaction, on PostgreSQL with an fsync and a lock on the id),
-   * never about correctness, which the store's deduplication keeps. Each
-   * caller still sees the add's failure.
+   * Enqueues of one coalescing id share adds: at most one add per id is in
+   * flight, and the enqueues made meanwhile share the next one, which starts
+   * once it finished (or, with none in flight, on the next turn of the event
+   * loop) — in either case after every enqueue that joined it was asked for,
+   * and so after the commit each caller made before asking. What a coalesced
+   * job does is whatever is pending when it runs, so one add started after
+   * those commits delivers them all; this is about round trips (each add is a
+   * store transaction, on PostgreSQL with an fsync under a lock on the id, so
+   * concurrent adds of one id queue on each other anyway), never about
+   * correctness, which the store's deduplication keeps. Each caller still sees
+   * its add's failure.
    */
-  const coalescing = new Map<string, Promise<unknown>>();
+  const coalescing = new Map<string, { running?: Promise<unknown>; next?: Promise<unknown> }>();
   const coalescedAdd = (key: string, start: () => Promise<unknown>) => {
-    let shared = coalescing.get(key);
-    if (!shared) {
-      shared = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        coalescing.delete(key);
-        return start();
+    let id = coalescing.get(key);
+    if (!id) coalescing.set(key, (id = {}));
+    const lane = id;
+    if (lane.next) return lane.next;
+    const after = lane.running ?? new Promise<void>((resolve) => setImmediate(resolve));
+    const next = after
+      .catch(() => {})
+      .then(() => {
+        lane.next = undefined;
+        const running = start();
+        lane.running = running;
+        const done = () => {
+          if (lane.running === running) lane.running = undefined;
+        };
+        running.then(done, done);
+        return running;
       });
-      coalescing.set(key, shared);
-    }
-    return shared;
+    lane.next = next;
+    return next;
   };
   const add = async <P>(job: JobSpec<P>, payload: P) => {
     if (closed) throw new Error('the queues are closed');
