@@ -30,6 +30,8 @@ const config: KnipConfig = {
     // peers.ts transpiles these and runs them by path (peer-sql.ts is imported by two of them)
     'bench/{peer-postgraphile,peer-mercurius,peer-bare-pg,promise-with-resolvers}.ts',
     'bench/memory-hook.mjs',
+    // the same-run ceilings of the ledger and flash-sale scenarios, spawned by path
+    'bench/{ledger-ceiling,flash-sale-bare}.ts',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',

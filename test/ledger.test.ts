@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
-import { ensureAccount, failTransaction, recordWelcomeCredit } from '../src/modules/ledger/ledger.service.js';
+import {
+  ensureAccount,
+  failTransaction,
+  recordWelcomeCredit,
+  settlePendingTransfers,
+  settleTransaction,
+  transfer as transferService,
+} from '../src/modules/ledger/ledger.service.js';
 import { createUser, provisionUser } from '../src/modules/users/users.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
@@ -279,6 +286,144 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect(outcomes.filter((outcome) => outcome === 'INSUFFICIENT_FUNDS').length).toBeGreaterThanOrEqual(60);
 
     await waitFor(async () => (await t.app.db.ledgerTransaction.count({ where: { status: 'PENDING' } })) === 0 || undefined, 60_000);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('settles in batches without weakening an invariant: 500 concurrent transfers, racing batches, single settlements and failures', async () => {
+    const services = t.app.services;
+    const users = await Promise.all(Array.from({ length: 20 }, () => readyUser(t)));
+    // Every settlement path at once, on the same rows: the workers' batches (enqueued by the transfers), four more
+    // batch loops here, and for every fifth transfer its single settlement (the sweeper's job) and its failure
+    // (a final failure's hook) racing each other and the batches.
+    let accepting = true;
+    const batchLoops = Array.from({ length: 4 }, async () => {
+      let settledHere = 0;
+      while (accepting) {
+        settledHere += (await settlePendingTransfers(services)).settled;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      return settledHere;
+    });
+    const raced: Promise<unknown>[] = [];
+    const transfers = Array.from({ length: 500 }, async (_, i) => {
+      const from = users[i % users.length]!;
+      const to = users[(i * 7 + 3) % users.length] === from ? users[(i + 1) % users.length]! : users[(i * 7 + 3) % users.length]!;
+      const result = await t.gql(
+        Transfer,
+        { input: { fromAccountId: from.accountId, toAccountId: to.accountId, amount: String(1 + (i % 40)), idempotencyKey: key() } },
+        from.accessToken,
+      );
+      const id = result.data?.transfer.id;
+      if (id && i % 5 === 0) {
+        raced.push(settleTransaction(services, id), failTransaction(services, id, 'raced failure'));
+      }
+      return result;
+    });
+    const results = await Promise.all(transfers);
+    await Promise.all(raced);
+    accepting = false;
+    const settledByLoops = (await Promise.all(batchLoops)).reduce((a, b) => a + b, 0);
+    // Accepted, every one (read back after its commit: a batch may already have settled it).
+    expect(results.flatMap((result) => result.errors ?? [])).toEqual([]);
+
+    await waitFor(async () => (await t.app.db.ledgerTransaction.count({ where: { status: 'PENDING' } })) === 0 || undefined, 60_000);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+
+    // Exactly once: each of the 500 left PENDING once — COMPLETED with its two entries, or FAILED with none.
+    const ids = results.map((result) => result.data!.transfer.id);
+    const rows = await t.app.db.ledgerTransaction.findMany({ where: { id: { in: ids } }, include: { entries: true } });
+    expect(rows).toHaveLength(500);
+    for (const row of rows) expect(row.entries).toHaveLength(row.status === 'COMPLETED' ? 2 : 0);
+    const failed = rows.filter((row) => row.status === 'FAILED');
+    expect(failed.every((row) => row.failureReason === 'raced failure')).toBe(true);
+    expect(failed.length).toBeLessThanOrEqual(100);
+    // The loops here did settle some in batches (they raced the workers' own batches for the rest).
+    expect(settledByLoops).toBeGreaterThan(0);
+  });
+
+  it('settles the rest of a batch one by one when a row of it cannot be posted, and leaves that row PENDING', async () => {
+    const services = t.app.services;
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    // A row only wrong code could write: PENDING without its hold, so posting it would make `held` negative.
+    const poisonId = `poison-${randomBytes(6).toString('hex')}`;
+    await t.app.db.ledgerTransaction.create({
+      data: {
+        id: poisonId,
+        kind: 'TRANSFER',
+        fromAccountId: alice.accountId,
+        toAccountId: bob.accountId,
+        amount: 9n,
+        currency: 'USD',
+        initiatorId: alice.user.id,
+        idempotencyKey: key(),
+        requestHash: 'test',
+      },
+    });
+    const accepted = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        transferService(services, { id: bob.user.id, role: 'USER' }, {
+          fromAccountId: bob.accountId,
+          toAccountId: alice.accountId,
+          amount: 2n,
+          idempotencyKey: key(),
+        }),
+      ),
+    );
+    // The workers' lanes may take part of them; whoever settles them, the poison row stays PENDING.
+    await settlePendingTransfers(services);
+    await waitFor(async () => {
+      const rows = await t.app.db.ledgerTransaction.findMany({ where: { id: { in: accepted.map((a) => a.transaction.id) } } });
+      return rows.every((row) => row.status === 'COMPLETED') || undefined;
+    });
+    expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: poisonId } })).status).toBe('PENDING');
+    await t.app.db.ledgerTransaction.delete({ where: { id: poisonId } });
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('leaves a PAYMENT to the one who placed it: batches settle transfers and deposits only', async () => {
+    const services = t.app.services;
+    const alice = await readyUser(t);
+    const bob = await readyUser(t);
+    const transfer = await t.gql(
+      Transfer,
+      { input: { fromAccountId: alice.accountId, toAccountId: bob.accountId, amount: '5', idempotencyKey: key() } },
+      alice.accessToken,
+    );
+    await settled(t, transfer.data!.transfer.id, alice.accessToken);
+    // The accept answers with the row it inserted, typed as Prisma types it (not read back).
+    const { transaction: accepted } = await transferService(services, { id: alice.user.id, role: 'USER' }, {
+      fromAccountId: alice.accountId,
+      toAccountId: bob.accountId,
+      amount: 3n,
+      idempotencyKey: key(),
+    });
+    expect(accepted).toMatchObject({ status: 'PENDING', kind: 'TRANSFER', amount: 3n, initiatorId: alice.user.id, settledAt: null });
+    expect(accepted.createdAt).toBeInstanceOf(Date);
+    expect(accepted).toEqual(await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: accepted.id } }).then((row) => ({ ...row, status: 'PENDING', settledAt: null, updatedAt: accepted.updatedAt })));
+    // Not enqueued (the service alone, not the command): the batch below settles it, and not the payment.
+    // A PENDING payment with its hold, as fulfilment places it, written here directly.
+    const paymentId = `pay-${randomBytes(6).toString('hex')}`;
+    await t.app.db.$transaction([
+      t.app.db.ledgerAccount.update({ where: { id: alice.accountId }, data: { held: { increment: 7n } } }),
+      t.app.db.ledgerTransaction.create({
+        data: {
+          id: paymentId,
+          kind: 'PAYMENT',
+          fromAccountId: alice.accountId,
+          toAccountId: bob.accountId,
+          amount: 7n,
+          currency: 'USD',
+          initiatorId: alice.user.id,
+          idempotencyKey: key(),
+          requestHash: 'test',
+        },
+      }),
+    ]);
+    expect((await settlePendingTransfers(services)).settled).toBeGreaterThanOrEqual(1);
+    expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: accepted.id } })).status).toBe('COMPLETED');
+    expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: paymentId } })).status).toBe('PENDING');
+    expect(await settleTransaction(services, paymentId)).toBe('completed');
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
   });
 });

@@ -78,7 +78,7 @@ describe('logs during a Redis outage', () => {
 
     // Every failure the outage causes, at warn and above: enqueues, queue-store and event-bus errors.
     const logged = () => text().slice(from).split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
-    const enqueueLines = () => logged().filter((line) => line.msg === 'could not enqueue settle-transaction; the sweeper will');
+    const enqueueLines = () => logged().filter((line) => line.msg === 'could not enqueue settle-transactions; the sweeper will');
     // Before: one line per failed enqueue (200, with a 1.6 kB stack each) plus the store's and the bus's.
     expect(logged().length).toBeLessThanOrEqual(40);
     expect(text().slice(from)).not.toContain('"stack"');
@@ -86,7 +86,7 @@ describe('logs during a Redis outage', () => {
     // 200 failures of one kind are one line, which names its transfer.
     const [first, ...more] = enqueueLines();
     expect(more).toEqual([]);
-    expect(first).toMatchObject({ job: 'settle-transaction', suppressed: 0, err: { type: 'Error' } });
+    expect(first).toMatchObject({ job: 'settle-transactions', suppressed: 0, err: { type: 'Error' } });
     expect(ids.has(first!.transactionId!)).toBe(true);
     expect(Object.keys(first!.err!).sort()).toEqual(['message', 'type']);
 

@@ -97,7 +97,27 @@ const flakyJob = defineJob({
   },
 });
 
-const TEST_JOBS = [recordJob, slowJob, failingJob, flakyJob];
+/** Work "committed" before each enqueue of the coalesced job, by group; the job takes all of its group's. */
+const committed = new Map<string, { open: Set<number>; done: Set<number>; runs: number }>();
+const coalescedJob = defineJob({
+  name: 'test-coalesced',
+  queue: 'ledger',
+  payload: z.object({ group: z.string(), item: z.number().int() }),
+  coalesceId: ({ group }) => `coalesced-${group}`,
+  process: async ({ group }) => {
+    const entry = committed.get(group)!;
+    entry.runs += 1;
+    // Whatever is open when it runs, as a settlement batch takes whatever is PENDING.
+    const taken = [...entry.open];
+    await sleep(20);
+    for (const item of taken) {
+      entry.open.delete(item);
+      entry.done.add(item);
+    }
+  },
+});
+
+const TEST_JOBS = [recordJob, slowJob, failingJob, flakyJob, coalescedJob];
 
 const unique = () => randomBytes(6).toString('hex');
 
@@ -177,6 +197,27 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     await queues.enqueue(recordJob, { id });
     await sleep(500);
     expect(seen.get(id)!.runs).toHaveLength(1);
+  });
+
+  it('coalesces enqueues of one coalescing id, and leaves nothing committed before an enqueue undone', async () => {
+    const group = unique();
+    const entry = { open: new Set<number>(), done: new Set<number>(), runs: 0 };
+    committed.set(group, entry);
+    // 300 "commits", each followed by its enqueue, in waves while the job runs: none may be left open.
+    for (let wave = 0; wave < 6; wave++) {
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const item = wave * 50 + i;
+          entry.open.add(item);
+          await queues.enqueue(coalescedJob, { group, item });
+        }),
+      );
+      await sleep(15);
+    }
+    await waitFor(() => entry.done.size === 300, 10_000, 'every item to be taken');
+    expect(entry.open.size).toBe(0);
+    // Far fewer runs than enqueues: one runs and one waits at a time.
+    expect(entry.runs).toBeLessThan(100);
   });
 
   it('retries a failing job with exponential backoff, then runs onFinalFailure once', async () => {

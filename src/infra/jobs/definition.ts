@@ -17,6 +17,14 @@ export interface JobSpec<P> {
   payload: z.ZodType<P>;
   /** A deterministic id where duplicates are possible; must not be all digits (prefix it: `settle-${id}`). */
   jobId?(payload: P): string;
+  /**
+   * For a job that does whatever is pending rather than one row's work: enqueues
+   * of one coalescing id share a job. While one waits, another enqueue is that
+   * job; while one runs, the latest enqueue is kept and runs once it finished
+   * (so work committed while it ran is not missed); so at most one runs and one
+   * waits per id (BullMQ's deduplication with keepLastIfActive). Instead of jobId.
+   */
+  coalesceId?(payload: P): string;
   /** Runs in all (default DEFAULT_ATTEMPTS). */
   attempts?: number;
   /** First retry delay; doubles on each retry (default DEFAULT_BACKOFF_MS). */

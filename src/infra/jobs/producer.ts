@@ -107,14 +107,53 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
   qlog.debug('queues ready');
 
   let closed: Promise<void> | undefined;
+  /**
+   * Enqueues of one coalescing id share adds: at most one add per id is in
+   * flight, and the enqueues made meanwhile share the next one, which starts
+   * once it finished (or, with none in flight, on the next turn of the event
+   * loop) — in either case after every enqueue that joined it was asked for,
+   * and so after the commit each caller made before asking. What a coalesced
+   * job does is whatever is pending when it runs, so one add started after
+   * those commits delivers them all; this is about round trips (each add is a
+   * store transaction, on PostgreSQL with an fsync under a lock on the id, so
+   * concurrent adds of one id queue on each other anyway), never about
+   * correctness, which the store's deduplication keeps. Each caller still sees
+   * its add's failure.
+   */
+  const coalescing = new Map<string, { running?: Promise<unknown>; next?: Promise<unknown> }>();
+  const coalescedAdd = (key: string, start: () => Promise<unknown>) => {
+    let id = coalescing.get(key);
+    if (!id) coalescing.set(key, (id = {}));
+    const lane = id;
+    if (lane.next) return lane.next;
+    const after = lane.running ?? new Promise<void>((resolve) => setImmediate(resolve));
+    const next = after
+      .catch(() => {})
+      .then(() => {
+        lane.next = undefined;
+        const running = start();
+        lane.running = running;
+        const done = () => {
+          if (lane.running === running) lane.running = undefined;
+        };
+        running.then(done, done);
+        return running;
+      });
+    lane.next = next;
+    return next;
+  };
   const add = async <P>(job: JobSpec<P>, payload: P) => {
     if (closed) throw new Error('the queues are closed');
     const data = parsePayload(job, payload);
     const jobId = job.jobId?.(data);
     if (jobId !== undefined) checkJobId(job.name, jobId);
+    const coalesceId = job.coalesceId?.(data);
+    if (jobId !== undefined && coalesceId !== undefined) throw new Error(`job ${job.name}: a jobId or a coalesceId, not both`);
     const queue = queues.get(job.queue);
     if (!queue) throw new Error(`job ${job.name}: unknown queue ${job.queue}`);
-    await withTimeout(queue.add(job.name, data, jobOptions(store, job, jobId)), ENQUEUE_TIMEOUT_MS, 'enqueue');
+    const start = () => queue.add(job.name, data, jobOptions(store, job, jobId, coalesceId));
+    const added = coalesceId === undefined ? start() : coalescedAdd(`${job.queue}\u0000${coalesceId}`, start);
+    await withTimeout(added, ENQUEUE_TIMEOUT_MS, 'enqueue');
     return { queue, jobId };
   };
 
@@ -259,9 +298,10 @@ export async function enqueueOrLeaveToSweeper<P extends object>(
  */
 const enqueueFailures = new WeakMap<object, ReturnType<typeof errorThrottle>>();
 
-function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined): JobsOptions {
+function jobOptions<P>(store: QueueBackend, job: JobSpec<P>, jobId: string | undefined, coalesceId: string | undefined): JobsOptions {
   return {
     ...(jobId === undefined ? {} : { jobId }),
+    ...(coalesceId === undefined ? {} : { deduplication: { id: coalesceId, keepLastIfActive: true } }),
     attempts: job.attempts ?? DEFAULT_ATTEMPTS,
     backoff: { type: 'exponential', delay: job.backoffMs ?? DEFAULT_BACKOFF_MS },
     ...store.retention,

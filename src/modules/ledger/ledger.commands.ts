@@ -1,19 +1,20 @@
 import type { AppServices, Viewer } from '../../core/context.js';
 import type { LedgerTransaction } from '../../generated/prisma/client.js';
 import { enqueueOrLeaveToSweeper } from '../../infra/jobs/producer.js';
-import { settleTransactionJob } from './ledger.jobs.js';
+import { settlePendingTransfersJob } from './ledger.jobs.js';
 import { type Accepted, type DepositInput, deposit, type TransferInput, transfer } from './ledger.service.js';
 
 /**
  * The row is the truth and the queue only the delivery: once the PENDING row is
  * committed, a failed enqueue is logged and left to the sweeper — the client
  * still gets its transaction. A retried request (same idempotency key) finding
- * the row still PENDING enqueues again; the job id keeps that to one job.
+ * the row still PENDING enqueues again. The job settles PENDING transfers in
+ * batches; enqueues coalesce per lane (ledger.jobs.ts).
  */
 async function settleLater(services: AppServices, accepted: Promise<Accepted>): Promise<LedgerTransaction> {
   const { transaction } = await accepted;
   if (transaction.status === 'PENDING') {
-    await enqueueOrLeaveToSweeper(services, settleTransactionJob, { transactionId: transaction.id });
+    await enqueueOrLeaveToSweeper(services, settlePendingTransfersJob, { transactionId: transaction.id });
   }
   return transaction;
 }
