@@ -55,9 +55,7 @@ const config: KnipConfig = {
   // Codegen output: src/generated (Prisma client, Pothos types; git-ignored) and test/gql (client preset).
   ignore: ['src/generated/**', 'test/gql/**'],
   // The `prisma-pothos-types` generator of prisma/schema.prisma is a binary of @pothos/plugin-prisma.
-  // graphql-jit is what Mercurius's `jit` option runs (bench/peer-mercurius.ts); listed so the
-  // version the peers scenario measures is pinned in package.json, never imported by name.
-  ignoreDependencies: ['prisma-pothos-types', 'graphql-jit'],
+  ignoreDependencies: ['prisma-pothos-types'],
   // test/global-setup.ts starts redis-server from PATH (.ci/run installs it with apt-get).
   ignoreBinaries: ['redis-server'],
 };

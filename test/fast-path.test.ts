@@ -80,6 +80,10 @@ const BODIES: Record<string, unknown> = {
   nullVariable: { query: 'query($after: String) { strategies(first: 2, after: $after) { totalCount } }', variables: { after: null } },
   forgedCursor: { query: '{ strategies(first: 2, after: "forged") { totalCount } }' },
   scalars: { query: '{ me { role createdAt provisioningStatus } }' },
+  // A BigInt literal among the arguments: graphql-jit cannot compile it (the executor runs it); FORBIDDEN to non-admins.
+  bigIntLiteral: {
+    query: 'mutation { createItem(input: { sku: "JIT-1", name: "x", price: "100", currency: "USD", stock: 1 }) { id } }',
+  },
   resolverError: { query: '{ users { totalCount } }' },
   partialData: { query: '{ __typename me { id } users { totalCount } }' },
   errorsInAList: { query: '{ a: users { totalCount } b: users { totalCount } }' },

@@ -160,7 +160,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       live.plugin,
       useSharedEventResults(SHARED_EVENT_FIELDS),
       // Last, so that every hook above runs around the compiled execution as around graphql's.
-      useJitOnFastPath((errors) => log.error({ errors }, 'graphql-jit could not compile an operation')),
+      useJitOnFastPath((error) => log.debug({ err: error }, 'graphql-jit could not compile an operation; graphql executes it')),
     ],
   });
 

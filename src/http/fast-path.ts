@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BREAK, type DocumentNode, type ExecutionResult, getOperationAST, visit } from 'graphql';
-import { useGraphQlJit } from '@envelop/graphql-jit';
+import { BREAK, type DocumentNode, type ExecutionArgs, type ExecutionResult, getOperationAST, visit } from 'graphql';
+import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import { type Plugin, processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import { isGraphQLError } from '../core/errors.js';
 
@@ -94,19 +94,41 @@ const FAST_PATH = Symbol('fast path');
 /**
  * graphql-jit for the operations the fast path runs: each document is compiled
  * once into a function that executes it, instead of being walked field by field
- * on every request. Yoga's own road keeps graphql's executor, so that
- * test/fast-path.test.ts, comparing the two roads, proves their answers the same.
+ * on every request. A document graphql-jit cannot compile (it throws on a BigInt
+ * literal among the arguments, say) is executed by graphql's executor, as are
+ * documents with fragments (hasFragments). Yoga's own road keeps graphql's
+ * executor, so that test/fast-path.test.ts, comparing the two roads, proves
+ * their answers the same.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- envelop's plugin type, for Yoga's list
-export function useJitOnFastPath(onError: (errors: unknown) => void): Plugin<any> {
-  return useGraphQlJit(
-    {},
-    {
-      enableIf: (args) =>
-        (args.contextValue as { [FAST_PATH]?: boolean })[FAST_PATH] === true && !hasFragments(args.document),
-      onError,
+export function useJitOnFastPath(onCompileError: (error: unknown) => void): Plugin<any> {
+  // Per document, per operation name: the compiled query, or null where graphql-jit could not compile it.
+  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | null>>();
+  const compile = (args: ExecutionArgs): CompiledQuery | null => {
+    let byOperation = compiled.get(args.document);
+    if (!byOperation) compiled.set(args.document, (byOperation = new Map()));
+    const key = args.operationName ?? '';
+    let query = byOperation.get(key);
+    if (query === undefined) {
+      query = null;
+      try {
+        const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+        if (isCompiledQuery(result)) query = result;
+        else onCompileError(result.errors);
+      } catch (error) {
+        onCompileError(error);
+      }
+      byOperation.set(key, query);
+    }
+    return query;
+  };
+  return {
+    onExecute({ args, setExecuteFn }) {
+      if ((args.contextValue as { [FAST_PATH]?: boolean })[FAST_PATH] !== true || hasFragments(args.document)) return;
+      const query = compile(args);
+      if (query) setExecuteFn((run) => query.query(run.rootValue, run.contextValue, run.variableValues));
     },
-  );
+  };
 }
 
 const fragmentsOf = new WeakMap<DocumentNode, boolean>();
