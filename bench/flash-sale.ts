@@ -46,7 +46,7 @@ import {
   readCpuSeconds,
   ROOT_DIR,
   runToCompletion,
-  spawnChild,
+  spawnListening,
   table,
   tail,
   TSX_IMPORT,
@@ -366,26 +366,9 @@ async function startBare(databaseUrl: string, buyers: Buyer[], dir: string): Pro
   const buyersFile = join(dir, 'bare-buyers.json');
   writeFileSync(buyersFile, JSON.stringify(buyers.map(({ id, accessToken }) => ({ id, accessToken }))));
   const logFile = join(dir, 'bare.log');
-  const child = spawnChild('bare purchase route', NODE, [...TSX_IMPORT, benchFile('flash-sale-bare.ts'), buyersFile], {
+  const { child, port } = await spawnListening('bare purchase route', [...TSX_IMPORT, benchFile('flash-sale-bare.ts'), buyersFile], {
     env: childEnv({ DATABASE_URL: databaseUrl, PORT: '0' }),
-    pipeStdout: true,
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the bare purchase route did not start within 30 s')), 30_000);
-    child.proc.stdout?.setEncoding('utf8');
-    child.proc.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      const match = /listening (\d+)/.exec(out);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void child.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the bare purchase route exited with ${String(code)}`));
-    });
+    logFile,
   });
   return { child, port, log: logFile };
 }

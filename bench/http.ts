@@ -34,6 +34,7 @@ import {
   runToCompletion,
   sampleRss,
   spawnChild,
+  spawnListening,
   TSX_IMPORT,
   table,
   tail,
@@ -225,7 +226,7 @@ export async function run(): Promise<HttpResults> {
   const { me } = await graphql<{ me: { id: string } }>(graphqlUrl, '{ me { id } }', {}, token);
 
   // --- the ceilings: a bare Fastify process, with a pool on the API's database --
-  const { child: bare, port: barePort } = await startBare(embeddedDatabaseUrl(apiEnv.DATA_DIR!));
+  const { child: bare, port: barePort } = await startBare(embeddedDatabaseUrl(apiEnv.DATA_DIR!), join(root, 'bare.log'));
   const bareUrl = `http://127.0.0.1:${barePort}/graphql`;
   const bareMeUrl = `http://127.0.0.1:${barePort}/me`;
 
@@ -585,29 +586,11 @@ async function checkedResponse(
   return text;
 }
 
-async function startBare(databaseUrl: string): Promise<{ child: Child; port: number }> {
-  const child = spawnChild('bare Fastify', NODE, [...TSX_IMPORT, benchFile('bare-server.ts')], {
+function startBare(databaseUrl: string, logFile: string): Promise<{ child: Child; port: number }> {
+  return spawnListening('bare Fastify', [...TSX_IMPORT, benchFile('bare-server.ts')], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
-    pipeStdout: true,
+    logFile,
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the bare Fastify server did not start within 30 s')), 30_000);
-    child.proc.stdout?.setEncoding('utf8');
-    child.proc.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      const match = /listening (\d+)/.exec(out);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void child.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the bare Fastify server exited with ${String(code)}`));
-    });
-  });
-  return { child, port };
 }
 
 async function drive(job: DriverJob, api: Child, apiLog: string): Promise<DriverResult> {

@@ -13,6 +13,7 @@ import {
   isGroupAlive,
   type SpawnOptions,
   spawnChild as spawnHarnessChild,
+  waitForOutput,
 } from '../test/harness/processes.js';
 import { sleep } from '../test/harness/wait.js';
 
@@ -89,6 +90,22 @@ export function spawnChild(
     if (!isGroupAlive(child.pid)) unregister();
   });
   return child;
+}
+
+/**
+ * Spawns one of the bench's own servers (bare-server.ts, flash-sale-bare.ts,
+ * the peers), which print `listening <port>` once they listen; their output
+ * goes to `logFile`.
+ */
+export async function spawnListening(
+  name: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; logFile: string },
+  timeoutMs = 30_000,
+): Promise<{ child: Child; port: number }> {
+  const child = spawnChild(name, NODE, args, options);
+  await waitForOutput(child, /listening \d+/, timeoutMs);
+  return { child, port: Number(/listening (\d+)/.exec(child.output())![1]) };
 }
 
 /**

@@ -28,7 +28,7 @@ import ts from 'typescript';
 import { migrate } from '../src/infra/migrate.js';
 import { startApiLaunch } from '../test/harness/launch.js';
 import { freePort } from '../test/harness/ports.js';
-import { childEnv, waitForOutput } from '../test/harness/processes.js';
+import { childEnv } from '../test/harness/processes.js';
 import { sleep } from '../test/harness/wait.js';
 import type { DriverJob, DriverResult } from './driver.js';
 import {
@@ -49,6 +49,7 @@ import {
   runToCompletion,
   sampleRss,
   spawnChild,
+  spawnListening,
   table,
   tail,
   TSX_IMPORT,
@@ -173,9 +174,7 @@ export async function run(): Promise<PeersResults> {
     const logFile = join(root, `${key}.log`);
     // The constant route gets no database (bare-server.ts then opens no pool).
     const env = childEnv({ ...(key === 'bare' ? {} : { DATABASE_URL: databaseUrl }), PORT: '0', ...extraEnv });
-    const child = spawnChild(key, NODE, [...preload, join(peersDir, file)], { env, logFile });
-    await waitForOutput(child, /listening \d+/, 60_000);
-    const port = /listening (\d+)/.exec(child.output())![1]!;
+    const { child, port } = await spawnListening(key, [...preload, join(peersDir, file)], { env, logFile }, 60_000);
     return { child, url: `http://127.0.0.1:${port}/graphql`, logFile };
   };
   const json = { 'content-type': 'application/json' };
