@@ -4,6 +4,7 @@ import { badUserInput, notFound } from '../../core/errors.js';
 import type { Prisma, Strategy } from '../../generated/prisma/client.js';
 import { escapeLike, type Page, type PageArgs, paginate } from '../../core/pagination.js';
 import { poolOf } from '../../infra/db.js';
+import { STORED_USER_COLUMNS } from '../users/users.service.js';
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
 
@@ -62,8 +63,8 @@ export interface StrategyPageSelection {
   owner: ReadonlySet<string> | null;
 }
 
-// The columns a page may select, by field name. The owner's are its public
-// ones: the password hash is not among them.
+// The columns a page may select, by field name. The owner's are the users
+// module's readable ones: the password hash is not among them.
 const STRATEGY_COLUMNS: Record<string, string> = {
   id: 's.id',
   ownerId: 's.owner_id',
@@ -74,15 +75,9 @@ const STRATEGY_COLUMNS: Record<string, string> = {
   createdAt: 's.created_at',
   updatedAt: 's.updated_at',
 };
-const OWNER_COLUMNS: Record<string, string> = {
-  id: 'o.id',
-  email: 'o.email',
-  name: 'o.name',
-  role: 'o.role',
-  provisioningStatus: 'o.provisioning_status',
-  createdAt: 'o.created_at',
-  updatedAt: 'o.updated_at',
-};
+const OWNER_COLUMNS: Record<string, string> = Object.fromEntries(
+  Object.entries(STORED_USER_COLUMNS).map(([field, column]) => [field, `o.${column}`]),
+);
 // Always read: the cursor's keys, the owner reference, and the owner's id (its email scope compares it).
 const STRATEGY_KEYS = ['id', 'createdAt', 'ownerId'];
 const OWNER_KEYS = ['id'];

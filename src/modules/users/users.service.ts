@@ -62,9 +62,22 @@ export async function getUser(services: AppServices, viewer: Viewer, id: string,
   return user;
 }
 
-// Every column of a user but the password hash, named as Prisma names them.
-const STORED_USER_COLUMNS =
-  'id, email, name, role, provisioning_status AS "provisioningStatus", created_at AS "createdAt", updated_at AS "updatedAt"';
+/**
+ * Every column of a user but the password hash, by the field name Prisma gives
+ * it: what hand-written reads of users (here, and a strategy page's owner) may select.
+ */
+export const STORED_USER_COLUMNS: Readonly<Record<keyof StoredUser, string>> = {
+  id: 'id',
+  email: 'email',
+  name: 'name',
+  role: 'role',
+  provisioningStatus: 'provisioning_status',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+const STORED_USER_SELECT = Object.entries(STORED_USER_COLUMNS)
+  .map(([field, column]) => `${column} AS "${field}"`)
+  .join(', ');
 
 /**
  * A user by id (`me`, which clients ask on every page load): one prepared
@@ -74,7 +87,7 @@ const STORED_USER_COLUMNS =
 export async function findUserById(services: AppServices, id: string): Promise<StoredUser | null> {
   const { rows } = await poolOf(services.db).query<StoredUser>({
     name: 'users.findUserById',
-    text: `SELECT ${STORED_USER_COLUMNS} FROM users WHERE id = $1`,
+    text: `SELECT ${STORED_USER_SELECT} FROM users WHERE id = $1`,
     values: [id],
   });
   return rows[0] ?? null;
