@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'INSUFFICIENT_FUNDS',
   'QUERY_TOO_COMPLEX',
+  'CAPACITY_REACHED',
   'UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
@@ -50,6 +51,8 @@ export const unauthenticated = (message = 'Authentication required.') => new App
 export const forbidden = (message = 'You are not allowed to do this.') => new AppError('FORBIDDEN', message);
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
+
+export const capacityReached = (message: string) => new AppError('CAPACITY_REACHED', message);
 
 export const conflict = (message: string, fields?: Record<string, string>) =>
   new AppError('CONFLICT', message, fields ? { fields } : {});
@@ -100,6 +103,14 @@ export function isUniqueViolation(error: unknown): boolean {
   return (
     (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002') ||
     rawQuerySqlState(error) === '23505'
+  );
+}
+
+/** A foreign key failed: the row referred to is gone (P2003 from Prisma's queries, SQLSTATE 23503 from raw ones). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (
+    (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2003') ||
+    rawQuerySqlState(error) === '23503'
   );
 }
 

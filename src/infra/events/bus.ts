@@ -232,6 +232,36 @@ export function statusChanges<E extends { status: string }, Row extends { status
   });
 }
 
+/**
+ * A subscriber's live view of one row: `read()` now, then again after each of
+ * `events` (already filtered to what concerns the subscriber), each delivery a
+ * fresh read — so the last one delivered is the row as it is, whatever order
+ * the events came in. The stream ends when a read answers null (the row is
+ * gone, or the subscriber may no longer see it). Reads ride out an outage as
+ * in statusChanges.
+ */
+export function liveRow<E, Row>(events: AsyncIterable<E>, read: () => Promise<Row | null>): AsyncIterable<Row> {
+  return new Repeater<Row>(async (push, stop) => {
+    const stopped = stop.then((): typeof STOPPED => STOPPED);
+    const iterator = events[Symbol.asyncIterator]();
+    // Listening starts before the first read: a change committed while it runs still wakes the next one.
+    let event = iterator.next();
+    try {
+      for (;;) {
+        const row = await readThroughOutage(read, stopped);
+        if (row === STOPPED || row === null) break;
+        await push(row);
+        const next = await Promise.race([event, stopped]);
+        if (next === STOPPED || next.done) break;
+        event = iterator.next();
+      }
+    } finally {
+      await iterator.return?.();
+      stop();
+    }
+  });
+}
+
 async function readThroughOutage<T>(read: () => Promise<T>, stopped: Promise<typeof STOPPED>) {
   for (;;) {
     try {
