@@ -6,5 +6,6 @@ import '../modules/auth/auth.schema.js';
 import '../modules/strategies/strategies.schema.js';
 import '../modules/ledger/ledger.schema.js';
 import '../modules/inventory/inventory.schema.js';
+import '../modules/teams/teams.schema.js';
 
 export const schema = locateExpectedErrors(builder.toSchema({ sortSchema: true }));

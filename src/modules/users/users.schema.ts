@@ -28,11 +28,13 @@ export const UserType = builder.prismaObject('User', {
 const UserConnection = pageConnection('UserConnection', UserType);
 
 builder.queryFields((t) => ({
-  me: t.prismaField({
-    type: 'User',
+  // A plain field, not a prismaField: the row is read on the pool without the
+  // operation's selection, so fields that need relations (team) load them.
+  me: t.field({
+    type: UserType,
     nullable: true,
     description: 'The signed-in user; null when anonymous (an expired or invalid token is UNAUTHENTICATED).',
-    resolve: (_query, _root, _args, context) => {
+    resolve: (_root, _args, context) => {
       if (context.authError) throw context.authError;
       return context.viewer ? findUserById(context, context.viewer.id) : null;
     },

@@ -72,6 +72,7 @@ export const STORED_USER_COLUMNS: Readonly<Record<keyof StoredUser, string>> = {
   name: 'name',
   role: 'role',
   provisioningStatus: 'provisioning_status',
+  skills: 'skills',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 };
@@ -82,7 +83,7 @@ const STORED_USER_SELECT = Object.entries(STORED_USER_COLUMNS)
 /**
  * A user by id (`me`, which clients ask on every page load): one prepared
  * statement on the pool, because Prisma's query pipeline costs more than this
- * read. The schema's User has no relation a query would have to include.
+ * read. Fields of User that need a relation (its team) load it themselves.
  */
 export async function findUserById(services: AppServices, id: string): Promise<StoredUser | null> {
   const { rows } = await poolOf(services.db).query<StoredUser>({

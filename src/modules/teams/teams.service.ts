@@ -1,0 +1,563 @@
+import { z } from 'zod';
+import type { AppServices, Viewer } from '../../core/context.js';
+import {
+  AppError,
+  badUserInput,
+  capacityReached,
+  conflict,
+  forbidden,
+  isForeignKeyViolation,
+  isUniqueViolation,
+  notFound,
+  retryOnWriteConflict,
+} from '../../core/errors.js';
+import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import type { JoinRequest, Prisma, Team } from '../../generated/prisma/client.js';
+import type { StoredUser } from '../users/users.service.js';
+import { liveRow, statusChanges } from '../../infra/events/bus.js';
+import type { JoinRequestUpdatedEvent } from './teams.events.js';
+
+/*
+ * Teams (docs/invariants.md, "Teams"). Every rule that must hold whatever runs
+ * at once is the database's: a user's one membership is a unique index, one
+ * PENDING request per (team, user) and one OWNER per team are partial unique
+ * indexes, and member_count changes only under the team's row lock, with a
+ * CHECK that it never passes max_size. Locks are taken in one order —
+ * the requester's user row, then the team row, then request rows — so two
+ * operations never wait on each other in a cycle.
+ */
+
+const MAX_TEAM_SKILLS = 10;
+const MAX_USER_SKILLS = 20;
+export const MIN_TEAM_SIZE = 2;
+export const MAX_TEAM_SIZE = 10;
+const MAX_SUGGESTIONS = 50;
+
+/** Skills are compared lower-cased; a list keeps the first of duplicates. */
+const skill = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1, 'A skill must not be empty.')
+  .max(30, 'A skill must be at most 30 characters.');
+const skillList = (max: number, whose: string) =>
+  z
+    .array(skill)
+    .transform((skills) => [...new Set(skills)])
+    .refine((skills) => skills.length <= max, `At most ${max} ${whose} skills.`);
+
+export const userSkillsSchema = skillList(MAX_USER_SKILLS, 'user');
+const teamSkills = skillList(MAX_TEAM_SKILLS, 'team');
+const teamName = z
+  .string()
+  .trim()
+  .min(3, 'Name must be 3 to 50 characters.')
+  .max(50, 'Name must be 3 to 50 characters.');
+const description = z.string().max(2000, 'Description must be at most 2000 characters.').nullish();
+const maxSize = z
+  .number()
+  .int()
+  .min(MIN_TEAM_SIZE, `maxSize must be ${MIN_TEAM_SIZE} to ${MAX_TEAM_SIZE}.`)
+  .max(MAX_TEAM_SIZE, `maxSize must be ${MIN_TEAM_SIZE} to ${MAX_TEAM_SIZE}.`);
+export const joinMessageSchema = z.string().max(500, 'Message must be at most 500 characters.').nullish();
+
+export const createTeamInputSchema = z.object({ name: teamName, description, skills: teamSkills.nullish(), maxSize });
+// Absent or null leaves a value as it is, but a null description clears it.
+export const updateTeamInputSchema = z.object({
+  name: teamName.nullish(),
+  description,
+  skills: teamSkills.nullish(),
+  maxSize: maxSize.nullish(),
+});
+export const teamFilterSchema = z.object({
+  search: z.string().trim().max(100, 'Search must be at most 100 characters.').nullish(),
+  skill: skill.nullish(),
+  hasOpenSeats: z.boolean().nullish(),
+});
+export const suggestionCountSchema = z
+  .number()
+  .int()
+  .min(1, `Must be between 1 and ${MAX_SUGGESTIONS}.`)
+  .max(MAX_SUGGESTIONS, `Must be between 1 and ${MAX_SUGGESTIONS}.`);
+
+export type CreateTeamInput = z.infer<typeof createTeamInputSchema>;
+export type UpdateTeamInput = z.infer<typeof updateTeamInputSchema>;
+export type TeamFilter = z.infer<typeof teamFilterSchema>;
+
+type TeamQuery = { select?: Prisma.TeamSelect; include?: Prisma.TeamInclude };
+type JoinRequestQuery = { select?: Prisma.JoinRequestSelect; include?: Prisma.JoinRequestInclude };
+type UserQuery = { select?: Prisma.UserSelect; include?: Prisma.UserInclude };
+type Tx = Parameters<Parameters<AppServices['db']['$transaction']>[0]>[0];
+
+/** Members oldest first; the user id breaks ties of one millisecond. */
+export const MEMBER_ORDER = [{ joinedAt: 'asc' }, { userId: 'asc' }] satisfies Prisma.TeamMemberOrderByWithRelationInput[];
+
+/** What changed, published once the transaction that changed it has committed. */
+interface Changes {
+  teams: string[];
+  requests: JoinRequestUpdatedEvent[];
+}
+
+async function publish(services: AppServices, changes: Changes): Promise<void> {
+  await Promise.all([
+    ...[...new Set(changes.teams)].map((teamId) => services.pubsub.publish('teamUpdated', { teamId })),
+    ...changes.requests.map((event) => services.pubsub.publish('joinRequestUpdated', event)),
+  ]);
+}
+
+/**
+ * Runs `work` in a transaction (again, if PostgreSQL aborted it for a
+ * deadlock), then publishes what it changed. A refusal that must still
+ * commit a change (accepting a requester who joined another team meanwhile
+ * withdraws the request) comes back as `refusal`, thrown after the commit.
+ */
+async function commit<T>(
+  services: AppServices,
+  work: (tx: Tx, changes: Changes) => Promise<T | { refusal: AppError }>,
+): Promise<T> {
+  const changes: Changes = { teams: [], requests: [] };
+  const result = await retryOnWriteConflict(() => {
+    changes.teams = [];
+    changes.requests = [];
+    return services.db.$transaction((tx) => work(tx, changes));
+  });
+  await publish(services, changes);
+  if (typeof result === 'object' && result !== null && 'refusal' in result && result.refusal instanceof AppError) {
+    throw result.refusal;
+  }
+  return result as T;
+}
+
+/** The viewer's user row, locked: what one user does to their memberships and requests runs one at a time. */
+async function lockUser(tx: Tx, userId: string): Promise<void> {
+  await tx.$executeRaw`SELECT 1 FROM "users" WHERE "id" = ${userId} FOR NO KEY UPDATE`;
+}
+
+interface LockedTeam {
+  id: string;
+  memberCount: number;
+  maxSize: number;
+  ownerId: string | null;
+}
+
+/** The team's row, locked, with its owner: membership changes of one team run one at a time. */
+async function lockTeam(tx: Tx, teamId: string): Promise<LockedTeam> {
+  const rows = await tx.$queryRaw<LockedTeam[]>`
+    SELECT t."id", t."member_count" AS "memberCount", t."max_size" AS "maxSize",
+           (SELECT m."user_id" FROM "team_members" m WHERE m."team_id" = t."id" AND m."role" = 'OWNER') AS "ownerId"
+      FROM "teams" t WHERE t."id" = ${teamId} FOR NO KEY UPDATE OF t`;
+  const team = rows[0];
+  if (!team) throw notFound('Team');
+  return team;
+}
+
+/** The owner of a team the viewer can see; anyone else is FORBIDDEN (teams are visible to everyone signed in). */
+function requireOwner(team: LockedTeam, viewer: Viewer): void {
+  if (team.ownerId !== viewer.id) throw forbidden('Only the team’s owner may do this.');
+}
+
+/** Marks the user's PENDING requests (but `except`) WITHDRAWN: they joined a team. */
+async function withdrawPendingRequests(tx: Tx, userId: string, changes: Changes, except?: string): Promise<void> {
+  const withdrawn = await tx.$queryRaw<{ id: string; teamId: string; ownerId: string }[]>`
+    UPDATE "join_requests" r SET "status" = 'WITHDRAWN', "decided_at" = now()
+      FROM "team_members" o
+     WHERE r."user_id" = ${userId} AND r."status" = 'PENDING' AND r."id" <> ${except ?? ''}
+       AND o."team_id" = r."team_id" AND o."role" = 'OWNER'
+    RETURNING r."id", r."team_id" AS "teamId", o."user_id" AS "ownerId"`;
+  for (const request of withdrawn) {
+    changes.teams.push(request.teamId);
+    changes.requests.push({ id: request.id, userId, ownerId: request.ownerId, status: 'WITHDRAWN' });
+  }
+}
+
+async function teamById(services: AppServices, id: string, query: TeamQuery): Promise<Team> {
+  const team = await services.db.team.findUnique({ ...query, where: { id } });
+  if (!team) throw notFound('Team');
+  return team;
+}
+
+// ---------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------
+
+export function getTeam(services: AppServices, id: string, query: TeamQuery = {}): Promise<Team> {
+  return teamById(services, id, query);
+}
+
+/** Teams newest first; `search` matches name or description case-insensitively and literally. */
+export function listTeams(
+  services: AppServices,
+  args: PageArgs & { filter?: TeamFilter | null },
+  query: TeamQuery = {},
+): Promise<Page<Team>> {
+  const filter = args.filter ?? {};
+  const where: Prisma.TeamWhereInput[] = [];
+  if (filter.search) {
+    where.push({ OR: [{ name: containsInsensitive(filter.search) }, { description: containsInsensitive(filter.search) }] });
+  }
+  if (filter.skill) where.push({ skills: { has: filter.skill } });
+  if (filter.hasOpenSeats === true) where.push({ memberCount: { lt: services.db.team.fields.maxSize } });
+  if (filter.hasOpenSeats === false) where.push({ memberCount: { gte: services.db.team.fields.maxSize } });
+  return paginate(args, {
+    count: () => services.db.team.count({ where: { AND: where } }),
+    fetch: (page) => services.db.team.findMany({ ...query, ...page, where: { AND: [...where, page.where] } }),
+  });
+}
+
+/**
+ * Teams with an open seat that the viewer is not in, those looking for most
+ * of the viewer's skills first, then newest. Ranked in SQL: one statement
+ * picks the ids, a second reads those teams as the query asks.
+ */
+export async function suggestTeams(
+  services: AppServices,
+  viewer: Viewer,
+  first: number,
+  query: TeamQuery = {},
+): Promise<Team[]> {
+  const ranked = await services.db.$queryRaw<{ id: string }[]>`
+    SELECT t."id"
+      FROM "teams" t, (SELECT coalesce("skills", '{}') AS "skills" FROM "users" WHERE "id" = ${viewer.id}) u
+     WHERE t."member_count" < t."max_size"
+       AND NOT EXISTS (SELECT 1 FROM "team_members" m WHERE m."team_id" = t."id" AND m."user_id" = ${viewer.id})
+     ORDER BY cardinality(ARRAY(SELECT unnest(t."skills") INTERSECT SELECT unnest(u."skills"))) DESC,
+              t."created_at" DESC, t."id" DESC
+     LIMIT ${first}`;
+  const ids = ranked.map((row) => row.id);
+  const teams = await services.db.team.findMany({ ...query, where: { id: { in: ids } } });
+  const byId = new Map(teams.map((team) => [team.id, team]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** A team's requests with `status`, oldest first — for its owner; anyone else gets none. */
+export function teamJoinRequests(
+  services: AppServices,
+  viewer: Viewer | null,
+  teamId: string,
+  status: JoinRequest['status'],
+  query: JoinRequestQuery = {},
+): Promise<JoinRequest[]> {
+  if (!viewer) return Promise.resolve([]);
+  return services.db.joinRequest.findMany({
+    ...query,
+    where: { teamId, status, team: { members: { some: { userId: viewer.id, role: 'OWNER' } } } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+}
+
+export function listMyJoinRequests(
+  services: AppServices,
+  viewer: Viewer,
+  args: PageArgs,
+  query: JoinRequestQuery = {},
+): Promise<Page<JoinRequest>> {
+  const where = { userId: viewer.id };
+  return paginate(args, {
+    count: () => services.db.joinRequest.count({ where }),
+    fetch: (page) => services.db.joinRequest.findMany({ ...query, ...page, where: { AND: [where, page.where] } }),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Changes
+// ---------------------------------------------------------------------------
+
+export async function setSkills(
+  services: AppServices,
+  viewer: Viewer,
+  skills: string[],
+  query: UserQuery = {},
+): Promise<StoredUser> {
+  return services.db.user.update({ ...query, where: { id: viewer.id }, data: { skills } });
+}
+
+const nameTaken = () => conflict('A team with this name exists.', { 'input.name': 'Name is taken.' });
+
+/** Creating a team is joining it, as its OWNER: the viewer's other requests are withdrawn. */
+export async function createTeam(
+  services: AppServices,
+  viewer: Viewer,
+  input: CreateTeamInput,
+  query: TeamQuery = {},
+): Promise<Team> {
+  const id = await commit(services, async (tx, changes) => {
+    await lockUser(tx, viewer.id);
+    if (await tx.teamMember.findUnique({ where: { userId: viewer.id }, select: { teamId: true } })) {
+      throw conflict('You are already in a team.');
+    }
+    const team = await tx.team
+      .create({
+        data: {
+          name: input.name,
+          description: input.description ?? null,
+          skills: input.skills ?? [],
+          maxSize: input.maxSize,
+          memberCount: 1,
+          members: { create: { userId: viewer.id, role: 'OWNER' } },
+        },
+        select: { id: true },
+      })
+      .catch((error: unknown) => {
+        throw isUniqueViolation(error) ? nameTaken() : error;
+      });
+    await withdrawPendingRequests(tx, viewer.id, changes);
+    changes.teams.push(team.id);
+    return team.id;
+  });
+  return teamById(services, id, query);
+}
+
+export async function updateTeam(
+  services: AppServices,
+  viewer: Viewer,
+  teamId: string,
+  input: UpdateTeamInput,
+  query: TeamQuery = {},
+): Promise<Team> {
+  await commit(services, async (tx, changes) => {
+    const team = await lockTeam(tx, teamId);
+    requireOwner(team, viewer);
+    if (input.maxSize != null && input.maxSize < team.memberCount) {
+      throw badUserInput({ 'input.maxSize': `The team has ${team.memberCount} members; maxSize cannot be lower.` });
+    }
+    const data: Prisma.TeamUpdateInput = {};
+    if (input.name != null) data.name = input.name;
+    if (input.description !== undefined) data.description = input.description;
+    if (input.skills != null) data.skills = input.skills;
+    if (input.maxSize != null) data.maxSize = input.maxSize;
+    await tx.team.update({ where: { id: teamId }, data, select: { id: true } }).catch((error: unknown) => {
+      throw isUniqueViolation(error) ? nameTaken() : error;
+    });
+    changes.teams.push(teamId);
+  });
+  return teamById(services, teamId, query);
+}
+
+export async function requestToJoin(
+  services: AppServices,
+  viewer: Viewer,
+  teamId: string,
+  message: string | null | undefined,
+  query: JoinRequestQuery = {},
+): Promise<JoinRequest> {
+  const id = await commit(services, async (tx, changes) => {
+    await lockUser(tx, viewer.id);
+    const team = await tx.team.findUnique({
+      where: { id: teamId },
+      select: { memberCount: true, maxSize: true, members: { where: { role: 'OWNER' }, select: { userId: true } } },
+    });
+    if (!team) throw notFound('Team');
+    if (await tx.teamMember.findUnique({ where: { userId: viewer.id }, select: { teamId: true } })) {
+      throw conflict('You are already in a team.');
+    }
+    if (team.memberCount >= team.maxSize) throw capacityReached('The team has no open seat.');
+    const request = await tx.joinRequest
+      .create({ data: { teamId, userId: viewer.id, message: message ?? null }, select: { id: true } })
+      .catch((error: unknown) => {
+        if (isUniqueViolation(error)) throw conflict('You already asked to join this team.');
+        // The team was disbanded since it was read.
+        throw isForeignKeyViolation(error) ? notFound('Team') : error;
+      });
+    changes.teams.push(teamId);
+    changes.requests.push({ id: request.id, userId: viewer.id, ownerId: team.members[0]!.userId, status: 'PENDING' });
+    return request.id;
+  });
+  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id } });
+}
+
+interface RequestWithOwner {
+  id: string;
+  teamId: string;
+  userId: string;
+  status: JoinRequest['status'];
+  ownerId: string;
+}
+
+/** A request and its team's owner, if the viewer may see it (its requester or that owner); else NOT_FOUND. */
+async function visibleRequest(db: AppServices['db'] | Tx, viewer: Viewer, requestId: string, lock = false) {
+  const rows = lock
+    ? await db.$queryRaw<RequestWithOwner[]>`
+        SELECT r."id", r."team_id" AS "teamId", r."user_id" AS "userId", r."status"::text AS "status", o."user_id" AS "ownerId"
+          FROM "join_requests" r JOIN "team_members" o ON o."team_id" = r."team_id" AND o."role" = 'OWNER'
+         WHERE r."id" = ${requestId} FOR UPDATE OF r`
+    : await db.$queryRaw<RequestWithOwner[]>`
+        SELECT r."id", r."team_id" AS "teamId", r."user_id" AS "userId", r."status"::text AS "status", o."user_id" AS "ownerId"
+          FROM "join_requests" r JOIN "team_members" o ON o."team_id" = r."team_id" AND o."role" = 'OWNER'
+         WHERE r."id" = ${requestId}`;
+  const request = rows[0];
+  if (!request || (request.userId !== viewer.id && request.ownerId !== viewer.id)) throw notFound('Join request');
+  return request;
+}
+
+const notPending = (status: string) => conflict(`The request is ${status}, no longer PENDING.`);
+
+export async function withdrawJoinRequest(
+  services: AppServices,
+  viewer: Viewer,
+  requestId: string,
+  query: JoinRequestQuery = {},
+): Promise<JoinRequest> {
+  await commit(services, async (tx, changes) => {
+    const request = await visibleRequest(tx, viewer, requestId, true);
+    if (request.userId !== viewer.id) throw forbidden('Only the requester may withdraw a request.');
+    if (request.status !== 'PENDING') throw notPending(request.status);
+    await tx.joinRequest.update({ where: { id: requestId }, data: { status: 'WITHDRAWN', decidedAt: new Date() } });
+    changes.teams.push(request.teamId);
+    changes.requests.push({ id: requestId, userId: request.userId, ownerId: request.ownerId, status: 'WITHDRAWN' });
+  });
+  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId } });
+}
+
+/**
+ * The owner decides. Accepting takes the requester's row, then the team's,
+ * then the request's: the seat count and the requester's one membership are
+ * then decided by whoever commits first, and everyone else sees the result.
+ */
+export async function respondToJoinRequest(
+  services: AppServices,
+  viewer: Viewer,
+  requestId: string,
+  accept: boolean,
+  query: JoinRequestQuery = {},
+): Promise<JoinRequest> {
+  const seen = await visibleRequest(services.db, viewer, requestId);
+  if (seen.ownerId !== viewer.id) throw forbidden('Only the team’s owner may answer a request.');
+  await commit(services, async (tx, changes) => {
+    if (accept) await lockUser(tx, seen.userId);
+    const team = await lockTeam(tx, seen.teamId);
+    requireOwner(team, viewer);
+    const request = await visibleRequest(tx, viewer, requestId, true);
+    if (request.status !== 'PENDING') throw notPending(request.status);
+    const decided = (status: 'ACCEPTED' | 'REJECTED' | 'WITHDRAWN') => {
+      changes.teams.push(team.id);
+      changes.requests.push({ id: requestId, userId: request.userId, ownerId: viewer.id, status });
+      return tx.joinRequest.update({ where: { id: requestId }, data: { status, decidedAt: new Date() } });
+    };
+    if (!accept) {
+      await decided('REJECTED');
+      return;
+    }
+    if (await tx.teamMember.findUnique({ where: { userId: request.userId }, select: { teamId: true } })) {
+      await decided('WITHDRAWN');
+      return { refusal: conflict('The requester has joined another team; the request is withdrawn.') };
+    }
+    if (team.memberCount >= team.maxSize) throw capacityReached('The team has no open seat.');
+    await tx.team.update({ where: { id: team.id }, data: { memberCount: { increment: 1 } }, select: { id: true } });
+    await tx.teamMember.create({ data: { teamId: team.id, userId: request.userId, role: 'MEMBER' } });
+    await decided('ACCEPTED');
+    await withdrawPendingRequests(tx, request.userId, changes, requestId);
+  });
+  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId } });
+}
+
+/** A member leaves; the owner only as the last member, which disbands the team (its requests go with it). */
+export async function leaveTeam(services: AppServices, viewer: Viewer, teamId: string): Promise<boolean> {
+  await commit(services, async (tx, changes) => {
+    const team = await lockTeam(tx, teamId);
+    const membership = await tx.teamMember.findUnique({
+      where: { teamId_userId: { teamId, userId: viewer.id } },
+      select: { role: true },
+    });
+    if (!membership) throw notFound('Membership');
+    if (membership.role === 'OWNER') {
+      if (team.memberCount > 1) {
+        throw conflict('The owner may leave only as the last member: transfer the ownership first.');
+      }
+      await tx.team.delete({ where: { id: teamId }, select: { id: true } });
+    } else {
+      await removeMembership(tx, teamId, viewer.id);
+    }
+    changes.teams.push(teamId);
+  });
+  return true;
+}
+
+async function removeMembership(tx: Tx, teamId: string, userId: string): Promise<void> {
+  await tx.teamMember.delete({ where: { teamId_userId: { teamId, userId } } });
+  await tx.team.update({ where: { id: teamId }, data: { memberCount: { decrement: 1 } }, select: { id: true } });
+}
+
+export async function removeMember(
+  services: AppServices,
+  viewer: Viewer,
+  teamId: string,
+  userId: string,
+  query: TeamQuery = {},
+): Promise<Team> {
+  await commit(services, async (tx, changes) => {
+    const team = await lockTeam(tx, teamId);
+    requireOwner(team, viewer);
+    if (userId === viewer.id) {
+      throw badUserInput({ userId: 'The owner cannot be removed: transfer the ownership, or leave as the last member.' });
+    }
+    const member = await tx.teamMember.findUnique({ where: { teamId_userId: { teamId, userId } }, select: { role: true } });
+    if (!member) throw notFound('Member');
+    await removeMembership(tx, teamId, userId);
+    changes.teams.push(teamId);
+  });
+  return teamById(services, teamId, query);
+}
+
+/** The old owner becomes a MEMBER before the new one becomes OWNER: the one-owner index holds at every row. */
+export async function transferOwnership(
+  services: AppServices,
+  viewer: Viewer,
+  teamId: string,
+  userId: string,
+  query: TeamQuery = {},
+): Promise<Team> {
+  await commit(services, async (tx, changes) => {
+    const team = await lockTeam(tx, teamId);
+    requireOwner(team, viewer);
+    if (userId === viewer.id) throw badUserInput({ userId: 'You already own this team.' });
+    const member = await tx.teamMember.findUnique({ where: { teamId_userId: { teamId, userId } }, select: { role: true } });
+    if (!member) throw badUserInput({ userId: 'Must be a member of the team.' });
+    await tx.teamMember.update({ where: { teamId_userId: { teamId, userId: viewer.id } }, data: { role: 'MEMBER' } });
+    await tx.teamMember.update({ where: { teamId_userId: { teamId, userId } }, data: { role: 'OWNER' } });
+    await tx.team.update({ where: { id: teamId }, data: { updatedAt: new Date() }, select: { id: true } });
+    changes.teams.push(teamId);
+  });
+  return teamById(services, teamId, query);
+}
+
+// ---------------------------------------------------------------------------
+// Live
+// ---------------------------------------------------------------------------
+
+const isMember = (services: AppServices, teamId: string, userId: string) =>
+  services.db.teamMember.findUnique({ where: { teamId_userId: { teamId, userId } }, select: { role: true } });
+
+/**
+ * teamUpdated: members only (anyone else NOT_FOUND, like a team that does not
+ * exist). The team now, then after each change; a viewer who is no longer a
+ * member (removed, left, or the team disbanded) gets nothing more: the stream ends.
+ */
+export async function teamUpdates(
+  services: AppServices,
+  viewer: Viewer,
+  teamId: string,
+  query: TeamQuery = {},
+): Promise<AsyncIterable<Team>> {
+  if (!(await isMember(services, teamId, viewer.id))) throw notFound('Team');
+  const events = services.pubsub.subscribe('teamUpdated', (event) => event.teamId === teamId);
+  return liveRow(events, async () => {
+    const [member, team] = await Promise.all([
+      isMember(services, teamId, viewer.id),
+      services.db.team.findUnique({ ...query, where: { id: teamId } }),
+    ]);
+    return member ? team : null;
+  });
+}
+
+/** joinRequestUpdated: the viewer's own requests, and requests to the team the viewer owns. */
+export function joinRequestUpdates(
+  services: AppServices,
+  viewer: Viewer,
+  query: JoinRequestQuery = {},
+): AsyncIterable<JoinRequest> {
+  const read = query.select ? { select: { ...query.select, status: true } } : query;
+  return statusChanges(
+    services.pubsub.subscribe('joinRequestUpdated', (event) => event.userId === viewer.id || event.ownerId === viewer.id),
+    (event) => services.db.joinRequest.findUnique({ ...read, where: { id: event.id } }) as Promise<JoinRequest | null>,
+  );
+}
