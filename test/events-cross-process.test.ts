@@ -51,6 +51,13 @@ const CrossStockChanged = `subscription CrossStockChanged($itemId: ID!) { stockC
 type OrderUpdate = {
   orderUpdated: { id: string; status: string; failureReason: string | null; quantity: number; buyer: { id: string } };
 };
+const CrossCreateTeam = `mutation CrossCreateTeam($input: CreateTeamInput!) { createTeam(input: $input) { id } }`;
+const CrossRequestToJoin = `mutation CrossRequestToJoin($teamId: ID!) { requestToJoin(teamId: $teamId) { id } }`;
+const CrossRespond = `mutation CrossRespond($requestId: ID!, $accept: Boolean!) { respondToJoinRequest(requestId: $requestId, accept: $accept) { id } }`;
+const CrossTeamUpdated = `subscription CrossTeamUpdated($teamId: ID!) { teamUpdated(teamId: $teamId) { id memberCount } }`;
+const CrossJoinRequestUpdated = `subscription CrossJoinRequestUpdated { joinRequestUpdated { id status } }`;
+type TeamUpdate = { teamUpdated: { id: string; memberCount: number } };
+type RequestUpdate = { joinRequestUpdated: { id: string; status: string } };
 type StockUpdate = { stockChanged: { id: string; sku: string; stock: number; price: string; limitPerUser: number | null } };
 
 /** The shared test Redis, on a database of this file's own (see the file comment). */
@@ -291,6 +298,45 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       await Promise.all(Object.values(clients).map((client) => client.dispose()));
     }
   }, 90_000);
+
+  it('a team changed through API A reaches its members’ teamUpdated and joinRequestUpdated on B', async () => {
+    const [owner, joiner] = await createBuyers(shop.services, 2);
+    const bearer = (who: Buyer) => `Bearer ${who.accessToken}`;
+    const { createTeam } = await post<{ createTeam: { id: string } }>(
+      apiA.url,
+      parse(CrossCreateTeam),
+      { input: { name: `Cross ${backend} ${randomBytes(4).toString('hex')}`, maxSize: 3 } },
+      owner!.accessToken,
+    );
+    const onB = wsClient(apiB.url, bearer(owner!));
+    try {
+      const teamFeed = onB.subscribe<TeamUpdate, unknown>(CrossTeamUpdated, { teamId: createTeam.id });
+      const requestFeed = onB.subscribe<RequestUpdate, unknown>(CrossJoinRequestUpdated, {});
+      await teamFeed.waitForResults(1);
+      await subscriptionsRunning(apiB.url, 'ws', 2);
+
+      const { requestToJoin } = await post<{ requestToJoin: { id: string } }>(
+        apiA.url,
+        parse(CrossRequestToJoin),
+        { teamId: createTeam.id },
+        joiner!.accessToken,
+      );
+      await post(apiA.url, parse(CrossRespond), { requestId: requestToJoin.id, accept: true }, owner!.accessToken);
+      await eventually(
+        () => teamFeed.results.some((result) => result.data?.teamUpdated.memberCount === 2),
+        'the accepted member on B',
+        20_000,
+      );
+      await eventually(() => requestFeed.results.length >= 2, 'PENDING and ACCEPTED on B', 20_000);
+      expect(requestFeed.results.map((result) => result.data?.joinRequestUpdated)).toEqual([
+        { id: requestToJoin.id, status: 'PENDING' },
+        { id: requestToJoin.id, status: 'ACCEPTED' },
+      ]);
+      expect(teamFeed.results[0]!.data?.teamUpdated).toEqual({ id: createTeam.id, memberCount: 1 });
+    } finally {
+      await onB.dispose();
+    }
+  }, 60_000);
 
   it('on a real server process, an anonymous SSE transactionUpdated is answered 200 with UNAUTHENTICATED', async () => {
     const feed = await sseSubscribe(apiB.url, CrossTransactionUpdated, {});

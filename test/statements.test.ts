@@ -116,6 +116,49 @@ describe('me', () => {
   });
 });
 
+describe('a page of teams', () => {
+  const tag = `page-${Date.now()}`;
+  let viewer: Session;
+
+  beforeAll(async () => {
+    const owners = await Promise.all(Array.from({ length: 8 }, () => t.registerUser()));
+    viewer = owners[0]!;
+    for (const [i, owner] of owners.entries()) {
+      await ok(
+        t.gql(
+          'mutation C($input: CreateTeamInput!) { createTeam(input: $input) { id } }',
+          { input: { name: `${tag} ${i}`, maxSize: 4, skills: ['rust'] } },
+          owner.accessToken,
+        ),
+      );
+    }
+  });
+
+  const page = (first: number) =>
+    t.gql<{ teams: { edges: { node: { owner: { name: string }; members: { user: { name: string } }[] } }[] } }, unknown>(
+      `query P($first: Int, $filter: TeamFilter) {
+        teams(first: $first, filter: $filter) {
+          edges { node { id name openSeats owner { id name } members { role joinedAt user { id name skills } } } }
+        }
+      }`,
+      { first, filter: { search: tag } },
+      viewer.accessToken,
+    );
+
+  it('loads its owners and members in the same statements for 1 team as for 8, and reads no password hash', async () => {
+    const one = await statementsOf(() => ok(page(1)));
+    const eight = await statementsOf(async () => {
+      const { teams } = await ok(page(8));
+      expect(teams.edges).toHaveLength(8);
+      expect(teams.edges.every((edge) => edge.node.members[0]!.user.name === edge.node.owner.name)).toBe(true);
+    });
+    expect(callsOf(eight)).toBe(callsOf(one));
+    // One statement per level at most: the teams, their members, the members' users.
+    expect(callsOf(eight)).toBeLessThanOrEqual(3);
+    expect(eight.map((statement) => statement.query).join('\n')).not.toMatch(/password_hash/);
+  });
+});
+
 describe('the password hash', () => {
   it('is read by the password check alone, and written only by sign-up', async () => {
     const email = `hash-${Date.now()}@example.com`;

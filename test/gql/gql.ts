@@ -45,6 +45,27 @@ type Documents = {
     "\n  subscription TransactionUpdated($accountId: ID) {\n    transactionUpdated(accountId: $accountId) { id status amount from { id } to { id } settledAt }\n  }\n": typeof types.TransactionUpdatedDocument,
     "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n": typeof types.SweptMeDocument,
     "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n": typeof types.SendMoneyDocument,
+    "\n  mutation LiveCreateTeam($input: CreateTeamInput!) { createTeam(input: $input) { id } }\n": typeof types.LiveCreateTeamDocument,
+    "\n  mutation LiveUpdateTeam($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }\n": typeof types.LiveUpdateTeamDocument,
+    "\n  mutation LiveRequestToJoin($teamId: ID!) { requestToJoin(teamId: $teamId) { id } }\n": typeof types.LiveRequestToJoinDocument,
+    "\n  mutation LiveRespond($requestId: ID!, $accept: Boolean!) { respondToJoinRequest(requestId: $requestId, accept: $accept) { id } }\n": typeof types.LiveRespondDocument,
+    "\n  mutation LiveRemoveMember($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id } }\n": typeof types.LiveRemoveMemberDocument,
+    "\n  subscription LiveTeamUpdated($teamId: ID!) {\n    teamUpdated(teamId: $teamId) { id description memberCount owner { id } members { user { id } } joinRequests { id } }\n  }\n": typeof types.LiveTeamUpdatedDocument,
+    "\n  subscription LiveJoinRequestUpdated { joinRequestUpdated { id status team { id } user { id } } }\n": typeof types.LiveJoinRequestUpdatedDocument,
+    "\n  mutation TeamsCreate($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id name description skills maxSize memberCount openSeats createdAt updatedAt\n      owner { id name }\n      members { role joinedAt user { id } }\n    }\n  }\n": typeof types.TeamsCreateDocument,
+    "\n  mutation TeamsUpdate($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) { id name description skills maxSize memberCount }\n  }\n": typeof types.TeamsUpdateDocument,
+    "\n  mutation TeamsRequest($teamId: ID!, $message: String) {\n    requestToJoin(teamId: $teamId, message: $message) { id status message decidedAt team { id } user { id } }\n  }\n": typeof types.TeamsRequestDocument,
+    "\n  mutation TeamsWithdraw($requestId: ID!) { withdrawJoinRequest(requestId: $requestId) { id status decidedAt } }\n": typeof types.TeamsWithdrawDocument,
+    "\n  mutation TeamsRespond($requestId: ID!, $accept: Boolean!) {\n    respondToJoinRequest(requestId: $requestId, accept: $accept) { id status decidedAt }\n  }\n": typeof types.TeamsRespondDocument,
+    "\n  mutation TeamsLeave($teamId: ID!) { leaveTeam(teamId: $teamId) }\n": typeof types.TeamsLeaveDocument,
+    "\n  mutation TeamsRemove($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id memberCount } }\n": typeof types.TeamsRemoveDocument,
+    "\n  mutation TeamsTransfer($teamId: ID!, $userId: ID!) {\n    transferTeamOwnership(teamId: $teamId, userId: $userId) { id owner { id } members { role user { id } } }\n  }\n": typeof types.TeamsTransferDocument,
+    "\n  mutation TeamsSetSkills($skills: [String!]!) { setMySkills(skills: $skills) { id skills } }\n": typeof types.TeamsSetSkillsDocument,
+    "\n  query TeamsGet($id: ID!, $status: JoinRequestStatus) {\n    team(id: $id) {\n      id name memberCount openSeats\n      owner { id }\n      members { role user { id } }\n      joinRequests(status: $status) { id status user { id } }\n    }\n  }\n": typeof types.TeamsGetDocument,
+    "\n  query TeamsList($first: Int, $after: String, $filter: TeamFilter) {\n    teams(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { node { id name openSeats owner { id } members { user { id name } } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.TeamsListDocument,
+    "\n  query TeamsSuggested($first: Int) { suggestedTeams(first: $first) { id name skills } }\n": typeof types.TeamsSuggestedDocument,
+    "\n  query TeamsMyRequests($first: Int, $after: String) {\n    myJoinRequests(first: $first, after: $after) {\n      totalCount\n      edges { node { id status team { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.TeamsMyRequestsDocument,
+    "\n  query TeamsMe { me { id skills team { id name } } }\n": typeof types.TeamsMeDocument,
     "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.UsersDocument,
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": typeof types.UserByIdDocument,
 };
@@ -80,6 +101,27 @@ const documents: Documents = {
     "\n  subscription TransactionUpdated($accountId: ID) {\n    transactionUpdated(accountId: $accountId) { id status amount from { id } to { id } settledAt }\n  }\n": types.TransactionUpdatedDocument,
     "\n  query SweptMe { me { provisioningStatus accounts { id } } }\n": types.SweptMeDocument,
     "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n": types.SendMoneyDocument,
+    "\n  mutation LiveCreateTeam($input: CreateTeamInput!) { createTeam(input: $input) { id } }\n": types.LiveCreateTeamDocument,
+    "\n  mutation LiveUpdateTeam($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }\n": types.LiveUpdateTeamDocument,
+    "\n  mutation LiveRequestToJoin($teamId: ID!) { requestToJoin(teamId: $teamId) { id } }\n": types.LiveRequestToJoinDocument,
+    "\n  mutation LiveRespond($requestId: ID!, $accept: Boolean!) { respondToJoinRequest(requestId: $requestId, accept: $accept) { id } }\n": types.LiveRespondDocument,
+    "\n  mutation LiveRemoveMember($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id } }\n": types.LiveRemoveMemberDocument,
+    "\n  subscription LiveTeamUpdated($teamId: ID!) {\n    teamUpdated(teamId: $teamId) { id description memberCount owner { id } members { user { id } } joinRequests { id } }\n  }\n": types.LiveTeamUpdatedDocument,
+    "\n  subscription LiveJoinRequestUpdated { joinRequestUpdated { id status team { id } user { id } } }\n": types.LiveJoinRequestUpdatedDocument,
+    "\n  mutation TeamsCreate($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id name description skills maxSize memberCount openSeats createdAt updatedAt\n      owner { id name }\n      members { role joinedAt user { id } }\n    }\n  }\n": types.TeamsCreateDocument,
+    "\n  mutation TeamsUpdate($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) { id name description skills maxSize memberCount }\n  }\n": types.TeamsUpdateDocument,
+    "\n  mutation TeamsRequest($teamId: ID!, $message: String) {\n    requestToJoin(teamId: $teamId, message: $message) { id status message decidedAt team { id } user { id } }\n  }\n": types.TeamsRequestDocument,
+    "\n  mutation TeamsWithdraw($requestId: ID!) { withdrawJoinRequest(requestId: $requestId) { id status decidedAt } }\n": types.TeamsWithdrawDocument,
+    "\n  mutation TeamsRespond($requestId: ID!, $accept: Boolean!) {\n    respondToJoinRequest(requestId: $requestId, accept: $accept) { id status decidedAt }\n  }\n": types.TeamsRespondDocument,
+    "\n  mutation TeamsLeave($teamId: ID!) { leaveTeam(teamId: $teamId) }\n": types.TeamsLeaveDocument,
+    "\n  mutation TeamsRemove($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id memberCount } }\n": types.TeamsRemoveDocument,
+    "\n  mutation TeamsTransfer($teamId: ID!, $userId: ID!) {\n    transferTeamOwnership(teamId: $teamId, userId: $userId) { id owner { id } members { role user { id } } }\n  }\n": types.TeamsTransferDocument,
+    "\n  mutation TeamsSetSkills($skills: [String!]!) { setMySkills(skills: $skills) { id skills } }\n": types.TeamsSetSkillsDocument,
+    "\n  query TeamsGet($id: ID!, $status: JoinRequestStatus) {\n    team(id: $id) {\n      id name memberCount openSeats\n      owner { id }\n      members { role user { id } }\n      joinRequests(status: $status) { id status user { id } }\n    }\n  }\n": types.TeamsGetDocument,
+    "\n  query TeamsList($first: Int, $after: String, $filter: TeamFilter) {\n    teams(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { node { id name openSeats owner { id } members { user { id name } } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.TeamsListDocument,
+    "\n  query TeamsSuggested($first: Int) { suggestedTeams(first: $first) { id name skills } }\n": types.TeamsSuggestedDocument,
+    "\n  query TeamsMyRequests($first: Int, $after: String) {\n    myJoinRequests(first: $first, after: $after) {\n      totalCount\n      edges { node { id status team { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.TeamsMyRequestsDocument,
+    "\n  query TeamsMe { me { id skills team { id name } } }\n": types.TeamsMeDocument,
     "\n  query Users($search: String, $first: Int, $after: String) {\n    users(search: $search, first: $first, after: $after) {\n      totalCount\n      edges { node { id email name role } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.UsersDocument,
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": types.UserByIdDocument,
 };
@@ -222,6 +264,90 @@ export function graphql(source: "\n  query SweptMe { me { provisioningStatus acc
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n"): (typeof documents)["\n  mutation SendMoney($input: TransferInput!) { transfer(input: $input) { id status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveCreateTeam($input: CreateTeamInput!) { createTeam(input: $input) { id } }\n"): (typeof documents)["\n  mutation LiveCreateTeam($input: CreateTeamInput!) { createTeam(input: $input) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveUpdateTeam($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }\n"): (typeof documents)["\n  mutation LiveUpdateTeam($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveRequestToJoin($teamId: ID!) { requestToJoin(teamId: $teamId) { id } }\n"): (typeof documents)["\n  mutation LiveRequestToJoin($teamId: ID!) { requestToJoin(teamId: $teamId) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveRespond($requestId: ID!, $accept: Boolean!) { respondToJoinRequest(requestId: $requestId, accept: $accept) { id } }\n"): (typeof documents)["\n  mutation LiveRespond($requestId: ID!, $accept: Boolean!) { respondToJoinRequest(requestId: $requestId, accept: $accept) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveRemoveMember($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id } }\n"): (typeof documents)["\n  mutation LiveRemoveMember($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LiveTeamUpdated($teamId: ID!) {\n    teamUpdated(teamId: $teamId) { id description memberCount owner { id } members { user { id } } joinRequests { id } }\n  }\n"): (typeof documents)["\n  subscription LiveTeamUpdated($teamId: ID!) {\n    teamUpdated(teamId: $teamId) { id description memberCount owner { id } members { user { id } } joinRequests { id } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LiveJoinRequestUpdated { joinRequestUpdated { id status team { id } user { id } } }\n"): (typeof documents)["\n  subscription LiveJoinRequestUpdated { joinRequestUpdated { id status team { id } user { id } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsCreate($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id name description skills maxSize memberCount openSeats createdAt updatedAt\n      owner { id name }\n      members { role joinedAt user { id } }\n    }\n  }\n"): (typeof documents)["\n  mutation TeamsCreate($input: CreateTeamInput!) {\n    createTeam(input: $input) {\n      id name description skills maxSize memberCount openSeats createdAt updatedAt\n      owner { id name }\n      members { role joinedAt user { id } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsUpdate($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) { id name description skills maxSize memberCount }\n  }\n"): (typeof documents)["\n  mutation TeamsUpdate($id: ID!, $input: UpdateTeamInput!) {\n    updateTeam(id: $id, input: $input) { id name description skills maxSize memberCount }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsRequest($teamId: ID!, $message: String) {\n    requestToJoin(teamId: $teamId, message: $message) { id status message decidedAt team { id } user { id } }\n  }\n"): (typeof documents)["\n  mutation TeamsRequest($teamId: ID!, $message: String) {\n    requestToJoin(teamId: $teamId, message: $message) { id status message decidedAt team { id } user { id } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsWithdraw($requestId: ID!) { withdrawJoinRequest(requestId: $requestId) { id status decidedAt } }\n"): (typeof documents)["\n  mutation TeamsWithdraw($requestId: ID!) { withdrawJoinRequest(requestId: $requestId) { id status decidedAt } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsRespond($requestId: ID!, $accept: Boolean!) {\n    respondToJoinRequest(requestId: $requestId, accept: $accept) { id status decidedAt }\n  }\n"): (typeof documents)["\n  mutation TeamsRespond($requestId: ID!, $accept: Boolean!) {\n    respondToJoinRequest(requestId: $requestId, accept: $accept) { id status decidedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsLeave($teamId: ID!) { leaveTeam(teamId: $teamId) }\n"): (typeof documents)["\n  mutation TeamsLeave($teamId: ID!) { leaveTeam(teamId: $teamId) }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsRemove($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id memberCount } }\n"): (typeof documents)["\n  mutation TeamsRemove($teamId: ID!, $userId: ID!) { removeMember(teamId: $teamId, userId: $userId) { id memberCount } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsTransfer($teamId: ID!, $userId: ID!) {\n    transferTeamOwnership(teamId: $teamId, userId: $userId) { id owner { id } members { role user { id } } }\n  }\n"): (typeof documents)["\n  mutation TeamsTransfer($teamId: ID!, $userId: ID!) {\n    transferTeamOwnership(teamId: $teamId, userId: $userId) { id owner { id } members { role user { id } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TeamsSetSkills($skills: [String!]!) { setMySkills(skills: $skills) { id skills } }\n"): (typeof documents)["\n  mutation TeamsSetSkills($skills: [String!]!) { setMySkills(skills: $skills) { id skills } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TeamsGet($id: ID!, $status: JoinRequestStatus) {\n    team(id: $id) {\n      id name memberCount openSeats\n      owner { id }\n      members { role user { id } }\n      joinRequests(status: $status) { id status user { id } }\n    }\n  }\n"): (typeof documents)["\n  query TeamsGet($id: ID!, $status: JoinRequestStatus) {\n    team(id: $id) {\n      id name memberCount openSeats\n      owner { id }\n      members { role user { id } }\n      joinRequests(status: $status) { id status user { id } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TeamsList($first: Int, $after: String, $filter: TeamFilter) {\n    teams(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { node { id name openSeats owner { id } members { user { id name } } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query TeamsList($first: Int, $after: String, $filter: TeamFilter) {\n    teams(first: $first, after: $after, filter: $filter) {\n      totalCount\n      edges { node { id name openSeats owner { id } members { user { id name } } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TeamsSuggested($first: Int) { suggestedTeams(first: $first) { id name skills } }\n"): (typeof documents)["\n  query TeamsSuggested($first: Int) { suggestedTeams(first: $first) { id name skills } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TeamsMyRequests($first: Int, $after: String) {\n    myJoinRequests(first: $first, after: $after) {\n      totalCount\n      edges { node { id status team { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query TeamsMyRequests($first: Int, $after: String) {\n    myJoinRequests(first: $first, after: $after) {\n      totalCount\n      edges { node { id status team { id } } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TeamsMe { me { id skills team { id name } } }\n"): (typeof documents)["\n  query TeamsMe { me { id skills team { id name } } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
