@@ -19,7 +19,7 @@ export interface SeedResult {
 /**
  * Creates the house account and, when no admin exists, the admin (every mode);
  * with `demo`, a demo
- * user with a few strategies and two items for sale. Safe to run on every start and from many
+ * user with a few strategies and a team, and two items for sale. Safe to run on every start and from many
  * processes at once: the unique email decides which one creates a row.
  */
 export async function seed(services: AppServices, options: { demo: boolean }): Promise<SeedResult> {
@@ -67,6 +67,17 @@ export async function seed(services: AppServices, options: { demo: boolean }): P
           },
           { ownerId: demo.id, name: 'SOL breakout', asset: 'SOL', description: null, params: { lookback: 14 } },
         ],
+      });
+      // A team to ask to join (README, "Teams"): the demo user owns it.
+      await db.user.update({ where: { id: demo.id }, data: { skills: ['typescript', 'graphql', 'postgres'] } });
+      await db.team.create({
+        data: {
+          name: 'Switchyard Builders',
+          description: 'We build the reference GraphQL backend over a weekend.',
+          skills: ['typescript', 'graphql', 'postgres', 'rust'],
+          maxSize: 5,
+          members: { create: { userId: demo.id, role: 'OWNER' } },
+        },
       });
       result.demoCreated = true;
     }

@@ -42,7 +42,7 @@ beforeAll(async () => {
     startServer(),
     startServer({ SHUTDOWN_TIMEOUT_MS: '500' }),
   ]);
-});
+}, 90_000);
 
 afterAll(async () => {
   await stopAll({ graceMs: 0 });
@@ -64,7 +64,8 @@ function startServer(env: Record<string, string> = {}): Promise<ListeningServer>
       ...env,
     },
     waitForBanner: true,
-    timeoutMs: 30_000,
+    // Three start at once, each compiling the tree with tsx: on two busy cores that takes more than 30 s.
+    timeoutMs: 60_000,
   });
 }
 
