@@ -153,9 +153,35 @@ describe('a page of teams', () => {
       expect(teams.edges.every((edge) => edge.node.members[0]!.user.name === edge.node.owner.name)).toBe(true);
     });
     expect(callsOf(eight)).toBe(callsOf(one));
-    // One statement per level at most: the teams, their members, the members' users.
-    expect(callsOf(eight)).toBeLessThanOrEqual(3);
+    // The teams with their members and the members' users, in one statement.
+    expect(callsOf(eight)).toBe(1);
     expect(eight.map((statement) => statement.query).join('\n')).not.toMatch(/password_hash/);
+  });
+
+  it('reached through a page of join requests, loads the teams’ members once for all of them', async () => {
+    const requester = await t.registerUser();
+    const ids = await ok(
+      t.gql<{ teams: { edges: { node: { id: string } }[] } }, unknown>(
+        'query Q($filter: TeamFilter) { teams(first: 8, filter: $filter) { edges { node { id } } } }',
+        { filter: { search: tag } },
+        viewer.accessToken,
+      ),
+    );
+    for (const edge of ids.teams.edges.slice(0, 5)) {
+      await ok(t.gql('mutation R($teamId: ID!) { requestToJoin(teamId: $teamId) { id } }', { teamId: edge.node.id }, requester.accessToken));
+    }
+    const statements = await statementsOf(async () => {
+      const { myJoinRequests } = await ok(
+        t.gql<{ myJoinRequests: { edges: { node: { team: { owner: { id: string }; members: { user: { name: string } }[] } } }[] } }, unknown>(
+          '{ myJoinRequests(first: 10) { edges { node { status team { name owner { id } members { role user { name } } } } } } }',
+          {},
+          requester.accessToken,
+        ),
+      );
+      expect(myJoinRequests.edges).toHaveLength(5);
+    });
+    // The requests with their teams, then the members of all five teams with their users: not one per team.
+    expect(callsOf(statements)).toBeLessThanOrEqual(3);
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { graphql } from './gql/index.js';
-import { codes, type GraphQLResponse, type Session, useTestApp } from './helpers/app.js';
+import { codes, type GraphQLResponse, useTestApp } from './helpers/app.js';
+import { createBuyers } from './harness/users.js';
 
 /**
  * The teams domain through the in-process app: the contract's operations and
@@ -116,7 +117,14 @@ async function teamWith(owner: Session, members: Session[], input: Parameters<ty
   return team;
 }
 
-const users = (count: number) => Promise.all(Array.from({ length: count }, () => t.registerUser()));
+/** Someone signed in: users are inserted and their tokens signed (no password hashing), which keeps hundreds cheap. */
+interface Session {
+  accessToken: string;
+  user: { id: string };
+}
+const users = async (count: number): Promise<Session[]> =>
+  (await createBuyers(t.app.services, count)).map((buyer) => ({ accessToken: buyer.accessToken, user: { id: buyer.id } }));
+const oneUser = async () => (await users(1))[0]!;
 
 /** Runs SQL on the test's database. */
 async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
@@ -178,7 +186,7 @@ describe('createTeam', () => {
   });
 
   it('is CONFLICT while the viewer is in a team', async () => {
-    const owner = await t.registerUser();
+    const owner = await oneUser();
     await createTeam(owner);
     expect(codes(await t.gql(CreateTeam, { input: { name: uniqueName(), maxSize: 2 } }, owner.accessToken))).toEqual(['CONFLICT']);
   });
@@ -203,7 +211,7 @@ describe('createTeam', () => {
     ['input.maxSize', 'maxSize 1', { name: 'Valid name', maxSize: 1 }],
     ['input.maxSize', 'maxSize 11', { name: 'Valid name', maxSize: 11 }],
   ])('rejects %s (%s) as BAD_USER_INPUT, writing nothing', async (field, _case, input) => {
-    const owner = await t.registerUser();
+    const owner = await oneUser();
     const result = await t.gql(CreateTeam, { input }, owner.accessToken);
     expect(codes(result)).toEqual(['BAD_USER_INPUT']);
     expect(result.errors?.[0]?.extensions?.fields).toHaveProperty([field]);
@@ -346,7 +354,7 @@ describe('join requests', () => {
 
   it('myJoinRequests pages newest first', async () => {
     const owners = await users(3);
-    const user = await t.registerUser();
+    const user = await oneUser();
     const ids: string[] = [];
     for (const owner of owners) ids.push((await requestToJoin(user, (await createTeam(owner)).id)).id);
     const first = data(await t.gql(MyRequests, { first: 2 }, user.accessToken)).myJoinRequests;
@@ -438,12 +446,12 @@ describe('browsing', () => {
 
   it('teams is UNAUTHENTICATED anonymously; a search over 100 characters is BAD_USER_INPUT', async () => {
     expect(codes(await t.gql(ListTeams, {}))).toEqual(['UNAUTHENTICATED']);
-    const user = await t.registerUser();
+    const user = await oneUser();
     expect(codes(await t.gql(ListTeams, { filter: { search: 's'.repeat(101) } }, user.accessToken))).toEqual(['BAD_USER_INPUT']);
   });
 
   it('suggestedTeams: open teams by how many of the viewer’s skills they look for, ties newest; never the viewer’s own or a full one', async () => {
-    const viewer = await t.registerUser();
+    const viewer = await oneUser();
     const skill = () => `k${Math.random().toString(36).slice(2, 9)}`;
     const [x, y, z] = [skill(), skill(), skill()];
     expect(data(await t.gql(SetSkills, { skills: [x.toUpperCase(), y, z, y] }, viewer.accessToken)).setMySkills.skills).toEqual([x, y, z]);
@@ -452,7 +460,7 @@ describe('browsing', () => {
     const three = await createTeam(owners[1]!, { skills: [z, x, y] });
     const twoOld = await createTeam(owners[2]!, { skills: [x, y] });
     const twoNew = await createTeam(owners[3]!, { skills: [y, z, 'other'] });
-    const full = await teamWith(owners[4]!, [await t.registerUser()], { skills: [x, y, z], maxSize: 2 });
+    const full = await teamWith(owners[4]!, [await oneUser()], { skills: [x, y, z], maxSize: 2 });
     const suggested = data(await t.gql(Suggested, { first: 4 }, viewer.accessToken)).suggestedTeams.map((team) => team.id);
     expect(suggested).toEqual([three.id, twoNew.id, twoOld.id, one.id]);
     expect(suggested).not.toContain(full.id);
@@ -464,7 +472,7 @@ describe('browsing', () => {
   });
 
   it('setMySkills: at most 20 of 1–30 characters', async () => {
-    const user = await t.registerUser();
+    const user = await oneUser();
     const tooMany = await t.gql(SetSkills, { skills: Array.from({ length: 21 }, (_, i) => `s${i}`) }, user.accessToken);
     expect(codes(tooMany)).toEqual(['BAD_USER_INPUT']);
     expect(tooMany.errors?.[0]?.extensions?.fields).toHaveProperty(['skills']);
@@ -479,10 +487,13 @@ describe('who may do what', () => {
   type Role = 'owner' | 'member' | 'requester' | 'stranger' | 'admin' | 'anonymous';
   const ROLES: Role[] = ['owner', 'member', 'requester', 'stranger', 'admin', 'anonymous'];
 
+  let adminSession: ReturnType<typeof t.loginAdmin> | undefined;
+
   /** A team with one of each, and the request of the requester (PENDING). */
   async function cast() {
     const [owner, member, requester, stranger] = await users(4);
-    const admin = await t.loginAdmin();
+    adminSession ??= t.loginAdmin();
+    const admin = await adminSession;
     const team = await teamWith(owner!, [member!], { maxSize: 5 });
     const request = await requestToJoin(requester!, team.id);
     const token: Record<Role, string | undefined> = {
@@ -561,7 +572,7 @@ describe('who may do what', () => {
 
 describe('under concurrency', () => {
   it('the owner of a team of 4 accepts 30 requests at once: exactly 3 accepted, the rest CAPACITY_REACHED and PENDING', async () => {
-    const owner = await t.registerUser();
+    const owner = await oneUser();
     const team = await createTeam(owner, { maxSize: 4 });
     const requesters = await users(30);
     const requests = await Promise.all(requesters.map((user) => requestToJoin(user, team.id)));
@@ -583,7 +594,7 @@ describe('under concurrency', () => {
 
   it('one user’s requests to 5 teams accepted by all 5 owners at once: in exactly one team, the other requests WITHDRAWN', async () => {
     for (let round = 0; round < 5; round++) {
-      const user = await t.registerUser();
+      const user = await oneUser();
       const owners = await users(5);
       const teams = await Promise.all(owners.map((owner) => createTeam(owner)));
       const requests = await Promise.all(teams.map((team) => requestToJoin(user, team.id)));
@@ -635,6 +646,28 @@ describe('under concurrency', () => {
       expect(owners).toEqual([{ user_id: transferred ? member!.user.id : owner!.user.id }]);
     }
     await expectTeamInvariants();
+  });
+
+  it('pages read while members leave and rejoin show each team as one statement saw it, never an error', async () => {
+    const owner = await oneUser();
+    const members = await users(6);
+    const team = await teamWith(owner, members, { maxSize: 10 });
+    const join = async (member: Session) => {
+      const request = await requestToJoin(member, team.id);
+      data(await t.gql(Respond, { requestId: request.id, accept: true }, owner.accessToken));
+    };
+    for (let round = 0; round < 10; round++) {
+      const pages = Array.from({ length: 10 }, () => t.gql(ListTeams, { first: 20 }, owner.accessToken));
+      const leaves = members.map((member) => t.gql(Leave, { teamId: team.id }, member.accessToken));
+      for (const page of await Promise.all(pages)) {
+        expect(page.errors).toBeUndefined();
+        const node = data(page).teams.edges.find((edge) => edge.node.id === team.id)!.node;
+        // A member's row and its user come from one read: the list matches the seats it shows.
+        expect(node.members).toHaveLength(10 - node.openSeats);
+      }
+      expect((await Promise.all(leaves)).flatMap(codes)).toEqual([]);
+      for (const member of members) await join(member);
+    }
   });
 
   it('200 requests and decisions at once across 10 teams keep every invariant', async () => {

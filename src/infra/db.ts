@@ -57,6 +57,24 @@ export function poolOf(db: Db): pg.Pool {
 }
 
 /**
+ * Named (prepared) statements for hand-written reads on the pool: each pooled
+ * connection parses and plans a text once. A module's texts are few, one per
+ * shape of filter and selection; past a bound (a client walking through every
+ * combination of fields) they run unnamed.
+ */
+export function preparedStatements(prefix: string, maxShapes = 500) {
+  const names = new Map<string, string>();
+  return (text: string, values: unknown[]): pg.QueryConfig => {
+    let name = names.get(text);
+    if (name === undefined && names.size < maxShapes) {
+      name = `${prefix}:${names.size}`;
+      names.set(text, name);
+    }
+    return { name, text, values };
+  };
+}
+
+/**
  * Disconnects Prisma, then ends the pool. Prisma alone would not: it leaves a
  * pool it did not create open, and does nothing at all if it never connected
  * (a process that only ever used poolOf).

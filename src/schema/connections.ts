@@ -58,6 +58,11 @@ export function nodeSelection(info: GraphQLResolveInfo, relations: readonly stri
   return { fields, relations: nested };
 }
 
+/** The names of the fields an operation asks of the field being resolved (fragments count). */
+export function selectedFieldNames(info: GraphQLResolveInfo): ReadonlySet<string> {
+  return new Set(info.fieldNodes.flatMap((node) => selectedFields(info, node.selectionSet)).map((field) => field.name.value));
+}
+
 function subfields(info: GraphQLResolveInfo, parents: readonly FieldNode[], name: string): FieldNode[] {
   return parents.flatMap((parent) => selectedFields(info, parent.selectionSet).filter((f) => f.name.value === name));
 }

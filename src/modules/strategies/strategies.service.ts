@@ -3,7 +3,7 @@ import type { AppServices } from '../../core/context.js';
 import { badUserInput, notFound } from '../../core/errors.js';
 import type { Prisma, Strategy } from '../../generated/prisma/client.js';
 import { escapeLike, type Page, type PageArgs, paginate } from '../../core/pagination.js';
-import { poolOf } from '../../infra/db.js';
+import { poolOf, preparedStatements } from '../../infra/db.js';
 import { STORED_USER_COLUMNS } from '../users/users.service.js';
 import type { Viewer } from '../../core/context.js';
 import { isAdmin, visibleTo } from '../../core/access.js';
@@ -96,21 +96,7 @@ function selectList(
   return [...names].sort().map((name) => `${columns[name]} AS "${prefix}${name}"`);
 }
 
-/**
- * A named (prepared) statement: each pooled connection parses and plans a text
- * once. The texts are few, one per shape of filter and selection; past a
- * bound (a client walking through every combination of fields) they run unnamed.
- */
-const statementNames = new Map<string, string>();
-const MAX_PREPARED_SHAPES = 500;
-function prepared(text: string, values: unknown[]) {
-  let name = statementNames.get(text);
-  if (name === undefined && statementNames.size < MAX_PREPARED_SHAPES) {
-    name = `strategies:${statementNames.size}`;
-    statementNames.set(text, name);
-  }
-  return { name, text, values };
-}
+const prepared = preparedStatements('strategies');
 
 /** A strategy row as a page reads it: the asked columns, and the owner's under `owner`. */
 function nestOwner(row: Record<string, unknown>): Strategy {

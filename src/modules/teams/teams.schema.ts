@@ -1,6 +1,9 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
-import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
+import { connectionArgs, nodeSelection, pageConnection, pageQuery, selectedFieldNames } from '../../schema/connections.js';
+import type { Context } from '../../core/context.js';
+import type { Team } from '../../generated/prisma/client.js';
+import { requireUser } from '../users/users.service.js';
 import { UserType } from '../users/users.schema.js';
 import { requireViewer } from '../../core/access.js';
 import {
@@ -13,7 +16,8 @@ import {
   listMyJoinRequests,
   listTeams,
   MAX_TEAM_SIZE,
-  MEMBER_ORDER,
+  type MemberWithUser,
+  membersOf,
   MIN_TEAM_SIZE,
   removeMember,
   requestToJoin,
@@ -23,6 +27,7 @@ import {
   suggestTeams,
   teamFilterSchema,
   teamJoinRequests,
+  type TeamRow,
   teamUpdates,
   transferOwnership,
   updateTeam,
@@ -36,9 +41,15 @@ const JoinRequestStatusEnum = builder.enumType('JoinRequestStatus', {
   values: ['PENDING', 'ACCEPTED', 'REJECTED', 'WITHDRAWN'] as const,
 });
 
-builder.prismaObject('TeamMember', {
+// Plain fields rather than Prisma relations for a team's members and their
+// users: a page reads them with the teams (teams.service.ts, listTeams), and a
+// relation would read each member's user again, one call per member.
+const TeamMemberType = builder.prismaObject('TeamMember', {
   fields: (t) => ({
-    user: t.relation('user'),
+    user: t.field({
+      type: UserType,
+      resolve: (member, _args, context) => (member as Partial<MemberWithUser>).user ?? requireUser(context, member.userId),
+    }),
     role: t.expose('role', { type: TeamRoleEnum }),
     joinedAt: t.expose('joinedAt', { type: 'DateTime' }),
   }),
@@ -54,18 +65,18 @@ const TeamType = builder.prismaObject('Team', {
     }),
     maxSize: t.exposeInt('maxSize', { description: `${MIN_TEAM_SIZE}–${MAX_TEAM_SIZE}, the owner included.` }),
     memberCount: t.exposeInt('memberCount'),
-    openSeats: t.int({ select: { maxSize: true, memberCount: true }, resolve: (team) => team.maxSize - team.memberCount }),
-    // Read with the members (the same selection, so a page loads both in one query): the OWNER among them.
+    // No `select`: rows read on the pool have no Prisma selection to match, and would be read again.
+    openSeats: t.int({ resolve: (team) => team.maxSize - team.memberCount }),
+    // The OWNER among the members, which a page has read with the team.
     owner: t.field({
       type: UserType,
-      select: (_args, _context, nestedSelection) => ({
-        members: { orderBy: MEMBER_ORDER, select: { role: true, user: nestedSelection(true) } },
-      }),
-      resolve: (team) => team.members.find((member) => member.role === 'OWNER')!.user,
+      resolve: async (team, _args, context) =>
+        (await membersOfRow(context, team)).find((member) => member.role === 'OWNER')!.user,
     }),
-    members: t.relation('members', {
+    members: t.field({
+      type: [TeamMemberType],
       description: 'The owner included, oldest first.',
-      query: { orderBy: MEMBER_ORDER },
+      resolve: (team, _args, context) => membersOfRow(context, team),
     }),
     joinRequests: t.prismaField({
       type: ['JoinRequest'],
@@ -78,6 +89,13 @@ const TeamType = builder.prismaObject('Team', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
+
+/** A team row's members: read with it (a page, suggestions), or else now. */
+const membersOfRow = (context: Context, team: Team): MemberWithUser[] | Promise<MemberWithUser[]> =>
+  (team as TeamRow).members ?? membersOf(context, team.id);
+
+/** Whether an operation asks a team's members or owner of `teams`' nodes or of `suggestedTeams`' items. */
+const asksMembers = (fields: ReadonlySet<string>) => fields.has('members') || fields.has('owner');
 
 const JoinRequestType = builder.prismaObject('JoinRequest', {
   fields: (t) => ({
@@ -151,15 +169,16 @@ builder.queryFields((t) => ({
     description: 'Every team, newest first. Signed-in viewers only.',
     authScopes: { loggedIn: true },
     args: { ...connectionArgs(t), filter: t.arg({ type: TeamFilter }) },
-    resolve: (_root, args, context, info) => listTeams(context, args, pageQuery(context, info)),
+    resolve: (_root, args, context, info) => listTeams(context, args, asksMembers(nodeSelection(info).fields)),
   }),
-  suggestedTeams: t.prismaField({
-    type: ['Team'],
+  suggestedTeams: t.field({
+    type: [TeamType],
     description:
       'Teams with an open seat, those looking for most of your skills first (ties: newest); never your own team.',
     authScopes: { loggedIn: true },
     args: { first: t.arg.int({ defaultValue: 10, validate: suggestionCountSchema.nullish() }) },
-    resolve: (query, _root, args, context) => suggestTeams(context, requireViewer(context), args.first ?? 10, query),
+    resolve: (_root, args, context, info) =>
+      suggestTeams(context, requireViewer(context), args.first ?? 10, asksMembers(selectedFieldNames(info))),
   }),
   myJoinRequests: t.field({
     type: JoinRequestConnection,

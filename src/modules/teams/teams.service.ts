@@ -11,9 +11,10 @@ import {
   notFound,
   retryOnWriteConflict,
 } from '../../core/errors.js';
-import { containsInsensitive, type Page, type PageArgs, paginate } from '../../core/pagination.js';
-import type { JoinRequest, Prisma, Team } from '../../generated/prisma/client.js';
-import type { StoredUser } from '../users/users.service.js';
+import { escapeLike, type Page, type PageArgs, paginate } from '../../core/pagination.js';
+import type { JoinRequest, Prisma, Team, TeamMember } from '../../generated/prisma/client.js';
+import { poolOf, preparedStatements } from '../../infra/db.js';
+import { STORED_USER_COLUMNS, type StoredUser } from '../users/users.service.js';
 import { liveRow, statusChanges } from '../../infra/events/bus.js';
 import type { JoinRequestUpdatedEvent } from './teams.events.js';
 
@@ -184,49 +185,110 @@ export function getTeam(services: AppServices, id: string, query: TeamQuery = {}
   return teamById(services, id, query);
 }
 
-/** Teams newest first; `search` matches name or description case-insensitively and literally. */
+/** A member as the schema reads one: with its user. */
+export type MemberWithUser = TeamMember & { user: StoredUser };
+/** A team as a hand-written read gives it: every column, and its members when they were asked. */
+export type TeamRow = Team & { members?: MemberWithUser[] };
+
+const TEAM_SELECT = `t."id", t."name"::text AS "name", t."description", coalesce(t."skills", '{}') AS "skills",
+  t."max_size" AS "maxSize", t."member_count" AS "memberCount", t."created_at" AS "createdAt", t."updated_at" AS "updatedAt"`;
+const USER_JSON = `json_build_object(${Object.entries(STORED_USER_COLUMNS)
+  .map(([field, column]) => `'${field}', ${column === 'skills' ? `coalesce(u."skills", '{}')` : `u."${column}"`}`)
+  .join(', ')})`;
+// The members, oldest first, each with its user: one subquery per team row, in the same statement.
+const MEMBERS_SELECT = `(SELECT coalesce(json_agg(json_build_object('teamId', m."team_id", 'userId', m."user_id",
+    'role', m."role", 'joinedAt', m."joined_at", 'user', ${USER_JSON}) ORDER BY m."joined_at", m."user_id"), '[]')
+    FROM "team_members" m JOIN "users" u ON u."id" = m."user_id" WHERE m."team_id" = t."id") AS "members"`;
+
+const prepared = preparedStatements('teams');
+
+/**
+ * Teams newest first; `search` matches name or description case-insensitively
+ * and literally. The hot read of the domain: one statement on the pool reads a
+ * page with its members and their users (when asked), a second the count
+ * (when asked) — Prisma's pipeline for a page of teams and members cost ten
+ * times the statement.
+ */
 export function listTeams(
   services: AppServices,
   args: PageArgs & { filter?: TeamFilter | null },
-  query: TeamQuery = {},
-): Promise<Page<Team>> {
+  withMembers: boolean,
+): Promise<Page<TeamRow>> {
   const filter = args.filter ?? {};
-  const where: Prisma.TeamWhereInput[] = [];
+  const values: unknown[] = [];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const conditions: string[] = [];
   if (filter.search) {
-    where.push({ OR: [{ name: containsInsensitive(filter.search) }, { description: containsInsensitive(filter.search) }] });
+    const pattern = param(`%${escapeLike(filter.search)}%`);
+    conditions.push(`(t."name" ILIKE ${pattern} OR t."description" ILIKE ${pattern})`);
   }
-  if (filter.skill) where.push({ skills: { has: filter.skill } });
-  if (filter.hasOpenSeats === true) where.push({ memberCount: { lt: services.db.team.fields.maxSize } });
-  if (filter.hasOpenSeats === false) where.push({ memberCount: { gte: services.db.team.fields.maxSize } });
+  if (filter.skill) conditions.push(`t."skills" @> ARRAY[${param(filter.skill)}]::text[]`);
+  if (filter.hasOpenSeats === true) conditions.push(`t."member_count" < t."max_size"`);
+  if (filter.hasOpenSeats === false) conditions.push(`t."member_count" >= t."max_size"`);
+  const where = (extra: string[]) => {
+    const all = [...conditions, ...extra];
+    return all.length > 0 ? `WHERE ${all.join(' AND ')}` : '';
+  };
+  const pool = poolOf(services.db);
   return paginate(args, {
-    count: () => services.db.team.count({ where: { AND: where } }),
-    fetch: (page) => services.db.team.findMany({ ...query, ...page, where: { AND: [...where, page.where] } }),
+    count: async () => {
+      const { rows } = await pool.query<{ count: number }>(
+        prepared(`SELECT count(*)::int AS "count" FROM "teams" t ${where([])}`, values),
+      );
+      return rows[0]!.count;
+    },
+    fetch: async (page, after) => {
+      const pageValues = [...values];
+      const keyset = after
+        ? [`(t."created_at", t."id") < ($${pageValues.push(after.createdAt)}, $${pageValues.push(after.id)})`]
+        : [];
+      const { rows } = await pool.query<TeamRow>(
+        prepared(
+          `SELECT ${TEAM_SELECT}${withMembers ? `, ${MEMBERS_SELECT}` : ''} FROM "teams" t ${where(keyset)}
+           ORDER BY t."created_at" DESC, t."id" DESC LIMIT $${pageValues.push(page.take)}`,
+          pageValues,
+        ),
+      );
+      // The members' dates come as JSON strings: the schema's DateTime serializes either.
+      return rows;
+    },
   });
 }
 
 /**
  * Teams with an open seat that the viewer is not in, those looking for most
- * of the viewer's skills first, then newest. Ranked in SQL: one statement
- * picks the ids, a second reads those teams as the query asks.
+ * of the viewer's skills first, then newest: ranked and read in one statement.
  */
 export async function suggestTeams(
   services: AppServices,
   viewer: Viewer,
   first: number,
-  query: TeamQuery = {},
-): Promise<Team[]> {
-  const ranked = await services.db.$queryRaw<{ id: string }[]>`
-    SELECT t."id"
-      FROM "teams" t, (SELECT coalesce("skills", '{}') AS "skills" FROM "users" WHERE "id" = ${viewer.id}) u
-     WHERE t."member_count" < t."max_size"
-       AND NOT EXISTS (SELECT 1 FROM "team_members" m WHERE m."team_id" = t."id" AND m."user_id" = ${viewer.id})
-     ORDER BY cardinality(ARRAY(SELECT unnest(t."skills") INTERSECT SELECT unnest(u."skills"))) DESC,
-              t."created_at" DESC, t."id" DESC
-     LIMIT ${first}`;
-  const ids = ranked.map((row) => row.id);
-  const teams = await services.db.team.findMany({ ...query, where: { id: { in: ids } } });
-  const byId = new Map(teams.map((team) => [team.id, team]));
-  return ids.flatMap((id) => byId.get(id) ?? []);
+  withMembers: boolean,
+): Promise<TeamRow[]> {
+  const { rows } = await poolOf(services.db).query<TeamRow>(
+    prepared(
+      `SELECT ${TEAM_SELECT}${withMembers ? `, ${MEMBERS_SELECT}` : ''}
+         FROM "teams" t, (SELECT coalesce("skills", '{}') AS "skills" FROM "users" WHERE "id" = $1) v
+        WHERE t."member_count" < t."max_size"
+          AND NOT EXISTS (SELECT 1 FROM "team_members" m WHERE m."team_id" = t."id" AND m."user_id" = $1)
+        ORDER BY cardinality(ARRAY(SELECT unnest(t."skills") INTERSECT SELECT unnest(v."skills"))) DESC,
+                 t."created_at" DESC, t."id" DESC
+        LIMIT $2`,
+      [viewer.id, first],
+    ),
+  );
+  return rows;
+}
+
+/**
+ * The members of a team read without them (by Prisma, for one team or a
+ * request's): Prisma batches these calls of one tick into one statement.
+ */
+export function membersOf(services: AppServices, teamId: string): Promise<MemberWithUser[]> {
+  return services.db.team
+    .findUnique({ where: { id: teamId } })
+    .members({ orderBy: MEMBER_ORDER, include: { user: true } })
+    .then((members) => members ?? []);
 }
 
 /** A team's requests with `status`, oldest first — for its owner; anyone else gets none. */
