@@ -91,7 +91,7 @@ type UserQuery = { select?: Prisma.UserSelect; include?: Prisma.UserInclude };
 type Tx = Parameters<Parameters<AppServices['db']['$transaction']>[0]>[0];
 
 /** Members oldest first; the user id breaks ties of one millisecond. */
-export const MEMBER_ORDER = [{ joinedAt: 'asc' }, { userId: 'asc' }] satisfies Prisma.TeamMemberOrderByWithRelationInput[];
+const MEMBER_ORDER = [{ joinedAt: 'asc' }, { userId: 'asc' }] satisfies Prisma.TeamMemberOrderByWithRelationInput[];
 
 /** What changed, published once the transaction that changed it has committed. */
 interface Changes {
