@@ -21,7 +21,7 @@ export interface Buyer {
  * `count` USERs in `provisioningStatus`, with a password hash nobody can sign
  * in with; their ids in order.
  */
-async function insertUsers(
+export async function insertUsers(
   db: Db,
   count: number,
   provisioningStatus: 'READY' | 'PENDING',
@@ -41,7 +41,7 @@ async function insertUsers(
 }
 
 /** Access tokens of USERs, signed with `config`'s secret and lifetime. */
-function signUserTokens(config: Config, ids: string[]): Promise<string[]> {
+export function signUserTokens(config: Config, ids: string[]): Promise<string[]> {
   // signAccessToken reads the config only.
   const services = { config } as AppServices;
   return Promise.all(ids.map((id) => signAccessToken(services, { id, role: 'USER' })));
