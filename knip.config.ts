@@ -25,13 +25,13 @@ const config: KnipConfig = {
     // drivers (itself with --driver, driver.ts), bare-server.ts and preloads
     // profile-hook.ts or memory-hook.mjs by path; driver-clients.ts is run by hand (bench/README.md).
     'bench/run.ts',
-    'bench/{http,ledger,flash-sale,fanout,peers}.ts',
+    'bench/{http,ledger,flash-sale,fanout,peers,teams}.ts',
     'bench/{driver,bare-server,profile-hook,driver-clients}.ts',
     // peers.ts transpiles these and runs them by path (peer-sql.ts is imported by two of them)
     'bench/{peer-postgraphile,peer-mercurius,peer-bare-pg,promise-with-resolvers}.ts',
     'bench/memory-hook.mjs',
-    // the same-run ceilings of the ledger and flash-sale scenarios, spawned by path
-    'bench/{ledger-ceiling,flash-sale-bare}.ts',
+    // the same-run ceilings of the ledger, flash-sale and teams scenarios, spawned by path
+    'bench/{ledger-ceiling,flash-sale-bare,teams-bare}.ts',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',

@@ -24,6 +24,10 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'N graphql-ws subscribers to one stockChanged on one API process; delivery after a purchase burst, RSS per connection',
     load: () => import('./fanout.js'),
   },
+  teams: {
+    describe: 'teams browse / suggestions / join requests mix on one API, vs a bare-pg browse route; team invariants checked',
+    load: () => import('./teams.js'),
+  },
   peers: {
     describe: 'strategies(first: 20) on Switchyard vs PostGraphile 5, Mercurius + graphql-jit, bare pg and a bare route, same data',
     load: () => import('./peers.js'),
@@ -49,6 +53,8 @@ function usage(): string {
     'fanout:      BENCH_SUBSCRIBERS (10000), BENCH_DRIVERS (2), BENCH_BURST (100 purchases), BENCH_BACKENDS (redis,postgres)',
     'peers:       BENCH_DURATION, BENCH_CONNECTIONS, BENCH_WARMUP, BENCH_JSON; BENCH_LOG_LEVEL (Switchyard, default info);',
     '             Switchyard always compiled',
+    'teams:       BENCH_USERS (2000), BENCH_TEAMS (400), BENCH_CLIENTS (100), BENCH_DURATION (s per phase, 30 here),',
+    '             BENCH_WARMUP (5), BENCH_SEED (1), BENCH_LOG_LEVEL (default warn here), BENCH_SERVER, BENCH_PROFILE=1 (the API during the mix)',
     'flash-sale and fanout also take BENCH_SERVER=tsx|compiled and BENCH_PROFILE=1 (the API during the last sale round / the burst)',
   ].join('\n');
 }

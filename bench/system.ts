@@ -55,6 +55,7 @@ export class KeepAliveConnection {
   readonly #host: string;
   readonly #port: number;
   readonly #head: string;
+  readonly #token: string;
   #socket: net.Socket | undefined;
   #chunks: Buffer[] = [];
   #pending: { resolve: (response: { status: number; text: string }) => void; reject: (error: Error) => void } | undefined;
@@ -62,12 +63,12 @@ export class KeepAliveConnection {
   constructor(url: URL, token: string) {
     this.#host = url.hostname;
     this.#port = Number(url.port);
-    this.#head =
-      `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n` +
-      `authorization: Bearer ${token}\r\ncontent-length: `;
+    this.#head = `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n`;
+    this.#token = token;
   }
 
-  post(body: string, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+  /** `token` signs this one request in: a client acting for many users (the teams driver) keeps one connection. */
+  post(body: string, timeoutMs = 30_000, token = this.#token): Promise<{ status: number; text: string }> {
     if (this.#pending) return Promise.reject(new Error('one request at a time'));
     const socket = (this.#socket ??= this.#connect());
     return new Promise((resolve, reject) => {
@@ -76,7 +77,7 @@ export class KeepAliveConnection {
         resolve: (response) => (clearTimeout(timer), resolve(response)),
         reject: (error) => (clearTimeout(timer), reject(error)),
       };
-      socket.write(`${this.#head}${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.write(`${this.#head}authorization: Bearer ${token}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     });
   }
 
