@@ -58,9 +58,14 @@ export function nodeSelection(info: GraphQLResolveInfo, relations: readonly stri
   return { fields, relations: nested };
 }
 
-/** The names of the fields an operation asks of the field being resolved (fragments count). */
-export function selectedFieldNames(info: GraphQLResolveInfo): ReadonlySet<string> {
-  return new Set(info.fieldNodes.flatMap((node) => selectedFields(info, node.selectionSet)).map((field) => field.name.value));
+/**
+ * The names of the fields an operation asks at `path` below the field being
+ * resolved (`[]`: of the field itself; fragments count, aliases do not matter).
+ */
+export function fieldNamesAt(info: GraphQLResolveInfo, path: readonly string[]): ReadonlySet<string> {
+  let nodes: readonly FieldNode[] = info.fieldNodes;
+  for (const name of path) nodes = subfields(info, nodes, name);
+  return new Set(nodes.flatMap((node) => selectedFields(info, node.selectionSet)).map((field) => field.name.value));
 }
 
 function subfields(info: GraphQLResolveInfo, parents: readonly FieldNode[], name: string): FieldNode[] {

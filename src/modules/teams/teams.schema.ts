@@ -1,6 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
-import { connectionArgs, nodeSelection, pageConnection, pageQuery, selectedFieldNames } from '../../schema/connections.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import { connectionArgs, fieldNamesAt, pageConnection, pageQuery } from '../../schema/connections.js';
 import type { Context } from '../../core/context.js';
 import type { Team } from '../../generated/prisma/client.js';
 import { requireUser } from '../users/users.service.js';
@@ -16,6 +17,7 @@ import {
   listMyJoinRequests,
   listTeams,
   MAX_TEAM_SIZE,
+  type MemberSelection,
   type MemberWithUser,
   membersOf,
   MIN_TEAM_SIZE,
@@ -94,8 +96,15 @@ const TeamType = builder.prismaObject('Team', {
 const membersOfRow = (context: Context, team: Team): MemberWithUser[] | Promise<MemberWithUser[]> =>
   (team as TeamRow).members ?? membersOf(context, team.id);
 
-/** Whether an operation asks a team's members or owner of `teams`' nodes or of `suggestedTeams`' items. */
-const asksMembers = (fields: ReadonlySet<string>) => fields.has('members') || fields.has('owner');
+/**
+ * What a read of teams must bring of their members (null: nothing): the user
+ * fields asked under `members { user }` and `owner`, at `path` of the field.
+ */
+function memberSelection(info: GraphQLResolveInfo, path: string[]): MemberSelection {
+  const fields = fieldNamesAt(info, path);
+  if (!fields.has('members') && !fields.has('owner')) return null;
+  return new Set([...fieldNamesAt(info, [...path, 'members', 'user']), ...fieldNamesAt(info, [...path, 'owner'])]);
+}
 
 const JoinRequestType = builder.prismaObject('JoinRequest', {
   fields: (t) => ({
@@ -169,7 +178,7 @@ builder.queryFields((t) => ({
     description: 'Every team, newest first. Signed-in viewers only.',
     authScopes: { loggedIn: true },
     args: { ...connectionArgs(t), filter: t.arg({ type: TeamFilter }) },
-    resolve: (_root, args, context, info) => listTeams(context, args, asksMembers(nodeSelection(info).fields)),
+    resolve: (_root, args, context, info) => listTeams(context, args, memberSelection(info, ['edges', 'node'])),
   }),
   suggestedTeams: t.field({
     type: [TeamType],
@@ -178,7 +187,7 @@ builder.queryFields((t) => ({
     authScopes: { loggedIn: true },
     args: { first: t.arg.int({ defaultValue: 10, validate: suggestionCountSchema.nullish() }) },
     resolve: (_root, args, context, info) =>
-      suggestTeams(context, requireViewer(context), args.first ?? 10, asksMembers(selectedFieldNames(info))),
+      suggestTeams(context, requireViewer(context), args.first ?? 10, memberSelection(info, [])),
   }),
   myJoinRequests: t.field({
     type: JoinRequestConnection,

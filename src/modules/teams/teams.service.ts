@@ -192,13 +192,25 @@ export type TeamRow = Team & { members?: MemberWithUser[] };
 
 const TEAM_SELECT = `t."id", t."name"::text AS "name", t."description", coalesce(t."skills", '{}') AS "skills",
   t."max_size" AS "maxSize", t."member_count" AS "memberCount", t."created_at" AS "createdAt", t."updated_at" AS "updatedAt"`;
-const USER_JSON = `json_build_object(${Object.entries(STORED_USER_COLUMNS)
-  .map(([field, column]) => `'${field}', ${column === 'skills' ? `coalesce(u."skills", '{}')` : `u."${column}"`}`)
-  .join(', ')})`;
-// The members, oldest first, each with its user: one subquery per team row, in the same statement.
-const MEMBERS_SELECT = `(SELECT coalesce(json_agg(json_build_object('teamId', m."team_id", 'userId', m."user_id",
-    'role', m."role", 'joinedAt', m."joined_at", 'user', ${USER_JSON}) ORDER BY m."joined_at", m."user_id"), '[]')
+/**
+ * The members, oldest first, each with its user's `userFields` (the id always:
+ * relations of a user load by it; names that are not columns are left out):
+ * one subquery per team row, in the same statement.
+ */
+function membersSelect(userFields: ReadonlySet<string>): string {
+  const columns = Object.entries(STORED_USER_COLUMNS)
+    .filter(([field]) => field === 'id' || userFields.has(field))
+    .map(([field, column]) => `'${field}', ${column === 'skills' ? `coalesce(u."skills", '{}')` : `u."${column}"`}`);
+  return `(SELECT coalesce(json_agg(json_build_object('teamId', m."team_id", 'userId', m."user_id",
+    'role', m."role", 'joinedAt', m."joined_at", 'user', json_build_object(${columns.join(', ')}))
+    ORDER BY m."joined_at", m."user_id"), '[]')
     FROM "team_members" m JOIN "users" u ON u."id" = m."user_id" WHERE m."team_id" = t."id") AS "members"`;
+}
+
+/** What a read of teams is asked for: the members (with these fields of their users), or null: not asked. */
+export type MemberSelection = ReadonlySet<string> | null;
+
+const withMembersSelect = (members: MemberSelection) => (members ? `, ${membersSelect(members)}` : '');
 
 const prepared = preparedStatements('teams');
 
@@ -212,7 +224,7 @@ const prepared = preparedStatements('teams');
 export function listTeams(
   services: AppServices,
   args: PageArgs & { filter?: TeamFilter | null },
-  withMembers: boolean,
+  members: MemberSelection,
 ): Promise<Page<TeamRow>> {
   const filter = args.filter ?? {};
   const values: unknown[] = [];
@@ -244,7 +256,7 @@ export function listTeams(
         : [];
       const { rows } = await pool.query<TeamRow>(
         prepared(
-          `SELECT ${TEAM_SELECT}${withMembers ? `, ${MEMBERS_SELECT}` : ''} FROM "teams" t ${where(keyset)}
+          `SELECT ${TEAM_SELECT}${withMembersSelect(members)} FROM "teams" t ${where(keyset)}
            ORDER BY t."created_at" DESC, t."id" DESC LIMIT $${pageValues.push(page.take)}`,
           pageValues,
         ),
@@ -263,11 +275,11 @@ export async function suggestTeams(
   services: AppServices,
   viewer: Viewer,
   first: number,
-  withMembers: boolean,
+  members: MemberSelection,
 ): Promise<TeamRow[]> {
   const { rows } = await poolOf(services.db).query<TeamRow>(
     prepared(
-      `SELECT ${TEAM_SELECT}${withMembers ? `, ${MEMBERS_SELECT}` : ''}
+      `SELECT ${TEAM_SELECT}${withMembersSelect(members)}
          FROM "teams" t, (SELECT coalesce("skills", '{}') AS "skills" FROM "users" WHERE "id" = $1) v
         WHERE t."member_count" < t."max_size"
           AND NOT EXISTS (SELECT 1 FROM "team_members" m WHERE m."team_id" = t."id" AND m."user_id" = $1)
