@@ -106,14 +106,6 @@ export function isUniqueViolation(error: unknown): boolean {
   );
 }
 
-/** A foreign key failed: the row referred to is gone (P2003 from Prisma's queries, SQLSTATE 23503 from raw ones). */
-export function isForeignKeyViolation(error: unknown): boolean {
-  return (
-    (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2003') ||
-    rawQuerySqlState(error) === '23503'
-  );
-}
-
 /**
  * PostgreSQL may abort one of two transactions that wait on each other
  * (a deadlock: P2034 from Prisma's queries, 40P01 from raw ones; or a

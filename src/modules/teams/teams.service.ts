@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import type { AppServices, Viewer } from '../../core/context.js';
 import {
-  AppError,
   badUserInput,
   capacityReached,
   conflict,
   forbidden,
-  isForeignKeyViolation,
   isUniqueViolation,
   notFound,
   retryOnWriteConflict,
@@ -108,14 +106,9 @@ async function publish(services: AppServices, changes: Changes): Promise<void> {
 
 /**
  * Runs `work` in a transaction (again, if PostgreSQL aborted it for a
- * deadlock), then publishes what it changed. A refusal that must still
- * commit a change (accepting a requester who joined another team meanwhile
- * withdraws the request) comes back as `refusal`, thrown after the commit.
+ * deadlock), then publishes what it changed.
  */
-async function commit<T>(
-  services: AppServices,
-  work: (tx: Tx, changes: Changes) => Promise<T | { refusal: AppError }>,
-): Promise<T> {
+async function commit<T>(services: AppServices, work: (tx: Tx, changes: Changes) => Promise<T>): Promise<T> {
   const changes: Changes = { teams: [], requests: [] };
   const result = await retryOnWriteConflict(() => {
     changes.teams = [];
@@ -123,10 +116,7 @@ async function commit<T>(
     return services.db.$transaction((tx) => work(tx, changes));
   });
   await publish(services, changes);
-  if (typeof result === 'object' && result !== null && 'refusal' in result && result.refusal instanceof AppError) {
-    throw result.refusal;
-  }
-  return result as T;
+  return result;
 }
 
 /** The viewer's user row, locked: what one user does to their memberships and requests runs one at a time. */
@@ -407,6 +397,10 @@ export async function updateTeam(
   return teamById(services, teamId, query);
 }
 
+/**
+ * One call of team_request_to_join (migration 20261201020000_team_requests):
+ * the requester's lock, the checks and the insert in one statement.
+ */
 export async function requestToJoin(
   services: AppServices,
   viewer: Viewer,
@@ -414,29 +408,21 @@ export async function requestToJoin(
   message: string | null | undefined,
   query: JoinRequestQuery = {},
 ): Promise<JoinRequest> {
-  const id = await commit(services, async (tx, changes) => {
-    await lockUser(tx, viewer.id);
-    const team = await tx.team.findUnique({
-      where: { id: teamId },
-      select: { memberCount: true, maxSize: true, members: { where: { role: 'OWNER' }, select: { userId: true } } },
-    });
-    if (!team) throw notFound('Team');
-    if (await tx.teamMember.findUnique({ where: { userId: viewer.id }, select: { teamId: true } })) {
-      throw conflict('You are already in a team.');
-    }
-    if (team.memberCount >= team.maxSize) throw capacityReached('The team has no open seat.');
-    const request = await tx.joinRequest
-      .create({ data: { teamId, userId: viewer.id, message: message ?? null }, select: { id: true } })
-      .catch((error: unknown) => {
-        if (isUniqueViolation(error)) throw conflict('You already asked to join this team.');
-        // The team was disbanded since it was read.
-        throw isForeignKeyViolation(error) ? notFound('Team') : error;
-      });
-    changes.teams.push(teamId);
-    changes.requests.push({ id: request.id, userId: viewer.id, ownerId: team.members[0]!.userId, status: 'PENDING' });
-    return request.id;
+  const { rows } = await retryOnWriteConflict(() =>
+    poolOf(services.db).query<{ outcome: string; requestId: string | null; ownerId: string | null }>(
+      prepared('SELECT * FROM team_request_to_join($1, $2, $3)', [teamId, viewer.id, message ?? null]),
+    ),
+  );
+  const { outcome, requestId, ownerId } = rows[0]!;
+  if (outcome === 'not_found') throw notFound('Team');
+  if (outcome === 'in_a_team') throw conflict('You are already in a team.');
+  if (outcome === 'full') throw capacityReached('The team has no open seat.');
+  if (outcome === 'duplicate') throw conflict('You already asked to join this team.');
+  await publish(services, {
+    teams: [teamId],
+    requests: [{ id: requestId!, userId: viewer.id, ownerId: ownerId!, status: 'PENDING' }],
   });
-  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id } });
+  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId! } });
 }
 
 interface RequestWithOwner {
@@ -447,17 +433,12 @@ interface RequestWithOwner {
   ownerId: string;
 }
 
-/** A request and its team's owner, if the viewer may see it (its requester or that owner); else NOT_FOUND. */
-async function visibleRequest(db: AppServices['db'] | Tx, viewer: Viewer, requestId: string, lock = false) {
-  const rows = lock
-    ? await db.$queryRaw<RequestWithOwner[]>`
-        SELECT r."id", r."team_id" AS "teamId", r."user_id" AS "userId", r."status"::text AS "status", o."user_id" AS "ownerId"
-          FROM "join_requests" r JOIN "team_members" o ON o."team_id" = r."team_id" AND o."role" = 'OWNER'
-         WHERE r."id" = ${requestId} FOR UPDATE OF r`
-    : await db.$queryRaw<RequestWithOwner[]>`
-        SELECT r."id", r."team_id" AS "teamId", r."user_id" AS "userId", r."status"::text AS "status", o."user_id" AS "ownerId"
-          FROM "join_requests" r JOIN "team_members" o ON o."team_id" = r."team_id" AND o."role" = 'OWNER'
-         WHERE r."id" = ${requestId}`;
+/** A request, locked, and its team's owner, if the viewer may see it (its requester or that owner); else NOT_FOUND. */
+async function visibleRequest(tx: Tx, viewer: Viewer, requestId: string) {
+  const rows = await tx.$queryRaw<RequestWithOwner[]>`
+    SELECT r."id", r."team_id" AS "teamId", r."user_id" AS "userId", r."status"::text AS "status", o."user_id" AS "ownerId"
+      FROM "join_requests" r JOIN "team_members" o ON o."team_id" = r."team_id" AND o."role" = 'OWNER'
+     WHERE r."id" = ${requestId} FOR UPDATE OF r`;
   const request = rows[0];
   if (!request || (request.userId !== viewer.id && request.ownerId !== viewer.id)) throw notFound('Join request');
   return request;
@@ -472,7 +453,7 @@ export async function withdrawJoinRequest(
   query: JoinRequestQuery = {},
 ): Promise<JoinRequest> {
   await commit(services, async (tx, changes) => {
-    const request = await visibleRequest(tx, viewer, requestId, true);
+    const request = await visibleRequest(tx, viewer, requestId);
     if (request.userId !== viewer.id) throw forbidden('Only the requester may withdraw a request.');
     if (request.status !== 'PENDING') throw notPending(request.status);
     await tx.joinRequest.update({ where: { id: requestId }, data: { status: 'WITHDRAWN', decidedAt: new Date() } });
@@ -482,10 +463,22 @@ export async function withdrawJoinRequest(
   return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId } });
 }
 
+interface Response {
+  outcome: 'accepted' | 'rejected' | 'joined_elsewhere' | 'full' | 'not_pending' | 'forbidden' | 'not_found';
+  teamId: string | null;
+  userId: string | null;
+  requestStatus: JoinRequest['status'] | null;
+  withdrawnIds: string[] | null;
+  withdrawnTeamIds: string[] | null;
+  withdrawnOwnerIds: string[] | null;
+}
+
 /**
- * The owner decides. Accepting takes the requester's row, then the team's,
- * then the request's: the seat count and the requester's one membership are
- * then decided by whoever commits first, and everyone else sees the result.
+ * The owner decides, in one call of team_respond (migration
+ * 20261201020000_team_requests). Accepting takes the requester's row, then the
+ * team's, then the request's: the seat count and the requester's one
+ * membership are decided by whoever commits first, and everyone else sees the
+ * result.
  */
 export async function respondToJoinRequest(
   services: AppServices,
@@ -494,33 +487,41 @@ export async function respondToJoinRequest(
   accept: boolean,
   query: JoinRequestQuery = {},
 ): Promise<JoinRequest> {
-  const seen = await visibleRequest(services.db, viewer, requestId);
-  if (seen.ownerId !== viewer.id) throw forbidden('Only the team’s owner may answer a request.');
-  await commit(services, async (tx, changes) => {
-    if (accept) await lockUser(tx, seen.userId);
-    const team = await lockTeam(tx, seen.teamId);
-    requireOwner(team, viewer);
-    const request = await visibleRequest(tx, viewer, requestId, true);
-    if (request.status !== 'PENDING') throw notPending(request.status);
-    const decided = (status: 'ACCEPTED' | 'REJECTED' | 'WITHDRAWN') => {
-      changes.teams.push(team.id);
-      changes.requests.push({ id: requestId, userId: request.userId, ownerId: viewer.id, status });
-      return tx.joinRequest.update({ where: { id: requestId }, data: { status, decidedAt: new Date() } });
-    };
-    if (!accept) {
-      await decided('REJECTED');
-      return;
-    }
-    if (await tx.teamMember.findUnique({ where: { userId: request.userId }, select: { teamId: true } })) {
-      await decided('WITHDRAWN');
-      return { refusal: conflict('The requester has joined another team; the request is withdrawn.') };
-    }
-    if (team.memberCount >= team.maxSize) throw capacityReached('The team has no open seat.');
-    await tx.team.update({ where: { id: team.id }, data: { memberCount: { increment: 1 } }, select: { id: true } });
-    await tx.teamMember.create({ data: { teamId: team.id, userId: request.userId, role: 'MEMBER' } });
-    await decided('ACCEPTED');
-    await withdrawPendingRequests(tx, request.userId, changes, requestId);
+  const { rows } = await retryOnWriteConflict(() =>
+    poolOf(services.db).query<Response>(prepared('SELECT * FROM team_respond($1, $2, $3)', [requestId, viewer.id, accept])),
+  );
+  const response = rows[0]!;
+  switch (response.outcome) {
+    case 'not_found':
+      throw notFound('Join request');
+    case 'forbidden':
+      throw forbidden('Only the team’s owner may answer a request.');
+    case 'not_pending':
+      throw notPending(response.requestStatus!);
+    case 'full':
+      throw capacityReached('The team has no open seat.');
+    default:
+      break;
+  }
+  const decided: JoinRequestUpdatedEvent = {
+    id: requestId,
+    userId: response.userId!,
+    ownerId: viewer.id,
+    status: response.requestStatus as JoinRequestUpdatedEvent['status'],
+  };
+  const withdrawn = (response.withdrawnIds ?? []).map((id, i) => ({
+    id,
+    userId: response.userId!,
+    ownerId: response.withdrawnOwnerIds![i]!,
+    status: 'WITHDRAWN' as const,
+  }));
+  await publish(services, {
+    teams: [response.teamId!, ...(response.withdrawnTeamIds ?? [])],
+    requests: [decided, ...withdrawn],
   });
+  if (response.outcome === 'joined_elsewhere') {
+    throw conflict('The requester has joined another team; the request is withdrawn.');
+  }
   return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId } });
 }
 
