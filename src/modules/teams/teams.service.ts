@@ -147,12 +147,12 @@ function requireOwner(team: LockedTeam, viewer: Viewer): void {
   if (team.ownerId !== viewer.id) throw forbidden('Only the team’s owner may do this.');
 }
 
-/** Marks the user's PENDING requests (but `except`) WITHDRAWN: they joined a team. */
-async function withdrawPendingRequests(tx: Tx, userId: string, changes: Changes, except?: string): Promise<void> {
+/** Marks the user's PENDING requests WITHDRAWN: they created a team (accepting does the same in team_respond). */
+async function withdrawPendingRequests(tx: Tx, userId: string, changes: Changes): Promise<void> {
   const withdrawn = await tx.$queryRaw<{ id: string; teamId: string; ownerId: string }[]>`
     UPDATE "join_requests" r SET "status" = 'WITHDRAWN', "decided_at" = now()
       FROM "team_members" o
-     WHERE r."user_id" = ${userId} AND r."status" = 'PENDING' AND r."id" <> ${except ?? ''}
+     WHERE r."user_id" = ${userId} AND r."status" = 'PENDING'
        AND o."team_id" = r."team_id" AND o."role" = 'OWNER'
     RETURNING r."id", r."team_id" AS "teamId", o."user_id" AS "ownerId"`;
   for (const request of withdrawn) {
