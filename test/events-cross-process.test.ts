@@ -308,6 +308,8 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       { input: { name: `Cross ${backend} ${randomBytes(4).toString('hex')}`, maxSize: 3 } },
       owner!.accessToken,
     );
+    // The earlier tests' subscriptions on B are gone first: then "exactly 2" can only be these two.
+    await subscriptionsRunning(apiB.url, 'ws', 0);
     const onB = wsClient(apiB.url, bearer(owner!));
     try {
       const teamFeed = onB.subscribe<TeamUpdate, unknown>(CrossTeamUpdated, { teamId: createTeam.id });
@@ -321,6 +323,8 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
         { teamId: createTeam.id },
         joiner!.accessToken,
       );
+      // A status superseded by the time a subscriber reads the row is skipped (the contract): PENDING first, then the answer.
+      await eventually(() => requestFeed.results.length >= 1, 'PENDING on B', 20_000);
       await post(apiA.url, parse(CrossRespond), { requestId: requestToJoin.id, accept: true }, owner!.accessToken);
       await eventually(
         () => teamFeed.results.some((result) => result.data?.teamUpdated.memberCount === 2),
