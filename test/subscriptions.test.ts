@@ -170,6 +170,28 @@ describe.each(['redis', 'postgres'] as const)('live updates on the %s event bus'
   };
   const order = (): OrderUpdatedEvent => ({ id: randomBytes(6).toString('hex'), buyerId: 'nobody', status: 'PAID' });
 
+  it('500 events published at once all arrive, in the order published, identical ones too', async () => {
+    const { received, stop } = listen();
+    try {
+      const marker = order();
+      await eventually(async () => {
+        await t.app.services.pubsub.publish('orderUpdated', marker);
+        return received.some((event) => event.id === marker.id);
+      }, 'the bus to deliver');
+      // Every fifth event repeats the one before it: PostgreSQL would deliver a payload repeated in one NOTIFY batch once.
+      const events = Array.from({ length: 500 }, (_, i) => ({ ...order(), buyerId: `burst-${Math.floor(i / 5)}` }));
+      for (let i = 4; i < events.length; i += 5) events[i] = events[i - 1]!;
+      const outcomes = await Promise.all(events.map((event) => t.app.services.pubsub.publish('orderUpdated', event)));
+      expect(outcomes.every(Boolean)).toBe(true);
+      const burst = () => received.filter((event) => event.buyerId.startsWith('burst-'));
+      await eventually(() => burst().length >= events.length, 'all 500 events', 10_000);
+      await sleep(100);
+      expect(burst()).toEqual(events);
+    } finally {
+      stop();
+    }
+  });
+
   it('the bus listens again after its connection is killed', async () => {
     const { received, stop } = listen();
     try {

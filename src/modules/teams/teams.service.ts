@@ -418,11 +418,15 @@ export async function requestToJoin(
   if (outcome === 'in_a_team') throw conflict('You are already in a team.');
   if (outcome === 'full') throw capacityReached('The team has no open seat.');
   if (outcome === 'duplicate') throw conflict('You already asked to join this team.');
-  await publish(services, {
-    teams: [teamId],
-    requests: [{ id: requestId!, userId: viewer.id, ownerId: ownerId!, status: 'PENDING' }],
-  });
-  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId! } });
+  // The answer's read need not wait for the events: both are after the commit.
+  const [request] = await Promise.all([
+    services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId! } }),
+    publish(services, {
+      teams: [teamId],
+      requests: [{ id: requestId!, userId: viewer.id, ownerId: ownerId!, status: 'PENDING' }],
+    }),
+  ]);
+  return request;
 }
 
 interface RequestWithOwner {
@@ -515,14 +519,19 @@ export async function respondToJoinRequest(
     ownerId: response.withdrawnOwnerIds![i]!,
     status: 'WITHDRAWN' as const,
   }));
-  await publish(services, {
+  const published = publish(services, {
     teams: [response.teamId!, ...(response.withdrawnTeamIds ?? [])],
     requests: [decided, ...withdrawn],
   });
   if (response.outcome === 'joined_elsewhere') {
+    await published;
     throw conflict('The requester has joined another team; the request is withdrawn.');
   }
-  return services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId } });
+  const [request] = await Promise.all([
+    services.db.joinRequest.findUniqueOrThrow({ ...query, where: { id: requestId } }),
+    published,
+  ]);
+  return request;
 }
 
 /** A member leaves; the owner only as the last member, which disbands the team (its requests go with it). */
