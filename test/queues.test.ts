@@ -187,6 +187,17 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     }
   });
 
+  it('runs a delayed job no sooner than its delay, counted as delayed meanwhile', async () => {
+    const id = unique();
+    const enqueuedAt = Date.now();
+    await queues.enqueue(recordJob, { id }, { delayMs: 1200 });
+    await sleep(200);
+    expect(seen.get(id)).toBeUndefined();
+    expect((await queues.counts()).provisioning!.delayed).toBeGreaterThanOrEqual(1);
+    await waitFor(() => (seen.get(id)?.runs.length ?? 0) > 0, 8000, 'the delayed job to run');
+    expect(seen.get(id)!.runs[0]!.at - enqueuedAt).toBeGreaterThanOrEqual(1200);
+  });
+
   it('processes a duplicate jobId once, enqueued one after another or at once', async () => {
     const id = unique();
     await queues.enqueue(recordJob, { id });
@@ -271,7 +282,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     await queues.enqueue(slowJob, { id, ms: 800 });
     await waitFor(() => (seen.get(id)?.runs.length ?? 0) > 0, 5000, 'the slow job to start');
     const counts = await queues.counts();
-    expect(Object.keys(counts).sort()).toEqual(['ledger', 'orders', 'provisioning']);
+    expect(Object.keys(counts).sort()).toEqual(['ledger', 'orders', 'provisioning', 'quizzes']);
     for (const perQueue of Object.values(counts)) {
       expect(Object.keys(perQueue).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
     }

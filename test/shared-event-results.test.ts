@@ -3,7 +3,7 @@ import { createSchema, createYoga, Repeater } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { SHARED_EVENT_FIELDS } from '../src/http/app.js';
 import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
-import { useSharedEventResults } from '../src/http/live-subscriptions.js';
+import { selectsScopedField, useSharedEventResults } from '../src/http/live-subscriptions.js';
 import { schema as appSchema } from '../src/schema/index.js';
 
 /**
@@ -111,16 +111,27 @@ function scopedFieldsUnder(type: GraphQLNamedType, seen = new Set<string>()): st
 
 describe('the fields the app shares results of', () => {
   const subscription = appSchema.getSubscriptionType()!.getFields();
+  const scoped = (query: string) => selectsScopedField(appSchema, graphqlRuntime.parse(query));
 
-  it('select nothing that depends on the viewer (no auth scope anywhere beneath them)', () => {
-    expect(SHARED_EVENT_FIELDS.length).toBeGreaterThan(0);
-    for (const name of SHARED_EVENT_FIELDS) {
-      expect(subscription[name], name).toBeDefined();
-      expect(scopedFieldsUnder(getNamedType(subscription[name]!.type)), name).toEqual([]);
-    }
+  it('exist, and stockChanged has nothing beneath it that depends on the viewer', () => {
+    for (const name of SHARED_EVENT_FIELDS) expect(subscription[name], name).toBeDefined();
+    expect(scopedFieldsUnder(getNamedType(subscription.stockChanged!.type))).toEqual([]);
+  });
+
+  it('a document selecting a field that depends on the viewer is executed per subscriber, any other is shared', () => {
+    expect(scoped('subscription { stockChanged(itemId: "i") { id stock } }')).toBe(false);
+    expect(scoped('subscription { leaderboardUpdated(quizId: "q") { final entries { rank points team { name } } } }')).toBe(false);
+    expect(scoped('subscription { leaderboardUpdated(quizId: "q") { quiz { myEntry { rank } } } }')).toBe(true);
+    expect(scoped('subscription { leaderboardUpdated(quizId: "q") { entries { team { joinRequests { id } } } } }')).toBe(true);
+    expect(scoped('subscription { leaderboardUpdated(quizId: "q") { entries { team { owner { email } } } } }')).toBe(true);
+    // Through a fragment too.
+    expect(
+      scoped('subscription { leaderboardUpdated(quizId: "q") { quiz { ...Q } } } fragment Q on Quiz { myEntry { rank } }'),
+    ).toBe(true);
   });
 
   it('(the check finds scoped fields where there are some)', () => {
     expect(scopedFieldsUnder(getNamedType(subscription.transactionUpdated!.type))).toContain('LedgerAccount.balance');
+    expect(scopedFieldsUnder(getNamedType(subscription.leaderboardUpdated!.type))).toContain('Quiz.myEntry');
   });
 });

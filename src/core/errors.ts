@@ -14,6 +14,9 @@ export const ERROR_CODES = [
   'INSUFFICIENT_FUNDS',
   'QUERY_TOO_COMPLEX',
   'CAPACITY_REACHED',
+  'QUIZ_NOT_LIVE',
+  'NO_QUESTIONS_LEFT',
+  'INSUFFICIENT_POINTS',
   'UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
@@ -53,6 +56,12 @@ export const forbidden = (message = 'You are not allowed to do this.') => new Ap
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
 
 export const capacityReached = (message: string) => new AppError('CAPACITY_REACHED', message);
+
+export const quizNotLive = (message = 'The quiz is not live.') => new AppError('QUIZ_NOT_LIVE', message);
+
+export const noQuestionsLeft = (message: string) => new AppError('NO_QUESTIONS_LEFT', message);
+
+export const insufficientPoints = (message: string) => new AppError('INSUFFICIENT_POINTS', message);
 
 export const conflict = (message: string, fields?: Record<string, string>) =>
   new AppError('CONFLICT', message, fields ? { fields } : {});
@@ -103,6 +112,14 @@ export function isUniqueViolation(error: unknown): boolean {
   return (
     (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002') ||
     rawQuerySqlState(error) === '23505'
+  );
+}
+
+/** A foreign key refused the write (a row still referenced): P2003 from Prisma's queries, SQLSTATE 23503 from raw ones. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return (
+    (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2003') ||
+    rawQuerySqlState(error) === '23503'
   );
 }
 

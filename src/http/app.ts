@@ -62,10 +62,11 @@ type ServerContext = { req: FastifyRequest; reply: FastifyReply; ws?: undefined 
 
 /**
  * Subscription fields whose events are executed once for all subscribers
- * (useSharedEventResults): public, and their feed hands every watcher the same
- * row. A test fails if an auth-scoped field appears beneath one.
+ * (useSharedEventResults): their feed hands every watcher the same object. A
+ * document selecting an auth-scoped field beneath one (Quiz.myEntry) is
+ * executed per subscriber instead.
  */
-export const SHARED_EVENT_FIELDS = ['stockChanged'] as const;
+export const SHARED_EVENT_FIELDS = ['stockChanged', 'leaderboardUpdated'] as const;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

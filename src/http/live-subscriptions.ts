@@ -1,4 +1,4 @@
-import type { DocumentNode, ExecutionResult } from 'graphql';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { isAsyncIterable, type Plugin, Repeater } from 'graphql-yoga';
 import type { AppServices, Context } from '../core/context.js';
 import { unauthenticated } from '../core/errors.js';
@@ -108,8 +108,9 @@ export async function authenticateSession(services: AppServices, authorization: 
  * one execution per change and all get the same result object. It applies to
  * operations whose every root selection is one of `fields`, and only works
  * when the source hands every subscriber the same event object (stock-feed.ts
- * does). List a field only if nothing under it depends on the viewer: a
- * shared result is computed with the first subscriber's context.
+ * does). A shared result is computed with the first subscriber's context,
+ * so a document that selects a field depending on the viewer (one with an
+ * auth scope, like Quiz.myEntry) is executed per subscriber as any other.
  */
 export function useSharedEventResults(fields: readonly string[]): Plugin {
   const shareable = new Set(fields);
@@ -118,6 +119,7 @@ export function useSharedEventResults(fields: readonly string[]): Plugin {
   return {
     onSubscribe: ({ args, setSubscribeFn }) => {
       if (!onlySharedFields(args.document, args.operationName, shareable)) return;
+      if (selectsScopedField(args.schema, args.document)) return;
       const key = `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}`;
       setSubscribeFn(async (subscribeArgs) => {
         const stream = await graphqlRuntime.createSourceEventStream(subscribeArgs);
@@ -139,6 +141,35 @@ export function useSharedEventResults(fields: readonly string[]): Plugin {
 }
 
 type PromiseOrValue<T> = T | Promise<T>;
+
+const scopedSelections = new WeakMap<DocumentNode, boolean>();
+
+/**
+ * Whether the document selects, beneath its root fields, a field that an auth
+ * scope guards. The rule that makes this enough: a field whose value depends
+ * on the viewer carries an auth scope (Quiz.myEntry, Team.joinRequests, User.email).
+ */
+export function selectsScopedField(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let found = scopedSelections.get(document);
+  if (found !== undefined) return found;
+  found = false;
+  const typeInfo = new graphqlRuntime.TypeInfo(schema);
+  graphqlRuntime.visit(
+    document,
+    graphqlRuntime.visitWithTypeInfo(typeInfo, {
+      Field() {
+        // The root field's scope says who may subscribe: checked for each subscriber when it subscribes.
+        if (typeInfo.getParentType() === schema.getSubscriptionType()) return;
+        const options = typeInfo.getFieldDef()?.extensions?.pothosOptions as
+          | { authScopes?: unknown; grantScopes?: unknown }
+          | undefined;
+        if (options?.authScopes || options?.grantScopes) found = true;
+      },
+    }),
+  );
+  scopedSelections.set(document, found);
+  return found;
+}
 
 function onlySharedFields(document: DocumentNode, operationName: string | null | undefined, shareable: Set<string>): boolean {
   const operation = graphqlRuntime.getOperationAST(document, operationName);

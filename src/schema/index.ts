@@ -7,5 +7,6 @@ import '../modules/strategies/strategies.schema.js';
 import '../modules/ledger/ledger.schema.js';
 import '../modules/inventory/inventory.schema.js';
 import '../modules/teams/teams.schema.js';
+import '../modules/quizzes/quizzes.schema.js';
 
 export const schema = locateExpectedErrors(builder.toSchema({ sortSchema: true }));

@@ -36,6 +36,28 @@ type Documents = {
     "\n  mutation LivePurchase($input: PurchaseInput!) { purchase(input: $input) { id status } }\n": typeof types.LivePurchaseDocument,
     "\n  subscription LiveOrderUpdated($orderId: ID) {\n    orderUpdated(orderId: $orderId) { id status failureReason quantity total item { id } buyer { id } }\n  }\n": typeof types.LiveOrderUpdatedDocument,
     "\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n": typeof types.LiveStockChangedDocument,
+    "mutation LiveQuizCreate($input: CreateQuizInput!) { createQuiz(input: $input) { id } }": typeof types.LiveQuizCreateDocument,
+    "\n  mutation LiveQuizQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) { addQuizQuestions(quizId: $quizId, questions: $questions) { id } }\n": typeof types.LiveQuizQuestionsDocument,
+    "mutation LiveQuizPublish($id: ID!) { publishQuiz(id: $id) { id } }": typeof types.LiveQuizPublishDocument,
+    "mutation LiveQuizStart($id: ID!) { startQuiz(id: $id) { id endsAt } }": typeof types.LiveQuizStartDocument,
+    "mutation LiveQuizEnd($id: ID!) { endQuiz(id: $id) { id status } }": typeof types.LiveQuizEndDocument,
+    "mutation LiveQuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id } }": typeof types.LiveQuizRegisterDocument,
+    "\n  mutation LiveQuizRequest($quizId: ID!) { requestQuestion(quizId: $quizId, difficulty: EASY) { id } }\n": typeof types.LiveQuizRequestDocument,
+    "\n  mutation LiveQuizSubmit($assignmentId: ID!, $choiceIndex: Int!) { submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { status } }\n": typeof types.LiveQuizSubmitDocument,
+    "\n  subscription LiveLeaderboard($quizId: ID!, $first: Int) {\n    leaderboardUpdated(quizId: $quizId, first: $first) { final quiz { id status } entries { rank points answered team { id } } }\n  }\n": typeof types.LiveLeaderboardDocument,
+    "\n  subscription LiveLeaderboardMine($quizId: ID!) {\n    leaderboardUpdated(quizId: $quizId) { final quiz { myEntry { rank points team { id } } } }\n  }\n": typeof types.LiveLeaderboardMineDocument,
+    "\n  mutation QuizCreate($input: CreateQuizInput!) {\n    createQuiz(input: $input) {\n      id title status maxTeams registeredTeams durationSeconds questionTimeLimitSeconds startingPoints startedAt endsAt\n    }\n  }\n": typeof types.QuizCreateDocument,
+    "\n  mutation QuizAddQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) {\n    addQuizQuestions(quizId: $quizId, questions: $questions) {\n      id easy: questionsLeft(difficulty: EASY) medium: questionsLeft(difficulty: MEDIUM) all: questionsLeft\n    }\n  }\n": typeof types.QuizAddQuestionsDocument,
+    "mutation QuizPublish($id: ID!) { publishQuiz(id: $id) { id status } }": typeof types.QuizPublishDocument,
+    "mutation QuizStart($id: ID!) { startQuiz(id: $id) { id status startedAt endsAt } }": typeof types.QuizStartDocument,
+    "mutation QuizEnd($id: ID!) { endQuiz(id: $id) { id status endsAt } }": typeof types.QuizEndDocument,
+    "\n  mutation QuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id registeredTeams } }\n": typeof types.QuizRegisterDocument,
+    "\n  mutation QuizRequest($quizId: ID!, $difficulty: Difficulty!) {\n    requestQuestion(quizId: $quizId, difficulty: $difficulty) {\n      id status cost pointsAwarded assignedAt deadline answeredAt\n      quiz { id } team { id } question { id difficulty prompt choices }\n    }\n  }\n": typeof types.QuizRequestDocument,
+    "\n  mutation QuizSubmit($assignmentId: ID!, $choiceIndex: Int!) {\n    submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { id status cost pointsAwarded answeredAt }\n  }\n": typeof types.QuizSubmitDocument,
+    "\n  query QuizGet($id: ID!, $first: Int) {\n    quiz(id: $id) {\n      id status registeredTeams questionsLeft\n      leaderboard(first: $first) { rank points correctAnswers answered team { id name } }\n      myEntry { rank points correctAnswers answered team { id } }\n    }\n  }\n": typeof types.QuizGetDocument,
+    "\n  query QuizList($status: QuizStatus, $first: Int, $after: String) {\n    quizzes(status: $status, first: $first, after: $after) {\n      totalCount edges { node { id status } } pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.QuizListDocument,
+    "\n  query QuizMyAssignments($quizId: ID!) { myAssignments(quizId: $quizId) { id status cost pointsAwarded question { id } } }\n": typeof types.QuizMyAssignmentsDocument,
+    "mutation QuizLeaveTeam($teamId: ID!) { leaveTeam(teamId: $teamId) }": typeof types.QuizLeaveTeamDocument,
     "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": typeof types.CreateStrategyDocument,
     "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": typeof types.UpdateStrategyDocument,
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": typeof types.DeleteStrategyDocument,
@@ -92,6 +114,28 @@ const documents: Documents = {
     "\n  mutation LivePurchase($input: PurchaseInput!) { purchase(input: $input) { id status } }\n": types.LivePurchaseDocument,
     "\n  subscription LiveOrderUpdated($orderId: ID) {\n    orderUpdated(orderId: $orderId) { id status failureReason quantity total item { id } buyer { id } }\n  }\n": types.LiveOrderUpdatedDocument,
     "\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n": types.LiveStockChangedDocument,
+    "mutation LiveQuizCreate($input: CreateQuizInput!) { createQuiz(input: $input) { id } }": types.LiveQuizCreateDocument,
+    "\n  mutation LiveQuizQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) { addQuizQuestions(quizId: $quizId, questions: $questions) { id } }\n": types.LiveQuizQuestionsDocument,
+    "mutation LiveQuizPublish($id: ID!) { publishQuiz(id: $id) { id } }": types.LiveQuizPublishDocument,
+    "mutation LiveQuizStart($id: ID!) { startQuiz(id: $id) { id endsAt } }": types.LiveQuizStartDocument,
+    "mutation LiveQuizEnd($id: ID!) { endQuiz(id: $id) { id status } }": types.LiveQuizEndDocument,
+    "mutation LiveQuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id } }": types.LiveQuizRegisterDocument,
+    "\n  mutation LiveQuizRequest($quizId: ID!) { requestQuestion(quizId: $quizId, difficulty: EASY) { id } }\n": types.LiveQuizRequestDocument,
+    "\n  mutation LiveQuizSubmit($assignmentId: ID!, $choiceIndex: Int!) { submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { status } }\n": types.LiveQuizSubmitDocument,
+    "\n  subscription LiveLeaderboard($quizId: ID!, $first: Int) {\n    leaderboardUpdated(quizId: $quizId, first: $first) { final quiz { id status } entries { rank points answered team { id } } }\n  }\n": types.LiveLeaderboardDocument,
+    "\n  subscription LiveLeaderboardMine($quizId: ID!) {\n    leaderboardUpdated(quizId: $quizId) { final quiz { myEntry { rank points team { id } } } }\n  }\n": types.LiveLeaderboardMineDocument,
+    "\n  mutation QuizCreate($input: CreateQuizInput!) {\n    createQuiz(input: $input) {\n      id title status maxTeams registeredTeams durationSeconds questionTimeLimitSeconds startingPoints startedAt endsAt\n    }\n  }\n": types.QuizCreateDocument,
+    "\n  mutation QuizAddQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) {\n    addQuizQuestions(quizId: $quizId, questions: $questions) {\n      id easy: questionsLeft(difficulty: EASY) medium: questionsLeft(difficulty: MEDIUM) all: questionsLeft\n    }\n  }\n": types.QuizAddQuestionsDocument,
+    "mutation QuizPublish($id: ID!) { publishQuiz(id: $id) { id status } }": types.QuizPublishDocument,
+    "mutation QuizStart($id: ID!) { startQuiz(id: $id) { id status startedAt endsAt } }": types.QuizStartDocument,
+    "mutation QuizEnd($id: ID!) { endQuiz(id: $id) { id status endsAt } }": types.QuizEndDocument,
+    "\n  mutation QuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id registeredTeams } }\n": types.QuizRegisterDocument,
+    "\n  mutation QuizRequest($quizId: ID!, $difficulty: Difficulty!) {\n    requestQuestion(quizId: $quizId, difficulty: $difficulty) {\n      id status cost pointsAwarded assignedAt deadline answeredAt\n      quiz { id } team { id } question { id difficulty prompt choices }\n    }\n  }\n": types.QuizRequestDocument,
+    "\n  mutation QuizSubmit($assignmentId: ID!, $choiceIndex: Int!) {\n    submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { id status cost pointsAwarded answeredAt }\n  }\n": types.QuizSubmitDocument,
+    "\n  query QuizGet($id: ID!, $first: Int) {\n    quiz(id: $id) {\n      id status registeredTeams questionsLeft\n      leaderboard(first: $first) { rank points correctAnswers answered team { id name } }\n      myEntry { rank points correctAnswers answered team { id } }\n    }\n  }\n": types.QuizGetDocument,
+    "\n  query QuizList($status: QuizStatus, $first: Int, $after: String) {\n    quizzes(status: $status, first: $first, after: $after) {\n      totalCount edges { node { id status } } pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.QuizListDocument,
+    "\n  query QuizMyAssignments($quizId: ID!) { myAssignments(quizId: $quizId) { id status cost pointsAwarded question { id } } }\n": types.QuizMyAssignmentsDocument,
+    "mutation QuizLeaveTeam($teamId: ID!) { leaveTeam(teamId: $teamId) }": types.QuizLeaveTeamDocument,
     "\n  mutation CreateStrategy($input: CreateStrategyInput!) {\n    createStrategy(input: $input) { id name asset description params owner { id } createdAt updatedAt }\n  }\n": types.CreateStrategyDocument,
     "\n  mutation UpdateStrategy($id: ID!, $input: UpdateStrategyInput!) {\n    updateStrategy(id: $id, input: $input) { id name asset description params }\n  }\n": types.UpdateStrategyDocument,
     "\n  mutation DeleteStrategy($id: ID!) { deleteStrategy(id: $id) }\n": types.DeleteStrategyDocument,
@@ -228,6 +272,94 @@ export function graphql(source: "\n  subscription LiveOrderUpdated($orderId: ID)
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n"): (typeof documents)["\n  subscription LiveStockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id sku stock price limitPerUser } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation LiveQuizCreate($input: CreateQuizInput!) { createQuiz(input: $input) { id } }"): (typeof documents)["mutation LiveQuizCreate($input: CreateQuizInput!) { createQuiz(input: $input) { id } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveQuizQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) { addQuizQuestions(quizId: $quizId, questions: $questions) { id } }\n"): (typeof documents)["\n  mutation LiveQuizQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) { addQuizQuestions(quizId: $quizId, questions: $questions) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation LiveQuizPublish($id: ID!) { publishQuiz(id: $id) { id } }"): (typeof documents)["mutation LiveQuizPublish($id: ID!) { publishQuiz(id: $id) { id } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation LiveQuizStart($id: ID!) { startQuiz(id: $id) { id endsAt } }"): (typeof documents)["mutation LiveQuizStart($id: ID!) { startQuiz(id: $id) { id endsAt } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation LiveQuizEnd($id: ID!) { endQuiz(id: $id) { id status } }"): (typeof documents)["mutation LiveQuizEnd($id: ID!) { endQuiz(id: $id) { id status } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation LiveQuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id } }"): (typeof documents)["mutation LiveQuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveQuizRequest($quizId: ID!) { requestQuestion(quizId: $quizId, difficulty: EASY) { id } }\n"): (typeof documents)["\n  mutation LiveQuizRequest($quizId: ID!) { requestQuestion(quizId: $quizId, difficulty: EASY) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LiveQuizSubmit($assignmentId: ID!, $choiceIndex: Int!) { submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { status } }\n"): (typeof documents)["\n  mutation LiveQuizSubmit($assignmentId: ID!, $choiceIndex: Int!) { submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LiveLeaderboard($quizId: ID!, $first: Int) {\n    leaderboardUpdated(quizId: $quizId, first: $first) { final quiz { id status } entries { rank points answered team { id } } }\n  }\n"): (typeof documents)["\n  subscription LiveLeaderboard($quizId: ID!, $first: Int) {\n    leaderboardUpdated(quizId: $quizId, first: $first) { final quiz { id status } entries { rank points answered team { id } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription LiveLeaderboardMine($quizId: ID!) {\n    leaderboardUpdated(quizId: $quizId) { final quiz { myEntry { rank points team { id } } } }\n  }\n"): (typeof documents)["\n  subscription LiveLeaderboardMine($quizId: ID!) {\n    leaderboardUpdated(quizId: $quizId) { final quiz { myEntry { rank points team { id } } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation QuizCreate($input: CreateQuizInput!) {\n    createQuiz(input: $input) {\n      id title status maxTeams registeredTeams durationSeconds questionTimeLimitSeconds startingPoints startedAt endsAt\n    }\n  }\n"): (typeof documents)["\n  mutation QuizCreate($input: CreateQuizInput!) {\n    createQuiz(input: $input) {\n      id title status maxTeams registeredTeams durationSeconds questionTimeLimitSeconds startingPoints startedAt endsAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation QuizAddQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) {\n    addQuizQuestions(quizId: $quizId, questions: $questions) {\n      id easy: questionsLeft(difficulty: EASY) medium: questionsLeft(difficulty: MEDIUM) all: questionsLeft\n    }\n  }\n"): (typeof documents)["\n  mutation QuizAddQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) {\n    addQuizQuestions(quizId: $quizId, questions: $questions) {\n      id easy: questionsLeft(difficulty: EASY) medium: questionsLeft(difficulty: MEDIUM) all: questionsLeft\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation QuizPublish($id: ID!) { publishQuiz(id: $id) { id status } }"): (typeof documents)["mutation QuizPublish($id: ID!) { publishQuiz(id: $id) { id status } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation QuizStart($id: ID!) { startQuiz(id: $id) { id status startedAt endsAt } }"): (typeof documents)["mutation QuizStart($id: ID!) { startQuiz(id: $id) { id status startedAt endsAt } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation QuizEnd($id: ID!) { endQuiz(id: $id) { id status endsAt } }"): (typeof documents)["mutation QuizEnd($id: ID!) { endQuiz(id: $id) { id status endsAt } }"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation QuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id registeredTeams } }\n"): (typeof documents)["\n  mutation QuizRegister($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id registeredTeams } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation QuizRequest($quizId: ID!, $difficulty: Difficulty!) {\n    requestQuestion(quizId: $quizId, difficulty: $difficulty) {\n      id status cost pointsAwarded assignedAt deadline answeredAt\n      quiz { id } team { id } question { id difficulty prompt choices }\n    }\n  }\n"): (typeof documents)["\n  mutation QuizRequest($quizId: ID!, $difficulty: Difficulty!) {\n    requestQuestion(quizId: $quizId, difficulty: $difficulty) {\n      id status cost pointsAwarded assignedAt deadline answeredAt\n      quiz { id } team { id } question { id difficulty prompt choices }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation QuizSubmit($assignmentId: ID!, $choiceIndex: Int!) {\n    submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { id status cost pointsAwarded answeredAt }\n  }\n"): (typeof documents)["\n  mutation QuizSubmit($assignmentId: ID!, $choiceIndex: Int!) {\n    submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { id status cost pointsAwarded answeredAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query QuizGet($id: ID!, $first: Int) {\n    quiz(id: $id) {\n      id status registeredTeams questionsLeft\n      leaderboard(first: $first) { rank points correctAnswers answered team { id name } }\n      myEntry { rank points correctAnswers answered team { id } }\n    }\n  }\n"): (typeof documents)["\n  query QuizGet($id: ID!, $first: Int) {\n    quiz(id: $id) {\n      id status registeredTeams questionsLeft\n      leaderboard(first: $first) { rank points correctAnswers answered team { id name } }\n      myEntry { rank points correctAnswers answered team { id } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query QuizList($status: QuizStatus, $first: Int, $after: String) {\n    quizzes(status: $status, first: $first, after: $after) {\n      totalCount edges { node { id status } } pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query QuizList($status: QuizStatus, $first: Int, $after: String) {\n    quizzes(status: $status, first: $first, after: $after) {\n      totalCount edges { node { id status } } pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query QuizMyAssignments($quizId: ID!) { myAssignments(quizId: $quizId) { id status cost pointsAwarded question { id } } }\n"): (typeof documents)["\n  query QuizMyAssignments($quizId: ID!) { myAssignments(quizId: $quizId) { id status cost pointsAwarded question { id } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation QuizLeaveTeam($teamId: ID!) { leaveTeam(teamId: $teamId) }"): (typeof documents)["mutation QuizLeaveTeam($teamId: ID!) { leaveTeam(teamId: $teamId) }"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

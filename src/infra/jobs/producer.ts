@@ -22,8 +22,11 @@ const PING_TIMEOUT_MS = 2000;
 export type JobCounts = { waiting: number; active: number; delayed: number; failed: number };
 
 export interface Queues {
-  /** Validates the payload (zod) first: invalid → throws InvalidJobPayloadError. Store down → rejects fast. */
-  enqueue<P>(job: JobSpec<P>, payload: P): Promise<void>;
+  /**
+   * Validates the payload (zod) first: invalid → throws InvalidJobPayloadError. Store down → rejects fast.
+   * With `delayMs`, the job runs no sooner than that (a deadline's job: its row still gets a sweeper).
+   */
+  enqueue<P>(job: JobSpec<P>, payload: P, options?: EnqueueOptions): Promise<void>;
   /**
    * For sweepers, whose row is still open: enqueue, or run again a job with
    * the same id that was kept as failed (its onFinalFailure did not get to
@@ -45,6 +48,10 @@ export interface Queues {
   readonly store: QueueBackend;
   /** The producer Queue objects, for bull-board (board.ts) only. */
   bullQueues(): readonly AnyQueue[];
+}
+
+export interface EnqueueOptions {
+  delayMs?: number;
 }
 
 export interface CreateQueuesOptions {
@@ -142,7 +149,7 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
     lane.next = next;
     return next;
   };
-  const add = async <P>(job: JobSpec<P>, payload: P) => {
+  const add = async <P>(job: JobSpec<P>, payload: P, { delayMs }: EnqueueOptions = {}) => {
     if (closed) throw new Error('the queues are closed');
     const data = parsePayload(job, payload);
     const jobId = job.jobId?.(data);
@@ -151,7 +158,9 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
     if (jobId !== undefined && coalesceId !== undefined) throw new Error(`job ${job.name}: a jobId or a coalesceId, not both`);
     const queue = queues.get(job.queue);
     if (!queue) throw new Error(`job ${job.name}: unknown queue ${job.queue}`);
-    const start = () => queue.add(job.name, data, jobOptions(store, job, jobId, coalesceId));
+    const options = jobOptions(store, job, jobId, coalesceId);
+    if (delayMs !== undefined && delayMs > 0) options.delay = Math.ceil(delayMs);
+    const start = () => queue.add(job.name, data, options);
     const added = coalesceId === undefined ? start() : coalescedAdd(`${job.queue}\u0000${coalesceId}`, start);
     await withTimeout(added, ENQUEUE_TIMEOUT_MS, 'enqueue');
     return { queue, jobId };
@@ -161,8 +170,8 @@ async function openQueues(store: QueueBackend, log: Logger, queueNames: readonly
     backend: store.kind,
     store,
     bullQueues: () => [...queues.values()],
-    async enqueue(job, payload) {
-      await add(job, payload);
+    async enqueue(job, payload, options) {
+      await add(job, payload, options);
     },
     async redeliver(job, payload) {
       const { queue, jobId } = await add(job, payload);
@@ -250,7 +259,7 @@ export function deferredQueues(deps: QueueDeps, options: CreateQueuesOptions): D
       );
       return starting;
     },
-    enqueue: async (job, payload) => live().enqueue(job, payload),
+    enqueue: async (job, payload, enqueueOptions) => live().enqueue(job, payload, enqueueOptions),
     redeliver: async (job, payload) => live().redeliver(job, payload),
     removeJobScheduler: async (queue, scheduler) => live().removeJobScheduler(queue, scheduler),
     ping: async () => live().ping(),
@@ -276,9 +285,10 @@ export async function enqueueOrLeaveToSweeper<P extends object>(
   services: { queues: Pick<Queues, 'enqueue'>; log: Logger },
   job: JobSpec<P>,
   payload: P,
+  options?: EnqueueOptions,
 ): Promise<void> {
   try {
-    await services.queues.enqueue(job, payload);
+    await services.queues.enqueue(job, payload, options);
   } catch (error) {
     let shouldLog = enqueueFailures.get(services.queues);
     if (!shouldLog) enqueueFailures.set(services.queues, (shouldLog = errorThrottle()));

@@ -83,6 +83,8 @@ const TeamType = builder.prismaObject('Team', {
     joinRequests: t.prismaField({
       type: ['JoinRequest'],
       description: 'The team’s owner sees them (oldest first); anyone else gets [].',
+      // Depends on the viewer: a shared subscription result that selects it is executed per subscriber.
+      authScopes: { loggedIn: true },
       args: { status: t.arg({ type: JoinRequestStatusEnum, defaultValue: 'PENDING' }) },
       resolve: (query, team, args, context) =>
         teamJoinRequests(context, context.viewer, team.id, args.status ?? 'PENDING', query),

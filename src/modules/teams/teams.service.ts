@@ -5,6 +5,7 @@ import {
   capacityReached,
   conflict,
   forbidden,
+  isForeignKeyViolation,
   isUniqueViolation,
   notFound,
   retryOnWriteConflict,
@@ -547,7 +548,11 @@ export async function leaveTeam(services: AppServices, viewer: Viewer, teamId: s
       if (team.memberCount > 1) {
         throw conflict('The owner may leave only as the last member: transfer the ownership first.');
       }
-      await tx.team.delete({ where: { id: teamId }, select: { id: true } });
+      // A team registered for a quiz stays, with its standings: quiz_registrations refuses the delete.
+      await tx.team.delete({ where: { id: teamId }, select: { id: true } }).catch((error: unknown) => {
+        if (isForeignKeyViolation(error)) throw conflict('The team is registered for a quiz: its last member cannot leave.');
+        throw error;
+      });
     } else {
       await removeMembership(tx, teamId, viewer.id);
     }
