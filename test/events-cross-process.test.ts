@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createItem, PAYMENT_DECLINED } from '../src/modules/inventory/inventory.service.js';
 import { STOCK_FEED_INTERVAL_MS } from '../src/modules/inventory/stock-feed.js';
 import { graphql } from './gql/index.js';
+import { signAccessToken } from '../src/modules/auth/auth.service.js';
 import { type Buyer, createBuyers } from './harness/users.js';
+import { insertTeams, questionsOf } from './helpers/quizzes.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { eventually, type LiveResult, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 import { type ListeningServer, type ServerProcess, spawnServer, stopAll } from './helpers/server-process.js';
@@ -57,6 +59,17 @@ const CrossRespond = `mutation CrossRespond($requestId: ID!, $accept: Boolean!) 
 const CrossTeamUpdated = `subscription CrossTeamUpdated($teamId: ID!) { teamUpdated(teamId: $teamId) { id memberCount } }`;
 const CrossJoinRequestUpdated = `subscription CrossJoinRequestUpdated { joinRequestUpdated { id status } }`;
 type TeamUpdate = { teamUpdated: { id: string; memberCount: number } };
+const CrossCreateQuiz = `mutation CrossCreateQuiz($input: CreateQuizInput!) { createQuiz(input: $input) { id } }`;
+const CrossAddQuestions = `mutation CrossAddQuestions($quizId: ID!, $questions: [QuizQuestionInput!]!) { addQuizQuestions(quizId: $quizId, questions: $questions) { id } }`;
+const CrossPublish = `mutation CrossPublish($id: ID!) { publishQuiz(id: $id) { id } }`;
+const CrossStart = `mutation CrossStart($id: ID!) { startQuiz(id: $id) { id } }`;
+const CrossRegisterTeam = `mutation CrossRegisterTeam($quizId: ID!, $teamId: ID!) { registerForQuiz(quizId: $quizId, teamId: $teamId) { id } }`;
+const CrossRequestQuestion = `mutation CrossRequestQuestion($quizId: ID!) { requestQuestion(quizId: $quizId, difficulty: EASY) { id } }`;
+const CrossSubmit = `mutation CrossSubmit($assignmentId: ID!, $choiceIndex: Int!) { submitAnswer(assignmentId: $assignmentId, choiceIndex: $choiceIndex) { id } }`;
+const CrossLeaderboard = `subscription CrossLeaderboard($quizId: ID!) { leaderboardUpdated(quizId: $quizId) { final quiz { status } entries { rank points team { id } } } }`;
+type BoardUpdate = {
+  leaderboardUpdated: { final: boolean; quiz: { status: string }; entries: Array<{ rank: number; points: number; team: { id: string } }> };
+};
 type RequestUpdate = { joinRequestUpdated: { id: string; status: string } };
 type StockUpdate = { stockChanged: { id: string; sku: string; stock: number; price: string; limitPerUser: number | null } };
 
@@ -337,6 +350,54 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
         { id: requestToJoin.id, status: 'ACCEPTED' },
       ]);
       expect(teamFeed.results[0]!.data?.teamUpdated).toEqual({ id: createTeam.id, memberCount: 1 });
+    } finally {
+      await onB.dispose();
+    }
+  }, 60_000);
+
+  it('a quiz played through API A moves the leaderboard watched on B; the worker process ends it: final, then complete', async () => {
+    const { db } = shop.services;
+    worker ??= await startWorker();
+    const adminRow = await db.user.findFirstOrThrow({ where: { role: 'ADMIN' }, select: { id: true } });
+    const adminToken = await signAccessToken(shop.services, { id: adminRow.id, role: 'ADMIN' });
+    const [leader, other] = await insertTeams(shop.services, database.url, 2);
+    const play = <T,>(query: string, variables: unknown, token: string) => post<T>(apiA.url, parse(query), variables, token);
+    const { createQuiz } = await play<{ createQuiz: { id: string } }>(
+      CrossCreateQuiz,
+      { input: { title: 'Cross-process quiz', maxTeams: 2, durationSeconds: 5 } },
+      adminToken,
+    );
+    await play(CrossAddQuestions, { quizId: createQuiz.id, questions: questionsOf('EASY', 3) }, adminToken);
+    await play(CrossPublish, { id: createQuiz.id }, adminToken);
+    for (const team of [leader!, other!]) await play(CrossRegisterTeam, { quizId: createQuiz.id, teamId: team.id }, team.owner.accessToken);
+    await play(CrossStart, { id: createQuiz.id }, adminToken);
+
+    const onB = wsClient(apiB.url, `Bearer ${other!.owner.accessToken}`);
+    try {
+      const board = onB.subscribe<BoardUpdate, unknown>(CrossLeaderboard, { quizId: createQuiz.id });
+      await board.waitForResults(1);
+      const { requestQuestion } = await play<{ requestQuestion: { id: string } }>(
+        CrossRequestQuestion,
+        { quizId: createQuiz.id },
+        leader!.owner.accessToken,
+      );
+      await play(CrossSubmit, { assignmentId: requestQuestion.id, choiceIndex: 1 }, leader!.owner.accessToken);
+      await eventually(
+        () => board.results.some((result) => result.data?.leaderboardUpdated.entries[0]?.points === 110),
+        'the answer on B',
+        20_000,
+      );
+      // No endQuiz: the end job, delayed to endsAt, runs in the worker process.
+      expect(await board.ended).toEqual({ completed: true });
+      const last = board.results.at(-1)!.data!.leaderboardUpdated;
+      expect(last).toEqual({
+        final: true,
+        quiz: { status: 'ENDED' },
+        entries: [
+          { rank: 1, points: 110, team: { id: leader!.id } },
+          { rank: 2, points: 100, team: { id: other!.id } },
+        ],
+      });
     } finally {
       await onB.dispose();
     }

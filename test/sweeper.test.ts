@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
 import { transfer } from '../src/modules/ledger/ledger.service.js';
+import { startQuiz } from '../src/modules/quizzes/quizzes.service.js';
 import { stalePageQuery } from '../src/core/jobs.js';
 import { startSweepers, sweeperLockKey } from '../src/infra/jobs/sweeper.js';
 import { ALL_SWEEPERS } from '../src/jobs.js';
@@ -56,6 +57,20 @@ describe.each(['redis', 'postgres'] as const)('the sweeper on the %s backend', (
     expect(settled.status).toBe('COMPLETED');
     expect((await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: to } })).balance).toBe(10_700n);
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+
+  it('ends a quiz whose end job was never enqueued, once it is SWEEP_AFTER_MS past its endsAt', async () => {
+    // startQuiz's own service call: the quiz is LIVE, the delayed end job that would follow never enqueued.
+    const quiz = await t.app.db.quiz.create({
+      data: { title: 'Swept quiz', maxTeams: 2, durationSeconds: 5, questionTimeLimitSeconds: 60, startingPoints: 100, status: 'OPEN' },
+    });
+    await startQuiz(t.app.services, quiz.id);
+    await t.app.db.quiz.update({ where: { id: quiz.id }, data: { endsAt: new Date(Date.now() - 100) } });
+    const ended = await waitFor(async () => {
+      const row = await t.app.db.quiz.findUniqueOrThrow({ where: { id: quiz.id } });
+      return row.status === 'ENDED' ? row : undefined;
+    }, 15_000);
+    expect(ended.status).toBe('ENDED');
   });
 
   it('provisions a user whose provisioning was never enqueued', async () => {
