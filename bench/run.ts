@@ -28,6 +28,10 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'teams browse / suggestions / join requests mix on one API, vs a bare-pg browse route; team invariants checked',
     load: () => import('./teams.js'),
   },
+  quiz: {
+    describe: 'quiz registrations, question requests and answers, and the final standings at thousands of watchers; vs the SQL functions on a pool',
+    load: () => import('./quiz.js'),
+  },
   peers: {
     describe: 'strategies(first: 20) on Switchyard vs PostGraphile 5, Mercurius + graphql-jit, bare pg and a bare route, same data',
     load: () => import('./peers.js'),
@@ -55,6 +59,8 @@ function usage(): string {
     '             Switchyard always compiled',
     'teams:       BENCH_USERS (2000), BENCH_TEAMS (400), BENCH_CLIENTS (100), BENCH_DURATION (s per phase, 30 here),',
     '             BENCH_WARMUP (5), BENCH_SEED (1), BENCH_LOG_LEVEL (default warn here), BENCH_SERVER, BENCH_PROFILE=1 (the API during the mix)',
+    'quiz:        BENCH_TEAMS (5000 registering), BENCH_PLAY_TEAMS (1000, of 3), BENCH_CLIENTS (100), BENCH_DURATION (30),',
+    '             BENCH_WATCHERS (5000), BENCH_DRIVERS (2), BENCH_LOG_LEVEL (default warn here), BENCH_SERVER',
     'flash-sale and fanout also take BENCH_SERVER=tsx|compiled and BENCH_PROFILE=1 (the API during the last sale round / the burst)',
   ].join('\n');
 }
