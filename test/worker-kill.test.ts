@@ -34,6 +34,11 @@ const TRANSFERS = 400;
 const JOB_ENV = { JOB_LOCK_MS: '5000', JOB_STALLED_INTERVAL_MS: '1000' };
 /** How often the worker is killed, each time under a burst of its own. */
 const KILLS = 3;
+/**
+ * More kills, up to this many in all, while none has yet caught the worker holding a settlement job: a batch
+ * lasts milliseconds, so a kill can land between two (on a busy machine three did, one after the other).
+ */
+const MAX_KILLS = 6;
 /** Every row a killed worker left is settled within JOB_LOCK_MS + 30 s of the kill (docs/invariants.md, "Sweepers"). */
 const RECOVERY_BOUND_MS = Number(JOB_ENV.JOB_LOCK_MS) + 30_000;
 /** The kill comes once this many of the burst's transfers have settled: the worker is demonstrably mid-run. */
@@ -128,7 +133,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
   const gql = <T>(query: string, variables: unknown, token?: string): Promise<GraphQLResponse<T>> =>
     injectGraphQL<T, unknown>(app!, query, variables, token);
 
-  it('settles every accepted transfer exactly once after each of three kills, within the bound, and the ledger invariants hold', async () => {
+  it('settles every accepted transfer exactly once after each of three kills (up to six, until one catches a held job), within the bound, and the ledger invariants hold', async () => {
     const db = app!.db;
     const first = await startWorker(config);
 
@@ -159,7 +164,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     let worker = first;
     const accepted: string[] = [];
     let orphanedRounds = 0;
-    for (let round = 1; round <= KILLS; round += 1) {
+    for (let round = 1; round <= KILLS || (orphanedRounds === 0 && round <= MAX_KILLS); round += 1) {
       const before = await stats();
       // The burst: TRANSFERS concurrent transfers in random directions, every tenth
       // larger than any balance can be; `results` fills as the answers come.
@@ -231,7 +236,7 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
       if (ledgerAtKill.active > 0) await waitForOutput(worker, /"msg":"job stalled; re-queued"/, 5_000);
       expect(errorLines(worker)).toEqual([]);
     }
-    // The stall check re-ran an orphaned settlement job in one round at least.
+    // The stall check re-ran an orphaned settlement job in one round at least (of at most MAX_KILLS).
     expect(orphanedRounds).toBeGreaterThan(0);
     expect(new Set(accepted).size).toBe(accepted.length);
 
