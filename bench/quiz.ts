@@ -303,6 +303,8 @@ export async function run(): Promise<unknown> {
   await shop.worker.stop();
   const postmasterPid = cluster.postmasterPid();
   const pool = new pg.Pool({ connectionString: shop.databaseUrl, max: 10 });
+  // The cluster stops at the end with the pool's connections still open.
+  pool.on('error', () => {});
   try {
     const seeded = await seed(shop, settings);
     const admin = seeded.adminToken;
@@ -368,10 +370,13 @@ export async function run(): Promise<unknown> {
 
     const output = { machine, settings, registration, registered, registrationCeiling, play, duplicates, playCeiling, ceilingDuplicates, fanout };
     print(output);
-    return await finishBenchRun(output, cluster);
-  } finally {
     await pool.end();
     await shop.stop();
+    return await finishBenchRun(output, cluster);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    await shop.stop();
+    throw error;
   }
 }
 

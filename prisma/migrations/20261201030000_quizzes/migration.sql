@@ -122,21 +122,20 @@ ALTER TABLE "quiz_registrations" ADD CONSTRAINT "quiz_registrations_quiz_id_fkey
 -- AddForeignKey
 ALTER TABLE "quiz_registrations" ADD CONSTRAINT "quiz_registrations_team_id_fkey" FOREIGN KEY ("team_id") REFERENCES "teams"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
--- AddForeignKey
-ALTER TABLE "question_assignments" ADD CONSTRAINT "question_assignments_quiz_id_fkey" FOREIGN KEY ("quiz_id") REFERENCES "quizzes"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
+-- AddForeignKey: through the registration, which refers to the quiz; no key of the quiz itself, whose row every
+-- new assignment would otherwise lock (KEY SHARE) — the hot row of a live quiz.
 ALTER TABLE "question_assignments" ADD CONSTRAINT "question_assignments_quiz_id_team_id_fkey" FOREIGN KEY ("quiz_id", "team_id") REFERENCES "quiz_registrations"("quiz_id", "team_id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "question_assignments" ADD CONSTRAINT "question_assignments_question_id_fkey" FOREIGN KEY ("question_id") REFERENCES "quiz_questions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The writes of a quiz's play, each one call (as team_request_to_join): the locks are taken and
--- released inside one statement, always in this order — the quiz's row, the team's registration,
--- then an assignment or a question. A request or an answer holds the quiz's row in KEY SHARE mode,
--- which the end's FOR UPDATE waits for: nothing is assigned or scored after a quiz ended. Outcomes
--- are returned, not raised: the service turns them into the contract's errors. Time is judged
--- with clock_timestamp() once the locks are held.
+-- released inside one statement, always in this order — the team's registration, then an
+-- assignment or a question. No play locks the quiz's row, which every play of a live quiz reads:
+-- the quiz's status is read after the registration's lock is held, and the end takes every
+-- registration's lock before it writes ENDED, so it waits for the plays in flight and the plays
+-- after it see ENDED. Outcomes are returned, not raised: the service turns them into the
+-- contract's errors. Time is judged with clock_timestamp() once the locks are held.
 
 -- quiz_register: 'registered', or 'team_not_found', 'forbidden' (not the team's owner),
 -- 'not_found' (no quiz, or a DRAFT for a non-admin), 'not_open', 'already', 'full'.
@@ -187,13 +186,14 @@ DECLARE
   v_now TIMESTAMPTZ;
   v_id TEXT := gen_random_uuid()::text;
 BEGIN
-  SELECT * INTO v_quiz FROM quizzes WHERE id = p_quiz_id FOR KEY SHARE;
-  IF NOT FOUND OR (v_quiz.status = 'DRAFT' AND NOT p_admin) THEN
-    RETURN QUERY SELECT 'not_found', NULL::text, NULL::text; RETURN;
-  END IF;
   SELECT team_id INTO v_team FROM team_members WHERE user_id = p_viewer_id;
   IF v_team IS NOT NULL THEN
     SELECT points INTO v_points FROM quiz_registrations WHERE quiz_id = p_quiz_id AND team_id = v_team FOR NO KEY UPDATE;
+  END IF;
+  -- After the registration's lock: a quiz that ended meanwhile reads ENDED here.
+  SELECT * INTO v_quiz FROM quizzes WHERE id = p_quiz_id;
+  IF NOT FOUND OR (v_quiz.status = 'DRAFT' AND NOT p_admin) THEN
+    RETURN QUERY SELECT 'not_found', NULL::text, NULL::text; RETURN;
   END IF;
   v_now := clock_timestamp();
   IF v_quiz.status <> 'LIVE' OR v_now >= v_quiz.ends_at THEN
@@ -252,8 +252,9 @@ BEGIN
   IF p_choice >= cardinality(v_question.choices) THEN
     RETURN QUERY SELECT 'bad_choice', v_assignment.quiz_id, NULL::text; RETURN;
   END IF;
-  SELECT * INTO v_quiz FROM quizzes WHERE id = v_assignment.quiz_id FOR KEY SHARE;
   PERFORM 1 FROM quiz_registrations WHERE quiz_id = v_assignment.quiz_id AND team_id = v_assignment.team_id FOR NO KEY UPDATE;
+  -- After the registration's lock: a quiz that ended meanwhile reads ENDED here.
+  SELECT * INTO v_quiz FROM quizzes WHERE id = v_assignment.quiz_id;
   SELECT * INTO v_assignment FROM question_assignments WHERE id = p_assignment_id FOR UPDATE;
   v_now := clock_timestamp();
   IF v_quiz.status <> 'LIVE' OR v_now >= v_quiz.ends_at THEN
@@ -285,7 +286,8 @@ $$;
 
 -- quiz_end: 'ended' (it was LIVE: now ENDED, its OPEN assignments EXPIRED), or 'not_found',
 -- 'already' (ENDED before), 'not_live' (DRAFT or OPEN), 'not_due' (p_due_only and endsAt is
--- still ahead: the end job came early). FOR UPDATE waits for the requests and answers in flight.
+-- still ahead: the end job came early). Every registration's lock, taken in team order, waits for
+-- the plays in flight and holds back the next ones until the end has committed.
 CREATE FUNCTION quiz_end(p_quiz_id TEXT, p_due_only BOOLEAN)
 RETURNS TEXT
 LANGUAGE plpgsql AS $$
@@ -297,8 +299,10 @@ BEGIN
   IF NOT FOUND THEN RETURN 'not_found'; END IF;
   IF v_quiz.status = 'ENDED' THEN RETURN 'already'; END IF;
   IF v_quiz.status <> 'LIVE' THEN RETURN 'not_live'; END IF;
+  IF p_due_only AND clock_timestamp() < v_quiz.ends_at THEN RETURN 'not_due'; END IF;
+  PERFORM 1 FROM quiz_registrations WHERE quiz_id = p_quiz_id ORDER BY team_id FOR NO KEY UPDATE;
+  -- After the plays in flight: every one of them was judged before this.
   v_now := clock_timestamp();
-  IF p_due_only AND v_now < v_quiz.ends_at THEN RETURN 'not_due'; END IF;
   UPDATE quizzes SET status = 'ENDED', ends_at = LEAST(ends_at, v_now), updated_at = now() WHERE id = p_quiz_id;
   UPDATE question_assignments SET status = 'EXPIRED' WHERE quiz_id = p_quiz_id AND status = 'OPEN';
   RETURN 'ended';

@@ -102,7 +102,12 @@ builder.prismaObject('QuizQuestion', {
 builder.prismaObject('QuestionAssignment', {
   fields: (t) => ({
     id: t.exposeID('id'),
-    quiz: t.relation('quiz'),
+    quiz: t.prismaField({
+      type: 'Quiz',
+      select: { quizId: true },
+      // Prisma batches the findUnique calls of one tick into one statement.
+      resolve: (query, assignment, _args, context) => context.db.quiz.findUniqueOrThrow({ ...query, where: { id: assignment.quizId } }),
+    }),
     team: t.prismaField({
       type: 'Team',
       select: { teamId: true },
