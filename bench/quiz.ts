@@ -51,7 +51,9 @@ import {
   table,
   tail,
   TSX_IMPORT,
+  waitForFile,
 } from './lib.js';
+import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { finishBenchRun, graphql, KeepAliveConnection, type Shop, startBenchRun, startShop } from './system.js';
 
 const TARGETS = { registrationsPerSecond: 1500, registrationP95Ms: 100, assignmentsPerSecond: 1000, assignmentP99Ms: 100, finalP99Ms: 1000 };
@@ -299,7 +301,21 @@ export async function run(): Promise<unknown> {
   log(`quiz: ${settings.teams} registering teams, ${settings.playTeams} × 3 playing, ${settings.clients} clients, ${settings.durationSeconds} s, ${settings.watchers} watchers`);
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load ${machine.loadavg}`);
   const { root, dist, cluster } = await startBenchRun('quiz');
-  const shop = await startShop({ cluster, root, name: 'quiz', backend: 'postgres', logLevel: settings.logLevel, dist });
+  // BENCH_PROFILE=a, b and/or c (comma-separated): a CPU profile of the API during those phases.
+  const profiled = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean));
+  const profileOut = profiled.size > 0 ? join(root, 'api-profile') : undefined;
+  let profiles = 0;
+  const profile = async <T>(phase: 'a' | 'b' | 'c', work: () => Promise<T>): Promise<T> => {
+    if (!profileOut || !profiled.has(phase)) return work();
+    process.kill(shop.api.pid, 'SIGUSR2');
+    const result = await work();
+    process.kill(shop.api.pid, 'SIGUSR2');
+    const file = `${profileOut}-${++profiles}.cpuprofile`;
+    await waitForFile(file, 30_000);
+    process.stdout.write(`\nCPU profile of the API during (${phase}), ${file}\n${formatSummary(summarizeProfile(file, 25))}\n`);
+    return result;
+  };
+  const shop = await startShop({ cluster, root, name: 'quiz', backend: 'postgres', logLevel: settings.logLevel, dist, profileOut });
   await shop.worker.stop();
   const postmasterPid = cluster.postmasterPid();
   const pool = new pg.Pool({ connectionString: shop.databaseUrl, max: 10 });
@@ -336,7 +352,9 @@ export async function run(): Promise<unknown> {
     // (a) Registrations.
     const registrationQuiz = await newQuiz('Registrations', settings.teams, 'OPEN');
     log(`(a) ${settings.teams} registrations through the API from ${settings.clients} clients …`);
-    const registration = await measure('registrations, API', { kind: 'register', quizId: registrationQuiz, clients: settings.clients, teams: seeded.registering, durationSeconds: 0 });
+    const registration = await profile('a', () =>
+      measure('registrations, API', { kind: 'register', quizId: registrationQuiz, clients: settings.clients, teams: seeded.registering, durationSeconds: 0 }),
+    );
     const [registered] = (await shop.db.query<{ n: number; counter: number }>(
       'SELECT (SELECT count(*)::int FROM quiz_registrations WHERE quiz_id = $1) AS n, registered_teams AS counter FROM quizzes WHERE id = $1',
       [registrationQuiz],
@@ -352,7 +370,9 @@ export async function run(): Promise<unknown> {
     const playQuiz = await newQuiz('Play', settings.playTeams, 'LIVE');
     await prepareQuestions(shop.db, playQuiz, seeded.playing, Math.ceil(settings.durationSeconds * 4000));
     log(`(b) ${settings.playTeams} teams × 3 requesting and answering for ${settings.durationSeconds} s …`);
-    const play = await measure('requests, API', { kind: 'play', quizId: playQuiz, clients: settings.clients, teams: seeded.playing, durationSeconds: settings.durationSeconds });
+    const play = await profile('b', () =>
+      measure('requests, API', { kind: 'play', quizId: playQuiz, clients: settings.clients, teams: seeded.playing, durationSeconds: settings.durationSeconds }),
+    );
     const duplicates = await noDuplicates(shop.db, playQuiz);
     const playCeilingQuiz = await newQuiz('Play, ceiling', settings.playTeams, 'LIVE');
     await prepareQuestions(shop.db, playCeilingQuiz, seeded.playing, Math.ceil(settings.durationSeconds * 4000));
@@ -366,7 +386,7 @@ export async function run(): Promise<unknown> {
     const ceilingDuplicates = await noDuplicates(shop.db, playCeilingQuiz);
 
     // (c) Fan-out of the final standings.
-    const fanout = await watch(shop, settings, playQuiz, seeded, admin);
+    const fanout = await watch(shop, settings, playQuiz, seeded, admin, (work) => profile('c', work));
 
     const output = { machine, settings, registration, registered, registrationCeiling, play, duplicates, playCeiling, ceilingDuplicates, fanout };
     print(output);
@@ -532,7 +552,14 @@ async function noDuplicates(db: pg.Client, quizId: string) {
 }
 
 /** (c): watchers, a trickle of answers, then endQuiz; the time to the final standings at each watcher. */
-async function watch(shop: Shop, settings: Settings, quizId: string, seeded: Seeded, admin: string) {
+async function watch(
+  shop: Shop,
+  settings: Settings,
+  quizId: string,
+  seeded: Seeded,
+  admin: string,
+  profile: (work: () => Promise<void>) => Promise<void>,
+) {
   const wsUrl = `${shop.apiUrl.replace(/^http/, 'ws')}/graphql`;
   const idleRss = readRss(shop.api.pid) ?? 0;
   const share = Math.ceil(settings.watchers / settings.drivers);
@@ -573,9 +600,14 @@ async function watch(shop: Shop, settings: Settings, quizId: string, seeded: See
       describe: () => `its log ends:\n${tail(shop.apiLog)}`,
     });
     const answersPerSecond = (JSON.parse(trickle.trim().split('\n').pop() ?? '{}') as DriverResult).operations.submitAnswer?.ok ?? 0;
-    const endSent = epochMs();
-    await graphql(shop.graphqlUrl, 'mutation ($id: ID!) { endQuiz(id: $id) { id } }', { id: quizId }, admin);
-    const results = await Promise.all(outputs);
+    let endSent = 0;
+    let results: WatchersResult[] = [];
+    await profile(async () => {
+      endSent = epochMs();
+      await graphql(shop.graphqlUrl, 'mutation ($id: ID!) { endQuiz(id: $id) { id } }', { id: quizId }, admin);
+      log(`(c) endQuiz answered in ${(epochMs() - endSent).toFixed(0)} ms`);
+      results = await Promise.all(outputs);
+    });
     const delays: number[] = [];
     let missing = 0;
     const events: number[] = [];
