@@ -12,6 +12,7 @@ import { AppError, isGraphQLError } from '../core/errors.js';
 import { viewerFromAuthorization } from '../modules/auth/auth.service.js';
 import { graphqlRuntime } from '../infra/graphql-runtime.js';
 import type { Metrics } from '../infra/metrics.js';
+import { sharedFrames } from './ws-frames.js';
 
 /**
  * GraphQL over WebSocket (graphql-ws, `graphql-transport-ws`) on the HTTP
@@ -85,7 +86,9 @@ export function attachGraphQLWebSocket(options: {
   };
   options.server.on('upgrade', onUpgrade);
 
+  const frames = sharedFrames();
   wss.on('connection', (socket: WebSocket) => {
+    frames.attach(socket);
     metrics.wsConnections.inc();
     socket.once('close', () => metrics.wsConnections.dec());
   });
@@ -101,6 +104,7 @@ export function attachGraphQLWebSocket(options: {
     {
       // Never send an internal error's message in a close reason.
       isProd: true,
+      jsonMessageReplacer: frames.replacer,
       execute: (args) => envelopes.get(args as object)!.execute(args as ExecutionArgs),
       subscribe: (args) => envelopes.get(args as object)!.subscribe(args as ExecutionArgs),
 
@@ -190,8 +194,9 @@ export function attachGraphQLWebSocket(options: {
       },
 
       // Yoga marks parse and validation errors with HTTP details; they mean nothing here.
+      // Without errors, the result itself: a shared result is then one payload object for every socket (ws-frames.ts).
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => forWs(error).toJSON()) } : undefined,
+        result.errors ? { ...result, errors: result.errors.map((error) => forWs(error).toJSON()) } : result,
     },
     wss,
     config.wsKeepAliveMs,

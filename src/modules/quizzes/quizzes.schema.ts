@@ -233,8 +233,8 @@ builder.mutationFields((t) => ({
       'The team’s owner; the quiz OPEN and the team not registered yet (else CONFLICT), with room (else CAPACITY_REACHED).',
     authScopes: { loggedIn: true },
     args: { quizId: t.arg.id({ required: true }), teamId: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) =>
-      registerForQuiz(context, requireViewer(context), String(args.quizId), String(args.teamId), query),
+    resolve: (_query, _root, args, context) =>
+      registerForQuiz(context, requireViewer(context), String(args.quizId), String(args.teamId)),
   }),
   requestQuestion: t.prismaField({
     type: 'QuestionAssignment',
@@ -243,8 +243,7 @@ builder.mutationFields((t) => ({
       '(else CONFLICT); the cost is taken now (INSUFFICIENT_POINTS); NO_QUESTIONS_LEFT when none of that difficulty is left.',
     authScopes: { loggedIn: true },
     args: { quizId: t.arg.id({ required: true }), difficulty: t.arg({ type: DifficultyEnum, required: true }) },
-    resolve: (query, _root, args, context) =>
-      requestQuestion(context, requireViewer(context), String(args.quizId), args.difficulty, query),
+    resolve: (_query, _root, args, context) => requestQuestion(context, requireViewer(context), String(args.quizId), args.difficulty),
   }),
   submitAnswer: t.prismaField({
     type: 'QuestionAssignment',
@@ -256,8 +255,8 @@ builder.mutationFields((t) => ({
       assignmentId: t.arg.id({ required: true }),
       choiceIndex: t.arg.int({ required: true, validate: choiceIndexSchema }),
     },
-    resolve: (query, _root, args, context) =>
-      submitAnswer(context, requireViewer(context), String(args.assignmentId), args.choiceIndex, query),
+    resolve: (_query, _root, args, context) =>
+      submitAnswer(context, requireViewer(context), String(args.assignmentId), args.choiceIndex),
   }),
 }));
 
