@@ -32,6 +32,9 @@ const envSchema = z.object({
   JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(5_000),
   SWEEP_AFTER_MS: z.coerce.number().int().min(1000).max(86_400_000).default(30_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  DB_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   JWT_SECRET: optionalString,
   ADMIN_EMAIL: z.string().trim().toLowerCase().email().default('admin@switchyard.local'),
   ADMIN_PASSWORD: optionalString,
@@ -76,6 +79,12 @@ export interface Config {
   /** Rows left PENDING longer than this are re-delivered by the sweeper, which runs every sweepIntervalMs. */
   sweepAfterMs: number;
   sweepIntervalMs: number;
+  /** The API's database sessions cancel a statement running longer than this (PostgreSQL's statement_timeout). */
+  dbStatementTimeoutMs: number;
+  /** How long getting a pooled database connection may take before the request is UNAVAILABLE. */
+  dbConnectTimeoutMs: number;
+  /** An idle pooled connection is closed after this. */
+  dbIdleTimeoutMs: number;
   jwtSecret: string;
   adminEmail: string;
   adminPassword: string | undefined;
@@ -158,6 +167,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     sweepAfterMs: e.SWEEP_AFTER_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dbIdleTimeoutMs: e.DB_IDLE_TIMEOUT_MS,
     jwtSecret,
     adminEmail: e.ADMIN_EMAIL,
     adminPassword: e.ADMIN_PASSWORD,

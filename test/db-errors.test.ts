@@ -1,7 +1,9 @@
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawQuerySqlState, retryOnWriteConflict } from '../src/core/errors.js';
 import { closeDb, createDb, type Db, poolOf } from '../src/infra/db.js';
+import { isOutage } from '../src/infra/outage.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/database.js';
 import { memoryLogger } from './helpers/logs.js';
 
@@ -100,6 +102,41 @@ describe('the pool under a client', () => {
       expect((await poolOf(fresh).query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
     } finally {
       await closeDb(fresh);
+    }
+  });
+});
+
+describe('the bounds on a pooled connection', () => {
+  it('statement_timeout: every session of the pool cancels a statement running longer, through Prisma and the pool', async () => {
+    const bounded = createDb(database.url, 2, undefined, { statementTimeoutMs: 300 });
+    try {
+      const shown = await poolOf(bounded).query<{ statement_timeout: string }>('SHOW statement_timeout');
+      expect(shown.rows[0]!.statement_timeout).toBe('300ms');
+      const viaPrisma = await bounded.$queryRawUnsafe('SELECT pg_sleep(2)').catch((error: unknown) => error);
+      const viaPool = await poolOf(bounded).query('SELECT pg_sleep(2)').catch((error: unknown) => error);
+      // 57014 query_canceled: PostgreSQL's own cancellation, not a client-side timer.
+      expect(rawQuerySqlState(viaPrisma)).toBe('57014');
+      expect(rawQuerySqlState(viaPool)).toBe('57014');
+      // Shorter statements are untouched.
+      expect((await poolOf(bounded).query('SELECT pg_sleep(0.05), 1 AS one')).rows[0]!.one).toBe(1);
+    } finally {
+      await closeDb(bounded);
+    }
+  });
+
+  it('a database that accepts connections and never answers: getting one fails after connectTimeoutMs, as an outage', async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const stuck = createDb(`postgresql://nobody:nothing@127.0.0.1:${port}/none`, 1, undefined, { connectTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      const error = await poolOf(stuck).query('SELECT 1').catch((caught: unknown) => caught);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(isOutage(error)).toBe(true);
+    } finally {
+      await closeDb(stuck).catch(() => {});
+      silent.close();
     }
   });
 });

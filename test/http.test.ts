@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type App, buildApp } from '../src/http/app.js';
+import { poolOf } from '../src/infra/db.js';
 import { EVENTS_CHANNEL } from '../src/infra/events/transports/postgres.js';
 import { appBehindRedisProxy, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
@@ -111,6 +112,14 @@ describe('request bodies (real listening server)', () => {
       expect(body.errors.length).toBeGreaterThan(0);
     },
   );
+});
+
+describe('the API\'s database sessions', () => {
+  it('carry DB_STATEMENT_TIMEOUT_MS as their statement_timeout (15 s by default)', async () => {
+    const { rows } = await poolOf(t.app.db).query<{ statement_timeout: string }>('SHOW statement_timeout');
+    expect(rows[0]!.statement_timeout).toBe('15s');
+    expect(t.config.dbStatementTimeoutMs).toBe(15_000);
+  });
 });
 
 describe('request ids', () => {

@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   );
 
   const started = (async () => {
-    db = createDb(config.databaseUrl!, undefined, log);
+    // No statement_timeout: a job may run a long statement (a batch settling a backlog), and its lock bounds the job.
+    db = createDb(config.databaseUrl!, undefined, log, {
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      idleTimeoutMs: config.dbIdleTimeoutMs,
+    });
     queues = await createQueues({ config, log, databaseUrl: config.databaseUrl! }, { queueNames: QUEUE_NAMES });
     const metrics = createMetrics({ queues });
     // Jobs publish their results (transactionUpdated, …) to the API processes' subscribers; a worker never listens.

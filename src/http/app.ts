@@ -74,7 +74,11 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   const databaseUrl = options.databaseUrl ?? config.databaseUrl;
   if (!databaseUrl) throw new Error('buildApp needs a database URL');
   const log = options.logger ?? createLogger(config.logLevel);
-  const db = createDb(databaseUrl, undefined, log);
+  const db = createDb(databaseUrl, undefined, log, {
+    connectTimeoutMs: config.dbConnectTimeoutMs,
+    idleTimeoutMs: config.dbIdleTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+  });
   // Opened by ready(): building the app connects to nothing.
   const queues = deferredQueues({ config, log, databaseUrl }, { ...options.queues, queueNames: QUEUE_NAMES });
   // Queue counts on scrape; inline workers report their job timings to metrics.jobs.

@@ -13,12 +13,30 @@ export type Db = PrismaClient<never, typeof SECRET_COLUMNS>;
 
 const pools = new WeakMap<Db, pg.Pool>();
 
+/** Bounds on the pool's connections (Config's dbConnectTimeoutMs, dbIdleTimeoutMs, dbStatementTimeoutMs). */
+export interface PoolTimeouts {
+  /** Getting a connection (a new one, or a free one of a full pool) fails after this. */
+  connectTimeoutMs?: number;
+  /** An idle connection is closed after this. */
+  idleTimeoutMs?: number;
+  /** The sessions' statement_timeout: PostgreSQL cancels a statement running longer. Unset: none. */
+  statementTimeoutMs?: number;
+}
+
 /**
  * One Prisma client per process, on a node-postgres pool through the driver
- * adapter. The pool is ours (see poolOf): closeDb ends it.
+ * adapter. The pool is ours (see poolOf): closeDb ends it. With `timeouts`, no
+ * request waits for a connection, or holds one with a statement, without bound.
  */
-export function createDb(databaseUrl: string, poolSize = 10, log?: Logger): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+export function createDb(databaseUrl: string, poolSize = 10, log?: Logger, timeouts: PoolTimeouts = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    ...(timeouts.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: timeouts.connectTimeoutMs }),
+    ...(timeouts.idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: timeouts.idleTimeoutMs }),
+    // Sent with each new connection's start-up: every session of the pool has it, Prisma's and ours.
+    ...(timeouts.statementTimeoutMs === undefined ? {} : { statement_timeout: timeouts.statementTimeoutMs }),
+  });
   // An idle connection the server closed (a restart, pg_terminate_backend) is
   // dropped by the pool; without a listener its error would end the process.
   // The adapter adds one only once Prisma first connects, and purchases may
