@@ -309,11 +309,31 @@ describe('registerForQuiz', () => {
     );
     expect(results.filter((result) => result.data?.registerForQuiz).length).toBe(30);
     expect(results.flatMap(codes).sort()).toEqual(Array(15).fill('CAPACITY_REACHED'));
-    const [row] = await sql<{ registered_teams: number; rows: number }>(
-      'SELECT registered_teams, (SELECT count(*)::int FROM quiz_registrations WHERE quiz_id = $1) AS rows FROM quizzes WHERE id = $1',
+    const [row] = await sql<{ rows: number; taken: number; seats: number }>(
+      `SELECT (SELECT count(*)::int FROM quiz_registrations WHERE quiz_id = $1) AS rows,
+              (SELECT count(*)::int FROM quiz_seats WHERE quiz_id = $1 AND team_id IS NOT NULL) AS taken,
+              (SELECT count(*)::int FROM quiz_seats WHERE quiz_id = $1) AS seats`,
       [quiz.id],
     );
-    expect(row).toEqual({ registered_teams: 30, rows: 30 });
+    expect(row).toEqual({ rows: 30, taken: 30, seats: 30 });
+    expect(data(await t.gql(GetQuiz, { id: quiz.id }, racing[0]!.owner.accessToken)).quiz!.registeredTeams).toBe(30);
+  });
+
+  it('registrations racing startQuiz: each one lands before the start or is CONFLICT, none after', async () => {
+    const racing = await teams(40);
+    const quiz = await openQuiz({ maxTeams: 40 });
+    const registering = racing.map((team) => t.gql(Register, { quizId: quiz.id, teamId: team.id }, team.owner.accessToken));
+    const started = t.gql(Start, { id: quiz.id }, (await adminSession()).accessToken);
+    const results = await Promise.all(registering);
+    expect(data(await started).startQuiz.status).toBe('LIVE');
+    expect(results.flatMap(codes).every((code) => code === 'CONFLICT')).toBe(true);
+    const [row] = await sql<{ registered: number; after: number }>(
+      `SELECT count(*)::int AS registered, count(*) FILTER (WHERE r.registered_at >= q.started_at)::int AS after
+         FROM quiz_registrations r JOIN quizzes q ON q.id = r.quiz_id WHERE r.quiz_id = $1`,
+      [quiz.id],
+    );
+    expect(row!.after).toBe(0);
+    expect(row!.registered).toBe(results.filter((result) => result.data).length);
   });
 });
 

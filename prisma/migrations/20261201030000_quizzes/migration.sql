@@ -1,5 +1,6 @@
 -- Quizzes (docs/invariants.md, "Quizzes"): every rule that must hold under concurrency is held
--- here — registrations within maxTeams (a counter changed under the quiz's row lock, and a CHECK),
+-- here — registrations within maxTeams (one seat row per place, made when the quiz opens, each
+-- taken once),
 -- one OPEN assignment per team (a partial unique index), each question to one team ever (the
 -- question's `assigned` flag, set once, and a unique index on the question within its quiz),
 -- points never negative (a CHECK).
@@ -19,7 +20,6 @@ CREATE TABLE "quizzes" (
     "title" TEXT NOT NULL,
     "status" "QuizStatus" NOT NULL DEFAULT 'DRAFT',
     "max_teams" INTEGER NOT NULL,
-    "registered_teams" INTEGER NOT NULL DEFAULT 0,
     "duration_seconds" INTEGER NOT NULL,
     "question_time_limit_seconds" INTEGER NOT NULL,
     "starting_points" INTEGER NOT NULL,
@@ -30,7 +30,6 @@ CREATE TABLE "quizzes" (
 
     CONSTRAINT "quizzes_pkey" PRIMARY KEY ("id"),
     CONSTRAINT "quizzes_max_teams_check" CHECK ("max_teams" BETWEEN 2 AND 10000),
-    CONSTRAINT "quizzes_registered_teams_check" CHECK ("registered_teams" BETWEEN 0 AND "max_teams"),
     CONSTRAINT "quizzes_duration_seconds_check" CHECK ("duration_seconds" BETWEEN 5 AND 86400),
     CONSTRAINT "quizzes_question_time_limit_seconds_check" CHECK ("question_time_limit_seconds" BETWEEN 1 AND 3600),
     CONSTRAINT "quizzes_starting_points_check" CHECK ("starting_points" BETWEEN 0 AND 1000000),
@@ -54,10 +53,21 @@ CREATE TABLE "quiz_questions" (
     CONSTRAINT "quiz_questions_answer_index_check" CHECK ("answer_index" >= 0 AND "answer_index" < cardinality("choices"))
 );
 
+-- CreateTable: the places of an OPEN quiz, max_teams of them, made when it opens; a registration
+-- takes a free one (team_id set once, never cleared), so there are never more than max_teams.
+CREATE TABLE "quiz_seats" (
+    "quiz_id" TEXT NOT NULL,
+    "seat" INTEGER NOT NULL,
+    "team_id" TEXT,
+
+    CONSTRAINT "quiz_seats_pkey" PRIMARY KEY ("quiz_id","seat")
+);
+
 -- CreateTable
 CREATE TABLE "quiz_registrations" (
     "quiz_id" TEXT NOT NULL,
     "team_id" TEXT NOT NULL,
+    "seat" INTEGER NOT NULL,
     "points" INTEGER NOT NULL,
     "points_changed_at" TIMESTAMPTZ(3) NOT NULL,
     "registered_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -99,6 +109,15 @@ CREATE INDEX "quizzes_status_created_at_id_idx" ON "quizzes"("status", "created_
 CREATE INDEX "quiz_questions_unassigned_idx" ON "quiz_questions"("quiz_id", "difficulty", "id") WHERE NOT assigned;
 
 -- CreateIndex
+CREATE UNIQUE INDEX "quiz_seats_quiz_id_team_id_key" ON "quiz_seats"("quiz_id", "team_id");
+
+-- CreateIndex
+CREATE INDEX "quiz_seats_free_idx" ON "quiz_seats"("quiz_id", "seat") WHERE team_id IS NULL;
+
+-- CreateIndex
+CREATE UNIQUE INDEX "quiz_registrations_quiz_id_seat_key" ON "quiz_registrations"("quiz_id", "seat");
+
+-- CreateIndex
 CREATE INDEX "quiz_registrations_standings_idx" ON "quiz_registrations"("quiz_id", "points" DESC, "points_changed_at", "registered_at", "team_id");
 
 -- CreateIndex
@@ -117,7 +136,14 @@ CREATE INDEX "question_assignments_quiz_id_team_id_assigned_at_idx" ON "question
 ALTER TABLE "quiz_questions" ADD CONSTRAINT "quiz_questions_quiz_id_fkey" FOREIGN KEY ("quiz_id") REFERENCES "quizzes"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
-ALTER TABLE "quiz_registrations" ADD CONSTRAINT "quiz_registrations_quiz_id_fkey" FOREIGN KEY ("quiz_id") REFERENCES "quizzes"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "quiz_seats" ADD CONSTRAINT "quiz_seats_quiz_id_fkey" FOREIGN KEY ("quiz_id") REFERENCES "quizzes"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "quiz_seats" ADD CONSTRAINT "quiz_seats_team_id_fkey" FOREIGN KEY ("team_id") REFERENCES "teams"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey: through the seat, which refers to the quiz; no key of the quiz itself, whose row every
+-- registration would otherwise lock (KEY SHARE) — the hot row of an open quiz.
+ALTER TABLE "quiz_registrations" ADD CONSTRAINT "quiz_registrations_quiz_id_seat_fkey" FOREIGN KEY ("quiz_id", "seat") REFERENCES "quiz_seats"("quiz_id", "seat") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "quiz_registrations" ADD CONSTRAINT "quiz_registrations_team_id_fkey" FOREIGN KEY ("team_id") REFERENCES "teams"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
@@ -138,35 +164,83 @@ ALTER TABLE "question_assignments" ADD CONSTRAINT "question_assignments_question
 -- contract's errors. Time is judged with clock_timestamp() once the locks are held.
 
 -- quiz_register: 'registered', or 'team_not_found', 'forbidden' (not the team's owner),
--- 'not_found' (no quiz, or a DRAFT for a non-admin), 'not_open', 'already', 'full'.
+-- 'not_found' (no quiz, or a DRAFT for a non-admin), 'not_open', 'already', 'full'. The team takes a
+-- free seat: SKIP LOCKED, so registrations of one quiz neither wait on each other nor on its row;
+-- quiz_start locks every seat before the quiz goes LIVE, so the status read after the seat's lock
+-- is the one that counts.
 CREATE FUNCTION quiz_register(p_quiz_id TEXT, p_team_id TEXT, p_viewer_id TEXT, p_admin BOOLEAN)
 RETURNS TEXT
 LANGUAGE plpgsql AS $$
 DECLARE
   v_quiz quizzes%ROWTYPE;
   v_role "TeamRole";
+  v_seat INTEGER;
 BEGIN
   PERFORM 1 FROM teams WHERE id = p_team_id;
   IF NOT FOUND THEN RETURN 'team_not_found'; END IF;
   SELECT role INTO v_role FROM team_members WHERE team_id = p_team_id AND user_id = p_viewer_id;
   IF v_role IS DISTINCT FROM 'OWNER' THEN RETURN 'forbidden'; END IF;
-  SELECT * INTO v_quiz FROM quizzes WHERE id = p_quiz_id FOR NO KEY UPDATE;
+  SELECT * INTO v_quiz FROM quizzes WHERE id = p_quiz_id;
   IF NOT FOUND OR (v_quiz.status = 'DRAFT' AND NOT p_admin) THEN RETURN 'not_found'; END IF;
   IF v_quiz.status <> 'OPEN' THEN RETURN 'not_open'; END IF;
-  -- Under the quiz's lock, which every registration for it takes: the check and the count are exact.
   IF EXISTS (SELECT 1 FROM quiz_registrations WHERE quiz_id = p_quiz_id AND team_id = p_team_id) THEN
     RETURN 'already';
   END IF;
-  IF v_quiz.registered_teams >= v_quiz.max_teams THEN RETURN 'full'; END IF;
+  SELECT seat INTO v_seat FROM quiz_seats WHERE quiz_id = p_quiz_id AND team_id IS NULL
+   ORDER BY seat LIMIT 1 FOR UPDATE SKIP LOCKED;
+  IF v_seat IS NULL THEN
+    -- Every free seat is being taken (or the start holds them all): wait for one, rather than answer
+    -- 'full' while a registration that will give its seat back is in flight.
+    SELECT seat INTO v_seat FROM quiz_seats WHERE quiz_id = p_quiz_id AND team_id IS NULL
+     ORDER BY seat LIMIT 1 FOR UPDATE;
+  END IF;
+  -- Under the seat's lock: a quiz that went LIVE meanwhile reads LIVE here.
+  IF (SELECT status FROM quizzes WHERE id = p_quiz_id) <> 'OPEN' THEN RETURN 'not_open'; END IF;
+  IF v_seat IS NULL THEN RETURN 'full'; END IF;
   BEGIN
-    UPDATE quizzes SET registered_teams = registered_teams + 1, updated_at = now() WHERE id = p_quiz_id;
-    INSERT INTO quiz_registrations (quiz_id, team_id, points, points_changed_at, registered_at)
-      VALUES (p_quiz_id, p_team_id, v_quiz.starting_points, clock_timestamp(), clock_timestamp());
+    UPDATE quiz_seats SET team_id = p_team_id WHERE quiz_id = p_quiz_id AND seat = v_seat;
+    INSERT INTO quiz_registrations (quiz_id, team_id, seat, points, points_changed_at, registered_at)
+      VALUES (p_quiz_id, p_team_id, v_seat, v_quiz.starting_points, clock_timestamp(), clock_timestamp());
   EXCEPTION
+    -- The same team registering twice at once: the second finds the first's seat or registration.
+    WHEN unique_violation THEN RETURN 'already';
     -- The team was disbanded since it was read.
     WHEN foreign_key_violation THEN RETURN 'team_not_found';
   END;
   RETURN 'registered';
+END
+$$;
+
+-- quiz_open: DRAFT → OPEN with its max_teams seats; false when it was not a DRAFT.
+CREATE FUNCTION quiz_open(p_quiz_id TEXT)
+RETURNS BOOLEAN
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_max INTEGER;
+BEGIN
+  UPDATE quizzes SET status = 'OPEN', updated_at = now() WHERE id = p_quiz_id AND status = 'DRAFT'
+    RETURNING max_teams INTO v_max;
+  IF NOT FOUND THEN RETURN false; END IF;
+  INSERT INTO quiz_seats (quiz_id, seat) SELECT p_quiz_id, n FROM generate_series(1, v_max) AS n;
+  RETURN true;
+END
+$$;
+
+-- quiz_start: OPEN → LIVE, endsAt = now + duration; NULL when it was not OPEN. Every seat's lock
+-- first: the registrations in flight finish before it, and the ones after it read LIVE.
+CREATE FUNCTION quiz_start(p_quiz_id TEXT)
+RETURNS TIMESTAMPTZ
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_ends TIMESTAMPTZ;
+BEGIN
+  PERFORM 1 FROM quizzes WHERE id = p_quiz_id AND status = 'OPEN' FOR UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  PERFORM 1 FROM quiz_seats WHERE quiz_id = p_quiz_id ORDER BY seat FOR UPDATE;
+  UPDATE quizzes SET status = 'LIVE', started_at = now(), updated_at = now(),
+         ends_at = now() + make_interval(secs => duration_seconds)
+   WHERE id = p_quiz_id RETURNING ends_at INTO v_ends;
+  RETURN v_ends;
 END
 $$;
 

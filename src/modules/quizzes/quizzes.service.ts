@@ -86,7 +86,7 @@ type AssignmentQuery = { select?: Prisma.QuestionAssignmentSelect; include?: Pri
 
 const prepared = preparedStatements('quizzes');
 
-const QUIZ_COLUMNS = `"id", "title", "status"::text AS "status", "max_teams" AS "maxTeams", "registered_teams" AS "registeredTeams",
+const QUIZ_COLUMNS = `"id", "title", "status"::text AS "status", "max_teams" AS "maxTeams",
   "duration_seconds" AS "durationSeconds", "question_time_limit_seconds" AS "questionTimeLimitSeconds",
   "starting_points" AS "startingPoints", "started_at" AS "startedAt", "ends_at" AS "endsAt",
   "created_at" AS "createdAt", "updated_at" AS "updatedAt"`;
@@ -146,6 +146,14 @@ export function listQuizzes(
     count: () => services.db.quiz.count({ where }),
     fetch: (page) => services.db.quiz.findMany({ ...query, ...page, where: { AND: [where, page.where] } }),
   });
+}
+
+/** Teams registered: the seats taken (quiz_seats_quiz_id_team_id_key holds the taken ones). */
+export async function registeredTeams(services: AppServices, quizId: string): Promise<number> {
+  const { rows } = await poolOf(services.db).query<{ count: number }>(
+    prepared('SELECT count(*)::int AS "count" FROM "quiz_registrations" WHERE "quiz_id" = $1', [quizId]),
+  );
+  return rows[0]!.count;
 }
 
 /** Questions of the quiz not given out yet, of one difficulty or all (the partial index of unassigned questions). */
@@ -255,10 +263,10 @@ export async function addQuizQuestions(
   return services.db.quiz.findUniqueOrThrow({ ...query, where: { id: quizId } });
 }
 
-/** One status step (DRAFT → OPEN): a conditional write; a quiz in another status is CONFLICT. */
+/** DRAFT → OPEN with its maxTeams seats, in one call (quiz_open); a quiz in another status is CONFLICT. */
 export async function publishQuiz(services: AppServices, quizId: string, query: QuizQuery = {}): Promise<Quiz> {
-  const { count } = await services.db.quiz.updateMany({ where: { id: quizId, status: 'DRAFT' }, data: { status: 'OPEN' } });
-  if (count === 0) await wrongStep(services, quizId, 'published', 'DRAFT');
+  const { rows } = await poolOf(services.db).query<{ opened: boolean }>(prepared('SELECT quiz_open($1) AS "opened"', [quizId]));
+  if (!rows[0]!.opened) await wrongStep(services, quizId, 'published', 'DRAFT');
   return services.db.quiz.findUniqueOrThrow({ ...query, where: { id: quizId } });
 }
 
@@ -274,16 +282,11 @@ async function wrongStep(services: AppServices, quizId: string, step: string, fr
  * quizzes.commands.ts). Answers the quiz's endsAt.
  */
 export async function startQuiz(services: AppServices, quizId: string): Promise<Date> {
-  const { rows } = await poolOf(services.db).query<{ endsAt: Date }>(
-    prepared(
-      `UPDATE "quizzes" SET "status" = 'LIVE', "started_at" = now(), "updated_at" = now(),
-              "ends_at" = now() + make_interval(secs => "duration_seconds")
-        WHERE "id" = $1 AND "status" = 'OPEN' RETURNING "ends_at" AS "endsAt"`,
-      [quizId],
-    ),
-  );
-  if (rows.length === 0) await wrongStep(services, quizId, 'started', 'OPEN');
-  return rows[0]!.endsAt;
+  // quiz_start locks every seat first: registrations in flight finish before it, later ones read LIVE.
+  const { rows } = await poolOf(services.db).query<{ endsAt: Date | null }>(prepared('SELECT quiz_start($1) AS "endsAt"', [quizId]));
+  const { endsAt } = rows[0]!;
+  if (!endsAt) return wrongStep(services, quizId, 'started', 'OPEN');
+  return endsAt;
 }
 
 type EndOutcome = 'ended' | 'not_found' | 'already' | 'not_live' | 'not_due';
