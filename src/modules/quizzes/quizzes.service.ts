@@ -19,13 +19,14 @@ import { poolOf, preparedStatements } from '../../infra/db.js';
 import type { AppEvents } from '../../core/events.js';
 
 /*
- * Quizzes (docs/invariants.md, "Quizzes"). The plays — registering, taking a
- * question, answering, ending — are each one call of a SQL function
- * (migration 20261201030000_quizzes) that takes its locks in one order: the
- * quiz's row, the team's registration, then an assignment or a question. The
- * database holds every rule that must survive concurrency: the registration
- * count under the quiz's lock and a CHECK, one OPEN assignment per team and
- * one team per question in unique indexes, points never negative in a CHECK.
+ * Quizzes (docs/invariants.md, "Quizzes"). Opening, starting, registering,
+ * taking a question, answering and ending are each one call of a SQL function
+ * (migration 20261201030000_quizzes). A play takes its team's registration,
+ * then an assignment or a question; a registration takes a free seat; no play
+ * locks the quiz's row, which all of them read. The database holds every rule
+ * that must survive concurrency: maxTeams seats taken once each, one OPEN
+ * assignment per team and one team per question in unique indexes, points
+ * never negative in a CHECK.
  */
 
 export const DIFFICULTIES = ['EASY', 'MEDIUM', 'HARD'] as const;
