@@ -1,9 +1,13 @@
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type App, buildApp } from '../src/http/app.js';
 import { poolOf } from '../src/infra/db.js';
+import { MIGRATIONS_DIR } from '../src/infra/migrate.js';
 import { EVENTS_CHANNEL } from '../src/infra/events/transports/postgres.js';
 import { appBehindRedisProxy, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
@@ -172,6 +176,29 @@ describe('health and readiness', () => {
       status: 'ready',
       checks: { database: 'ok', migrations: 'ok', queues: 'ok', events: 'ok' },
     });
+  });
+
+  it('GET /ready reads the migration files once: an edit made while the process runs is not re-read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ready-migrations-'));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    const migrationsOf = async (app: App) =>
+      ((await app.fastify.inject({ method: 'GET', url: '/ready' })).json() as { checks: { migrations: string } }).checks.migrations;
+    const running = buildApp(t.config, { databaseUrl: t.databaseUrl, migrationsDir: dir });
+    const fresh = buildApp(t.config, { databaseUrl: t.databaseUrl, migrationsDir: dir });
+    try {
+      expect(await migrationsOf(running)).toBe('ok');
+      const first = readdirSync(dir).filter((entry) => entry !== 'migration_lock.toml').sort()[0]!;
+      appendFileSync(join(dir, first, 'migration.sql'), '\n-- edited while the process runs\n');
+      // The running process compares what it read at its first /ready; one reading the files now sees the edit.
+      expect(await migrationsOf(running)).toBe('ok');
+      expect(await migrationsOf(fresh)).toBe(
+        `Migration ${first} was edited after it was applied (checksum differs); add a new migration instead of editing an applied one`,
+      );
+    } finally {
+      await running.stop();
+      await fresh.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('GET /ready is 503 naming the database when it is unreachable', async () => {

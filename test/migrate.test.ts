@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, MigrationError, migrate, pendingMigrations } from '../src/infra/migrate.js';
+import { MIGRATIONS_DIR, MigrationError, migrate, pendingMigrations, readMigrations } from '../src/infra/migrate.js';
 import { createEmptyDatabase } from './helpers/database.js';
 
 // The key `prisma migrate` locks; a runner that took another key could interleave with Prisma's.
@@ -229,7 +229,7 @@ describe('migrate() with a history that disagrees with the files', () => {
     expect(await tableExists(client, 'gadgets')).toBe(false);
     expect((await migrationRows(client)).map((row) => row.migration_name)).toEqual(['001_widgets']);
     // /ready asks pendingMigrations(): it refuses the same history.
-    await expect(pendingMigrations(queryRows(client), dir)).rejects.toThrow(MigrationError);
+    await expect(pendingMigrations(queryRows(client), readMigrations(dir))).rejects.toThrow(MigrationError);
   });
 
   it('rolls a failing migration back entirely and records nothing for it', async () => {
@@ -254,7 +254,7 @@ describe('migrate() with a history that disagrees with the files', () => {
     expect((await client.query('SELECT * FROM first_table')).rows).toEqual([]);
     const rows = await migrationRows(client);
     expect(rows.map((row) => row.migration_name)).toEqual(['001_ok']);
-    expect(await pendingMigrations(queryRows(client), dir)).toEqual(['002_broken']);
+    expect(await pendingMigrations(queryRows(client), readMigrations(dir))).toEqual(['002_broken']);
 
     // Once fixed, the same migration applies: the failure left no trace behind.
     writeMigration(dir, '002_broken', 'CREATE TABLE half_done (id int PRIMARY KEY);');
@@ -277,8 +277,8 @@ describe('pendingMigrations()', () => {
     writeMigration(dir, '002_b', 'CREATE TABLE b (id int);');
     const client = await connect(url);
 
-    expect(await pendingMigrations(queryRows(client), dir)).toEqual(['002_b', '003_c']);
+    expect(await pendingMigrations(queryRows(client), readMigrations(dir))).toEqual(['002_b', '003_c']);
     expect((await migrate(url, dir)).applied).toEqual(['002_b', '003_c']);
-    expect(await pendingMigrations(queryRows(client), dir)).toEqual([]);
+    expect(await pendingMigrations(queryRows(client), readMigrations(dir))).toEqual([]);
   });
 });

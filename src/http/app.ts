@@ -12,7 +12,7 @@ import { closeDb, createDb, type Db } from '../infra/db.js';
 import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
 import { createLogger, RequestLogController } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
-import { MigrationError, pendingMigrations } from '../infra/migrate.js';
+import { MIGRATIONS_DIR, MigrationError, type MigrationFile, pendingMigrations, readMigrations } from '../infra/migrate.js';
 import { QUEUE_NAMES } from '../jobs.js';
 import { schema } from '../schema/index.js';
 import { adminQueuesPlugin } from './admin.js';
@@ -33,6 +33,8 @@ export interface BuildAppOptions {
   queues?: Omit<CreateQueuesOptions, 'queueNames'>;
   /** Event-bus options: the Redis channel prefix (tests sharing one Redis use their own). */
   events?: { namespace?: string };
+  /** Where /ready reads the migrations it compares with the database (default: the app's own). */
+  migrationsDir?: string;
 }
 
 export interface App {
@@ -189,8 +191,12 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 
   fastify.get('/health', async () => ({ status: 'ok' }));
 
+  // Read and hashed at the first /ready, then kept: the files cannot change under a running process.
+  let migrations: MigrationFile[] | undefined;
+  const migrationFiles = () => (migrations ??= readMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
+
   fastify.get('/ready', async (_req, reply) => {
-    const checks = await readiness(db, queues, pubsub);
+    const checks = await readiness(db, queues, pubsub, migrationFiles);
     const ready = Object.values(checks).every((check) => check === 'ok');
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
@@ -252,9 +258,14 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
 }
 
 /** Each check is "ok" or says what failed, for the /ready body. */
-async function readiness(db: Db, queues: Queues, pubsub: AppEventBus): Promise<Record<string, string>> {
+async function readiness(
+  db: Db,
+  queues: Queues,
+  pubsub: AppEventBus,
+  migrations: () => MigrationFile[],
+): Promise<Record<string, string>> {
   const [database, queueStore, events] = await Promise.all([
-    databaseReadiness(db),
+    databaseReadiness(db, migrations),
     queues.ping().then(
       () => 'ok',
       () => 'unreachable',
@@ -265,9 +276,9 @@ async function readiness(db: Db, queues: Queues, pubsub: AppEventBus): Promise<R
   return { ...database, queues: queueStore, events };
 }
 
-async function databaseReadiness(db: Db): Promise<{ database: string; migrations: string }> {
+async function databaseReadiness(db: Db, migrations: () => MigrationFile[]): Promise<{ database: string; migrations: string }> {
   try {
-    const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
+    const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql), migrations());
     return { database: 'ok', migrations: pending.length === 0 ? 'ok' : `pending: ${pending.join(', ')}` };
   } catch (error) {
     // The database answered, but its migration history disagrees with the files.

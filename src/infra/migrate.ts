@@ -24,13 +24,14 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-interface MigrationFile {
+export interface MigrationFile {
   name: string;
   sql: string;
   checksum: string;
 }
 
-function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
+/** Every migration of `dir`, in order, each with the checksum Prisma records: read from disk and hashed now. */
+export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
   return readdirSync(dir)
     .filter((entry) => statSync(join(dir, entry)).isDirectory())
     .sort()
@@ -130,7 +131,10 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   }
 }
 
-/** Names of migrations not yet applied (for /ready); throws MigrationError on a bad history. */
-export async function pendingMigrations(query: QueryRows, dir = MIGRATIONS_DIR): Promise<string[]> {
-  return checkHistory(readMigrations(dir), await appliedMigrations(query)).map((file) => file.name);
+/**
+ * Names of `files` not yet applied (for /ready); throws MigrationError on a bad history. A running
+ * process passes the files it read once (readMigrations): they cannot change under it.
+ */
+export async function pendingMigrations(query: QueryRows, files: MigrationFile[] = readMigrations()): Promise<string[]> {
+  return checkHistory(files, await appliedMigrations(query)).map((file) => file.name);
 }
