@@ -233,12 +233,15 @@ RETURNS TIMESTAMPTZ
 LANGUAGE plpgsql AS $$
 DECLARE
   v_ends TIMESTAMPTZ;
+  v_now TIMESTAMPTZ;
 BEGIN
   PERFORM 1 FROM quizzes WHERE id = p_quiz_id AND status = 'OPEN' FOR UPDATE;
   IF NOT FOUND THEN RETURN NULL; END IF;
   PERFORM 1 FROM quiz_seats WHERE quiz_id = p_quiz_id ORDER BY seat FOR UPDATE;
-  UPDATE quizzes SET status = 'LIVE', started_at = now(), updated_at = now(),
-         ends_at = now() + make_interval(secs => duration_seconds)
+  -- After the registrations in flight: every one of them registered before this.
+  v_now := clock_timestamp();
+  UPDATE quizzes SET status = 'LIVE', started_at = v_now, updated_at = v_now,
+         ends_at = v_now + make_interval(secs => duration_seconds)
    WHERE id = p_quiz_id RETURNING ends_at INTO v_ends;
   RETURN v_ends;
 END
