@@ -8,7 +8,7 @@
  * Then:
  *   1. idle RSS of the API (max over 3 s after a warm-up);
  *   2. BENCH_SUBSCRIBERS WebSocket connections, opened by BENCH_DRIVERS driver
- *      processes (this file with `--driver`; raw `ws` speaking
+ *      processes (ws-watchers.ts; raw `ws` speaking
  *      graphql-transport-ws, so the load generator stays light), each
  *      subscribing to stockChanged(itemId) and waiting for its first event
  *      (the current item);
@@ -23,27 +23,10 @@
  * events per subscriber (coalescing), and RSS per connection.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import WebSocket from 'ws';
-import {
-  benchFile,
-  type Child,
-  envPositiveNumber,
-  machineSummary,
-  median,
-  NODE,
-  readRss,
-  sampleRss,
-  spawnChild,
-  table,
-  tail,
-  TSX_IMPORT,
-  waitForFile,
-} from './lib.js';
+import { envPositiveNumber, machineSummary, median, readRss, sampleRss, table, tail, waitForFile } from './lib.js';
+import { epochMs, startWatchers, type Watchers } from './ws-watchers.js';
 import { sleep } from '../test/harness/wait.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, prepareBuyers, finishBenchRun, startBenchRun, startShop } from './system.js';
@@ -51,125 +34,6 @@ import { type Backend, benchBackends, type Cluster, createBenchItem, graphql, pr
 const TARGETS = { deliveryP99Ms: 500, rssPerConnectionKb: 50, subscribers: 10_000 };
 const INITIAL_STOCK = 1_000_000;
 const STOCK_CHANGED = 'subscription StockChanged($itemId: ID!) { stockChanged(itemId: $itemId) { id stock } }';
-
-// ---------------------------------------------------------------------------
-// The driver (a separate process: `node --import tsx bench/fanout.ts --driver <job.json>`)
-
-interface FanoutDriverJob {
-  url: string;
-  itemId: string;
-  connections: number;
-  /** Connections being opened at once. */
-  openConcurrency: number;
-  finalStock: number;
-  /** After READY, how long to wait for the final value at every subscriber. */
-  timeoutMs: number;
-}
-
-export interface FanoutDriverResult {
-  subscribed: number;
-  /** Epoch ms (sub-millisecond) at which each subscriber got the final stock; null: never. */
-  arrivals: (number | null)[];
-  /** Events each subscriber received after its first. */
-  events: number[];
-  /** Connections that failed or closed, by reason. */
-  failures: Record<string, number>;
-  driverCpuPercent: number;
-}
-
-const epochMs = () => performance.timeOrigin + performance.now();
-
-async function driverMain(): Promise<void> {
-  const job = JSON.parse(readFileSync(process.argv[3] ?? '', 'utf8')) as FanoutDriverJob;
-  if (new URL(job.url).hostname !== '127.0.0.1') throw new Error('bench traffic must target 127.0.0.1');
-  const arrivals: (number | null)[] = new Array(job.connections).fill(null);
-  const events: number[] = new Array(job.connections).fill(0);
-  const failures: Record<string, number> = {};
-  const sockets: WebSocket[] = [];
-  let subscribed = 0;
-  let finished = 0;
-  let allFinished: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    allFinished = resolve;
-  });
-  const fail = (reason: string) => {
-    failures[reason] = (failures[reason] ?? 0) + 1;
-  };
-  const subscribe = `{"id":"1","type":"subscribe","payload":${JSON.stringify({ query: STOCK_CHANGED, variables: { itemId: job.itemId } })}}`;
-
-  const open = (index: number) =>
-    new Promise<void>((resolve) => {
-      const socket = new WebSocket(job.url, 'graphql-transport-ws', { perMessageDeflate: false });
-      sockets.push(socket);
-      let first = true;
-      let settled = false;
-      const ready = () => {
-        if (!settled) {
-          settled = true;
-          resolve();
-        }
-      };
-      socket.on('open', () => socket.send('{"type":"connection_init","payload":{}}'));
-      socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { type: string; payload?: { data?: { stockChanged?: { stock: number } }; errors?: unknown } };
-        if (message.type === 'connection_ack') socket.send(subscribe);
-        else if (message.type === 'ping') socket.send('{"type":"pong"}');
-        else if (message.type === 'next') {
-          const stock = message.payload?.data?.stockChanged?.stock;
-          if (stock === undefined) {
-            fail(`error event: ${JSON.stringify(message.payload?.errors).slice(0, 200)}`);
-            ready();
-            return;
-          }
-          if (first) {
-            first = false;
-            subscribed += 1;
-            ready();
-            return;
-          }
-          events[index]! += 1;
-          if (stock === job.finalStock && arrivals[index] === null) {
-            arrivals[index] = epochMs();
-            finished += 1;
-            if (finished === subscribed) allFinished();
-          }
-        } else if (message.type === 'error') {
-          fail(`subscribe error: ${JSON.stringify(message.payload).slice(0, 200)}`);
-          ready();
-        }
-      });
-      socket.on('error', (error) => {
-        fail(`socket error: ${error.message}`);
-        ready();
-      });
-      socket.on('close', (code) => {
-        if (code !== 1000) fail(`closed ${code}`);
-        ready();
-      });
-    });
-
-  const cpuBefore = process.cpuUsage();
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: job.openConcurrency }, async () => {
-      while (next < job.connections) await open(next++);
-    }),
-  );
-  process.stdout.write(`READY ${subscribed}\n`);
-  await Promise.race([done, sleep(job.timeoutMs)]);
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const result: FanoutDriverResult = {
-    subscribed,
-    arrivals,
-    events,
-    failures,
-    driverCpuPercent: ((cpu.user + cpu.system) / 1e6 / wallSeconds) * 100,
-  };
-  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
-  for (const socket of sockets) socket.terminate();
-}
 
 // ---------------------------------------------------------------------------
 // The scenario
@@ -229,7 +93,7 @@ async function runBackend(
   const profileOut = process.env.BENCH_PROFILE === '1' ? join(tmpdir(), `switchyard-bench-fanout-${Date.now()}-${backend}-api`) : undefined;
   const shop = await startShop({ cluster, root, name: `fanout_${backend}`, backend, logLevel: settings.logLevel, dist, profileOut });
   const { api, apiLog, apiUrl, graphqlUrl, db, dir } = shop;
-  const drivers: Child[] = [];
+  let watchers: Watchers | undefined;
   try {
     const buyers = await prepareBuyers(shop, Math.min(settings.burst, 100));
     const sku = `FANOUT-${randomBytes(4).toString('hex').toUpperCase()}`;
@@ -253,32 +117,23 @@ async function runBackend(
     // Subscribers.
     const share = Math.ceil(settings.subscribers / settings.drivers);
     const wsUrl = `${apiUrl.replace(/^http/, 'ws')}/graphql`;
-    const outputs: Promise<FanoutDriverResult>[] = [];
-    const readies: Promise<number>[] = [];
-    for (let d = 0; d < settings.drivers; d++) {
-      const connections = Math.min(share, settings.subscribers - d * share);
-      const jobFile = join(dir, `fanout-driver-${d}.json`);
-      const job: FanoutDriverJob = { url: wsUrl, itemId: item.id, connections, openConcurrency: 100, finalStock, timeoutMs: 60_000 };
-      writeFileSync(jobFile, JSON.stringify(job));
-      const driver = spawnChild(`fanout driver ${d}`, NODE, [...TSX_IMPORT, benchFile('fanout.ts'), '--driver', jobFile], { pipeStdout: true });
-      drivers.push(driver);
-      const lines = createInterface({ input: driver.proc.stdout! });
-      let onReady: (n: number) => void = () => {};
-      let onResult: (r: FanoutDriverResult) => void = () => {};
-      readies.push(new Promise((resolve) => (onReady = resolve)));
-      outputs.push(
-        new Promise((resolve, reject) => {
-          onResult = resolve;
-          void driver.exited.then((code) => reject(new Error(`fanout driver ${d} exited (${code}) before its result`)));
-        }),
-      );
-      lines.on('line', (line) => {
-        if (line.startsWith('READY ')) onReady(Number(line.slice(6)));
-        else if (line.startsWith('RESULT ')) onResult(JSON.parse(line.slice(7)) as FanoutDriverResult);
-      });
-    }
+    const anonymous = (connections: number) => new Array<null>(Math.max(0, connections)).fill(null);
+    watchers = startWatchers(
+      dir,
+      'fanout',
+      Array.from({ length: settings.drivers }, (_, d) => ({
+        url: wsUrl,
+        query: STOCK_CHANGED,
+        variables: { itemId: item.id },
+        field: 'stockChanged',
+        key: 'stock',
+        equals: finalStock,
+        authorizations: anonymous(Math.min(share, settings.subscribers - d * share)),
+        timeoutMs: 60_000,
+      })),
+    );
     const opened = performance.now();
-    const subscribed = (await Promise.all(readies)).reduce((a, b) => a + b, 0);
+    const subscribed = await watchers.ready;
     log(`${subscribed} of ${settings.subscribers} subscribed in ${((performance.now() - opened) / 1000).toFixed(1)} s`);
     if (api.hasExited()) throw new Error(`the API exited while subscribers connected; its log ends:\n${tail(apiLog)}`);
     await sleep(2000);
@@ -294,7 +149,7 @@ async function runBackend(
     const { rows } = await db.query<{ stock: number }>(`SELECT "stock" FROM "inventory_items" WHERE "id" = $1`, [item.id]);
     if (rows[0]!.stock !== finalStock) throw new Error(`the item's stock is ${rows[0]!.stock}, expected ${finalStock}`);
 
-    const results = await Promise.all(outputs);
+    const results = await watchers.results;
     const delays: number[] = [];
     let missing = 0;
     const events: number[] = [];
@@ -332,7 +187,7 @@ async function runBackend(
     );
     return result;
   } finally {
-    for (const driver of drivers) await driver.stop(5000);
+    await watchers?.stop();
     await shop.stop();
   }
 }
@@ -390,9 +245,3 @@ function log(message: string): void {
   process.stderr.write(`[fanout] ${message}\n`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === '--driver') {
-  driverMain().catch((error: unknown) => {
-    process.stderr.write(`fanout driver: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}

@@ -17,18 +17,16 @@
  *       processes, while a few clients keep answering; then endQuiz — the
  *       time from sending it to the final standings at every watcher
  *       (p50/p99/max), and the API's RSS per watcher.
- * Drivers are this file with `--driver <job.json>` (HTTP) or `--watchers
- * <job.json>` (WebSocket). Users are inserted straight into the database
+ * The HTTP drivers are this file with `--driver <job.json>`; the WebSocket
+ * ones ws-watchers.ts, shared with `fanout`. Users are inserted straight into the database
  * (insertUsers, no argon2) with tokens signed by the run's JWT_SECRET.
  * Misses are printed, never an exit code.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import WebSocket from 'ws';
 import type { AppServices } from '../src/core/context.js';
 import { closeDb, createDb } from '../src/infra/db.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
@@ -47,13 +45,13 @@ import {
   readDescendantsCpuSeconds,
   readRss,
   runToCompletion,
-  spawnChild,
   table,
   tail,
   TSX_IMPORT,
   waitForFile,
 } from './lib.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
+import { epochMs, startWatchers, type WatchersResult } from './ws-watchers.js';
 import { finishBenchRun, graphql, KeepAliveConnection, type Shop, startBenchRun, startShop } from './system.js';
 
 const TARGETS = { registrationsPerSecond: 1500, registrationP95Ms: 100, assignmentsPerSecond: 1000, assignmentP99Ms: 100, finalP99Ms: 1000 };
@@ -163,95 +161,6 @@ async function driverMain(): Promise<void> {
   const cpu = process.cpuUsage(cpuBefore);
   const result: DriverResult = { wallSeconds, operations, driverCpuPercent: ((cpu.user + cpu.system) / 1e6 / wallSeconds) * 100 };
   process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-// ---------------------------------------------------------------------------
-// The WebSocket driver (`node --import tsx bench/quiz.ts --watchers <job.json>`)
-
-interface WatchersJob {
-  url: string;
-  quizId: string;
-  tokens: string[];
-  timeoutMs: number;
-}
-
-interface WatchersResult {
-  subscribed: number;
-  /** Epoch ms at which each watcher got final: true; null: never. */
-  finals: (number | null)[];
-  /** Events each watcher got after its first. */
-  events: number[];
-  failures: Record<string, number>;
-}
-
-const epochMs = () => performance.timeOrigin + performance.now();
-
-async function watchersMain(): Promise<void> {
-  const job = JSON.parse(readFileSync(process.argv[3] ?? '', 'utf8')) as WatchersJob;
-  if (new URL(job.url).hostname !== '127.0.0.1') throw new Error('bench traffic must target 127.0.0.1');
-  const finals: (number | null)[] = new Array(job.tokens.length).fill(null);
-  const events: number[] = new Array(job.tokens.length).fill(0);
-  const failures: Record<string, number> = {};
-  const fail = (reason: string) => (failures[reason] = (failures[reason] ?? 0) + 1);
-  const sockets: WebSocket[] = [];
-  let subscribed = 0;
-  let finished = 0;
-  let allFinished: () => void = () => {};
-  const done = new Promise<void>((resolve) => (allFinished = resolve));
-  const subscribe = `{"id":"1","type":"subscribe","payload":${JSON.stringify({ query: WATCH, variables: { quizId: job.quizId } })}}`;
-  const open = (index: number) =>
-    new Promise<void>((resolve) => {
-      const socket = new WebSocket(job.url, 'graphql-transport-ws', { perMessageDeflate: false });
-      sockets.push(socket);
-      let first = true;
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${job.tokens[index]}` } })));
-      socket.on('message', (data) => {
-        const message = JSON.parse(String(data)) as { type: string; payload?: { data?: { leaderboardUpdated?: { final: boolean } }; errors?: unknown } };
-        if (message.type === 'connection_ack') socket.send(subscribe);
-        else if (message.type === 'ping') socket.send('{"type":"pong"}');
-        else if (message.type === 'next') {
-          const board = message.payload?.data?.leaderboardUpdated;
-          if (!board) {
-            fail(`error event: ${JSON.stringify(message.payload?.errors).slice(0, 200)}`);
-            resolve();
-            return;
-          }
-          if (first) {
-            first = false;
-            subscribed += 1;
-            resolve();
-          } else {
-            events[index]! += 1;
-          }
-          if (board.final && finals[index] === null) {
-            finals[index] = epochMs();
-            finished += 1;
-            if (finished === subscribed) allFinished();
-          }
-        } else if (message.type === 'error') {
-          fail(`subscribe error: ${JSON.stringify(message.payload).slice(0, 200)}`);
-          resolve();
-        }
-      });
-      socket.on('error', (error) => {
-        fail(`socket error: ${error.message}`);
-        resolve();
-      });
-      socket.on('close', (code) => {
-        if (code !== 1000) fail(`closed ${code}`);
-        resolve();
-      });
-    });
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      while (next < job.tokens.length) await open(next++);
-    }),
-  );
-  process.stdout.write(`READY ${subscribed}\n`);
-  await Promise.race([done, sleep(job.timeoutMs)]);
-  process.stdout.write(`RESULT ${JSON.stringify({ subscribed, finals, events, failures } satisfies WatchersResult)}\n`);
-  for (const socket of sockets) socket.terminate();
 }
 
 // ---------------------------------------------------------------------------
@@ -569,33 +478,26 @@ async function watch(
   const wsUrl = `${shop.apiUrl.replace(/^http/, 'ws')}/graphql`;
   const idleRss = readRss(shop.api.pid) ?? 0;
   const share = Math.ceil(settings.watchers / settings.drivers);
-  const drivers: Child[] = [];
-  const readies: Promise<number>[] = [];
-  const outputs: Promise<WatchersResult>[] = [];
   log(`(c) ${settings.watchers} watchers from ${settings.drivers} drivers …`);
-  for (let d = 0; d < settings.drivers; d++) {
-    const tokens = seeded.watcherTokens.slice(d * share, Math.min(settings.watchers, (d + 1) * share));
-    const file = join(shop.dir, `watchers-${d}.json`);
-    writeFileSync(file, JSON.stringify({ url: wsUrl, quizId, tokens, timeoutMs: 120_000 } satisfies WatchersJob));
-    const driver = spawnChild(`quiz watchers ${d}`, NODE, [...TSX_IMPORT, benchFile('quiz.ts'), '--watchers', file], { pipeStdout: true });
-    drivers.push(driver);
-    const lines = createInterface({ input: driver.proc.stdout! });
-    let onReady: (n: number) => void = () => {};
-    let onResult: (result: WatchersResult) => void = () => {};
-    readies.push(new Promise((resolve) => (onReady = resolve)));
-    outputs.push(
-      new Promise((resolve, reject) => {
-        onResult = resolve;
-        void driver.exited.then((code) => reject(new Error(`watchers driver ${d} exited (${code}) before its result`)));
-      }),
-    );
-    lines.on('line', (line) => {
-      if (line.startsWith('READY ')) onReady(Number(line.slice(6)));
-      else if (line.startsWith('RESULT ')) onResult(JSON.parse(line.slice(7)) as WatchersResult);
-    });
-  }
+  const watchers = startWatchers(
+    shop.dir,
+    'quiz',
+    Array.from({ length: settings.drivers }, (_, d) => ({
+      url: wsUrl,
+      query: WATCH,
+      variables: { quizId },
+      field: 'leaderboardUpdated',
+      key: 'final',
+      equals: true,
+      // Each watcher a user of its own (WS_MAX_CONNECTIONS_PER_USER).
+      authorizations: seeded.watcherTokens
+        .slice(d * share, Math.min(settings.watchers, (d + 1) * share))
+        .map((token) => `Bearer ${token}`),
+      timeoutMs: 120_000,
+    })),
+  );
   try {
-    const subscribed = (await Promise.all(readies)).reduce((a, b) => a + b, 0);
+    const subscribed = await watchers.ready;
     await sleep(2000);
     const watchingRss = readRss(shop.api.pid) ?? 0;
     log(`(c) ${subscribed} subscribed; answers streaming for 10 s, then endQuiz …`);
@@ -612,14 +514,14 @@ async function watch(
       endSent = epochMs();
       await graphql(shop.graphqlUrl, 'mutation ($id: ID!) { endQuiz(id: $id) { id } }', { id: quizId }, admin);
       log(`(c) endQuiz answered in ${(epochMs() - endSent).toFixed(0)} ms`);
-      results = await Promise.all(outputs);
+      results = await watchers.results;
     });
     const delays: number[] = [];
     let missing = 0;
     const events: number[] = [];
     const failures: Record<string, number> = {};
     for (const result of results) {
-      for (const final of result.finals) {
+      for (const final of result.arrivals) {
         if (final === null) missing += 1;
         else delays.push(final - endSent);
       }
@@ -642,7 +544,7 @@ async function watch(
     log(`(c) final standings: p50 ${delivery.p50.toFixed(0)} ms, p99 ${delivery.p99.toFixed(0)} ms, max ${delivery.max.toFixed(0)} ms, missing ${missing}`);
     return out;
   } finally {
-    for (const driver of drivers) await driver.stop(5000);
+    await watchers.stop();
   }
 }
 
@@ -717,8 +619,7 @@ function log(message: string): void {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const main = process.argv[2] === '--driver' ? driverMain : process.argv[2] === '--watchers' ? watchersMain : undefined;
-  main?.().catch((error: unknown) => {
+  if (process.argv[2] === '--driver') driverMain().catch((error: unknown) => {
     process.stderr.write(`quiz driver: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
