@@ -351,10 +351,10 @@ export function overdueQuizzes(services: AppServices, page: { olderThan: Date; a
 // The teams' play
 // ---------------------------------------------------------------------------
 
-const announceLeaderboard = (() => {
-  const announce = coalescedAnnouncer<AppEvents, 'leaderboardChanged'>('leaderboardChanged', (quizId) => ({ quizId }));
-  return (services: AppServices, quizId: string) => announce(services.pubsub, quizId);
-})();
+const announce = coalescedAnnouncer<AppEvents, 'leaderboardChanged'>('leaderboardChanged', (quizId) => ({ quizId }));
+
+/** After a commit that may have moved a quiz's standings: leaderboardChanged, coalesced per quiz (infra/events/announcer.ts). */
+const announceLeaderboard = (services: AppServices, quizId: string) => announce(services.pubsub, quizId);
 
 type RegisterOutcome = 'registered' | 'team_not_found' | 'forbidden' | 'not_found' | 'not_open' | 'already' | 'full';
 
