@@ -3,6 +3,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
 import {
   ensureAccount,
+  MAX_ACCOUNTS_PER_USER,
   failTransaction,
   recordWelcomeCredit,
   settlePendingTransfers,
@@ -425,5 +426,29 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: paymentId } })).status).toBe('PENDING');
     expect(await settleTransaction(services, paymentId)).toBe('completed');
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+  });
+});
+
+describe('accounts per user', () => {
+  // No workers: provisioning (the USD account) runs when the test says so.
+  const t = useTestApp();
+
+  it(`opens at most ${MAX_ACCOUNTS_PER_USER} accounts under 40 concurrent requests, keeping one for USD`, async () => {
+    const user = await t.registerUser();
+    const currencies = Array.from({ length: 40 }, (_, i) => `X${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`);
+    const answers = await Promise.all(
+      currencies.map((currency) => t.gql(OpenAccount, { input: { currency } }, user.accessToken)),
+    );
+    const opened = answers.filter((answer) => answer.data?.openAccount);
+    expect(opened).toHaveLength(MAX_ACCOUNTS_PER_USER - 1);
+    const refused = answers.filter((answer) => !answer.data?.openAccount);
+    expect(refused.map(codes).flat()).toEqual(Array(40 - (MAX_ACCOUNTS_PER_USER - 1)).fill('LIMIT_EXCEEDED'));
+    // Provisioning still opens the user's USD account: the tenth.
+    await ensureAccount(t.app.services, user.user.id, 'USD');
+    expect(await t.app.db.ledgerAccount.count({ where: { ownerId: user.user.id } })).toBe(MAX_ACCOUNTS_PER_USER);
+    const me = await t.gql(MyAccounts, {}, user.accessToken);
+    expect(me.data?.me?.accounts).toHaveLength(MAX_ACCOUNTS_PER_USER);
+    const again = await t.gql(OpenAccount, { input: { currency: 'USD' } }, user.accessToken);
+    expect(codes(again)).toEqual(['CONFLICT']);
   });
 });

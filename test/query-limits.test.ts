@@ -1,6 +1,9 @@
 import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { QUERY_LIMITS } from '../src/http/query-limits.js';
+import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
+import { schema } from '../src/schema/index.js';
+import { isConnectionEdges, returnsList } from '../src/schema/cost.js';
 import { codes, useTestApp } from './helpers/app.js';
 
 const t = useTestApp();
@@ -40,16 +43,53 @@ describe('query limits', () => {
     expect(codes(await t.gql(nestedTypeQuery(QUERY_LIMITS.maxDepth + 1)))).toEqual(['QUERY_TOO_COMPLEX']);
   });
 
-  it('weighs list fields by their page size: one full page passes, several in one operation are refused', async () => {
+  it('weighs list fields by their page size: three full pages pass, ten in one operation are refused', async () => {
     const user = await t.registerUser();
     const page = (alias: string) => `${alias}: strategies(first: 100) {
       totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
       edges { cursor node { id name description asset params createdAt updatedAt
         owner { id email name role createdAt provisioningStatus } } }
     }`;
-    expect((await t.gql(`{ ${page('one')} }`, undefined, user.accessToken)).errors).toBeUndefined();
-    const many = await t.gql(`{ ${['a', 'b', 'c'].map(page).join(' ')} }`, undefined, user.accessToken);
+    const aliases = (n: number) => Array.from({ length: n }, (_, i) => page(`p${i}`)).join(' ');
+    expect((await t.gql(`{ ${aliases(3)} }`, undefined, user.accessToken)).errors).toBeUndefined();
+    const many = await t.gql(`{ ${aliases(10)} }`, undefined, user.accessToken);
     expect(codes(many)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(many.data ?? null).toBeNull();
+  });
+
+  it('counts list sizes given in variables as literals, and the defaults when none is given', async () => {
+    const user = await t.registerUser();
+    const review = `query Review($n: Int) { ${Array.from(
+      { length: 10 },
+      (_, i) => `a${i}: strategies(first: $n) { edges { node { owner { accounts {
+        transactions(first: $n) { edges { node { id amount status } } } } } } } }`,
+    ).join(' ')} }`;
+    const literal = review.replace('($n: Int)', '').replaceAll('$n', '100');
+    expect(codes(await t.gql(literal, undefined, user.accessToken))).toEqual(['QUERY_TOO_COMPLEX']);
+    const byVariable = await t.gql(review, { n: 100 }, user.accessToken);
+    expect(codes(byVariable)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(byVariable.errors?.[0]?.message).toMatch(/costs [\d,]+, more than the limit of 20,000/);
+    // The same document with a small page is cheap: its cost is the variables', not the document's.
+    expect((await t.gql(review, { n: 2 }, user.accessToken)).errors).toBeUndefined();
+    // Without `first`, a connection counts its default page (20), not one item.
+    const defaults = `{ ${Array.from({ length: 15 }, (_, i) => `a${i}: strategies { edges { node { owner {
+      accounts { transactions { edges { node { id amount status } } } } } } } }`).join(' ')} }`;
+    expect(codes(await t.gql(defaults, undefined, user.accessToken))).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+
+  it('has no list of objects without a bound: each takes `first`, is a connection’s edges or declares its cap', () => {
+    const { getNamedType, isLeafType, isObjectType } = graphqlRuntime;
+    const unbounded: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith('__')) continue;
+      for (const field of Object.values(type.getFields())) {
+        if (!returnsList(field.type) || isLeafType(getNamedType(field.type))) continue;
+        const declared = typeof field.extensions.complexity === 'object';
+        const paged = field.args.some((arg) => arg.name === 'first');
+        if (!declared && !paged && !isConnectionEdges(field as never)) unbounded.push(`${type.name}.${field.name}`);
+      }
+    }
+    expect(unbounded).toEqual([]);
   });
 
   it('counts refusals in graphql_errors_total under QUERY_TOO_COMPLEX', async () => {

@@ -67,6 +67,31 @@ describe.each(['redis', 'postgres'] as const)('live updates on the %s event bus'
     expect(t.app.services.pubsub.backend).toBe(backend);
   });
 
+  it('weighs a subscription with its variables: a large page given in a variable is QUERY_TOO_COMPLEX', async () => {
+    const [sender, receiver] = await Promise.all([readyUser(t), readyUser(t)]);
+    const client = wsClient(baseUrl, bearer(sender));
+    try {
+      const aliases = Array.from(
+        { length: 10 },
+        (_, i) => `a${i}: from { owner { accounts { transactions(first: $n) { edges { node { id amount } } } } } }`,
+      ).join(' ');
+      const document = `subscription Heavy($n: Int) { transactionUpdated { id ${aliases} } }`;
+      // Refused before it starts: one result with the error, then the end of the stream.
+      const heavy = client.subscribe(document, { n: 100 });
+      expect(await heavy.ended).toEqual({ completed: true });
+      expect(heavy.results.map((result) => codesOf(result.errors))).toEqual([['QUERY_TOO_COMPLEX']]);
+      // The same document with a small page is subscribed, and delivers.
+      const before = await metric(baseUrl, 'switchyard_subscriptions{transport="ws"}');
+      const light = client.subscribe<{ transactionUpdated: { id: string } }, { n: number }>(document, { n: 1 });
+      await subscriptionsRunning(baseUrl, 'ws', before + 1);
+      const id = await sendTransfer(sender, receiver, '1');
+      const [first] = await light.waitForResults(1, 20_000);
+      expect(first?.errors).toBeUndefined();
+      expect(first?.data?.transactionUpdated.id).toBe(id);
+    } finally {
+      await client.dispose();
+    }
+  });
   it('a settled transfer reaches the sender and the receiver (graphql-ws), and no one else', async () => {
     const [sender, receiver, outsider] = await Promise.all([readyUser(t), readyUser(t), readyUser(t)]);
     const clients = [wsClient(baseUrl, bearer(sender)), wsClient(baseUrl, bearer(receiver)), wsClient(baseUrl, bearer(outsider))];
@@ -426,6 +451,8 @@ describe('the WebSocket and SSE transports', () => {
       await client.dispose();
     }
   });
+
+
 
   it('reaps a peer that stops answering pings (WS_KEEPALIVE_MS)', async () => {
     await earlierSocketsClosed();

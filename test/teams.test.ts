@@ -341,6 +341,20 @@ describe('join requests', () => {
     expect(pending.map((r) => [r.id, r.status])).toEqual([[r2.id, 'PENDING']]);
   });
 
+  it('joinRequests lists the oldest first, up to `first` (1 to 100, default 100)', async () => {
+    const [owner, ...requesters] = await users(4);
+    const team = await createTeam(owner!);
+    const requests = [];
+    for (const requester of requesters) requests.push(await requestToJoin(requester!, team.id));
+    const page = (first: unknown) =>
+      t.gql(`query($id: ID!, $first: Int) { team(id: $id) { joinRequests(first: $first) { id } } }`, { id: team.id, first }, owner!.accessToken);
+    const ids = (answer: Awaited<ReturnType<typeof page>>) =>
+      (answer.data as { team: { joinRequests: { id: string }[] } }).team.joinRequests.map((r) => r.id);
+    expect(ids(await page(2))).toEqual(requests.slice(0, 2).map((r) => r.id));
+    expect(ids(await page(null))).toEqual(requests.map((r) => r.id));
+    for (const first of [0, 101]) expect(codes(await page(first))).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('withdraw: the requester’s PENDING request becomes WITHDRAWN; again is CONFLICT', async () => {
     const [owner, user] = await users(2);
     const team = await createTeam(owner!);

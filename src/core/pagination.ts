@@ -5,8 +5,8 @@ import { badUserInput } from './errors.js';
  * connection. Cursors are opaque to clients: base64url of [createdAt, id].
  */
 
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
 
 export interface PageArgs {
   first?: number | null;

@@ -20,7 +20,7 @@ import { createFastPath, useJitOnFastPath } from './fast-path.js';
 import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
 import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
-import { queryLimitPlugins } from './query-limits.js';
+import { queryLimitPlugins, useQueryCost } from './query-limits.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
 export interface BuildAppOptions {
@@ -160,6 +160,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useMaskExecutionErrors(outage),
       useMetrics(metrics),
       // After useMetrics (it counts the refusals), before anything that starts a subscription.
+      useQueryCost(),
       useRefuseNulInputs(),
       // GET query strings with `variables`/`extensions` that are not JSON: 400, not 500.
       useUrlParamsAsJson(),

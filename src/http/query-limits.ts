@@ -1,10 +1,12 @@
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { GraphQLError } from 'graphql';
+import { createComplexityRule } from '@pothos/plugin-complexity';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { graphqlRuntime } from '../infra/graphql-runtime.js';
+import { SIZE_ARGUMENT } from '../schema/cost.js';
 
 /**
  * Limits on the shape of an operation, checked before anything executes. The
@@ -17,8 +19,9 @@ export const QUERY_LIMITS = {
   maxAliases: 15,
   maxDirectives: 50,
   maxTokens: 2_000,
-  // The cost multiplies a list's selection by its `first`: one full page of 100
-  // strategies with every field costs about 8,600; three such pages are refused.
+  // Each field costs 1 and a list multiplies its selection by the items it can return (schema/cost.ts):
+  // a full page of 100 strategies with every field and its owner costs about 2,300, the viewer's accounts
+  // with a page of 100 transactions each about 12,000; ten such pages in one operation are refused.
   maxCost: 20_000,
 } as const;
 
@@ -28,12 +31,89 @@ const markTooComplex = (_context: unknown, error: GraphQLError) => {
 };
 const callbacks = { onReject: [markTooComplex], propagateOnRejection: true };
 
+/** The limits GraphQL validation checks: they depend on the document alone. */
 export function queryLimitPlugins(): Plugin[] {
   return [
     maxTokensPlugin({ n: QUERY_LIMITS.maxTokens, ...callbacks }),
     maxDepthPlugin({ n: QUERY_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...callbacks }),
     maxAliasesPlugin({ n: QUERY_LIMITS.maxAliases, ...callbacks }),
     maxDirectivesPlugin({ n: QUERY_LIMITS.maxDirectives, ...callbacks }),
-    costLimitPlugin({ maxCost: QUERY_LIMITS.maxCost, ignoreIntrospection: true, ...callbacks }),
   ] as Plugin[];
 }
+
+/**
+ * The cost limit, checked when an operation is about to execute or subscribe:
+ * a list's size may come from a variable (`strategies(first: $n)`), so the
+ * cost is known only with the variables in hand, which validation (cached per
+ * document) does not have. A field's cost depends on its `first` and nothing
+ * else (schema/cost.ts), so an operation's cost is weighed once per document
+ * and values of the variables given to `first`: the next request alike reads it.
+ */
+export function useQueryCost(maxCost: number = QUERY_LIMITS.maxCost): Plugin {
+  const costs = new WeakMap<DocumentNode, { sizeVariables: readonly string[]; byKey: Map<string, number> }>();
+
+  const costOf = (args: ExecutionArgs): number => {
+    let known = costs.get(args.document);
+    if (!known) costs.set(args.document, (known = { sizeVariables: sizeVariablesOf(args.document), byKey: new Map() }));
+    const variables = args.variableValues as Record<string, unknown> | null | undefined;
+    const key = `${args.operationName ?? ''}|${known.sizeVariables.map((name) => String(variables?.[name])).join('|')}`;
+    let cost = known.byKey.get(key);
+    if (cost === undefined) {
+      cost = operationCost(args);
+      // Each distinct page size is an entry: a document's cache stays small however clients vary them.
+      if (known.byKey.size >= MAX_COSTS_PER_DOCUMENT) known.byKey.clear();
+      known.byKey.set(key, cost);
+    }
+    return cost;
+  };
+
+  const refusal = (args: ExecutionArgs): ExecutionResult | null => {
+    const cost = costOf(args);
+    if (cost <= maxCost) return null;
+    const message = `The operation costs ${cost.toLocaleString('en')}, more than the limit of ${maxCost.toLocaleString('en')}.`;
+    return { errors: [new graphqlRuntime.GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', cost, maxCost } })] };
+  };
+
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => {
+      const refused = refusal(args);
+      if (refused) setResultAndStopExecution(refused);
+    },
+    onSubscribe: ({ args, setResultAndStopExecution }) => {
+      const refused = refusal(args);
+      if (refused) setResultAndStopExecution(refused);
+    },
+  };
+}
+
+const MAX_COSTS_PER_DOCUMENT = 64;
+
+/** The variables a document passes to a `first` argument, by name: the only ones its cost depends on. */
+function sizeVariablesOf(document: DocumentNode): readonly string[] {
+  const names = new Set<string>();
+  graphqlRuntime.visit(document, {
+    Argument(node) {
+      if (node.name.value === SIZE_ARGUMENT && node.value.kind === Kind.VARIABLE) names.add(node.value.name.value);
+    },
+  });
+  return [...names];
+}
+
+/** The cost of the operation `args` executes, by the costs schema/cost.ts gives its fields. */
+function operationCost(args: ExecutionArgs): number {
+  let cost = 0;
+  const rule = createComplexityRule({
+    context: {},
+    variableValues: (args.variableValues as Record<string, unknown> | null | undefined) ?? {},
+    operationName: args.operationName,
+    onResult: (result) => {
+      cost = Math.max(cost, result.complexity);
+    },
+    // Nothing to report here: the limit is ours to apply, and errors of the variables themselves are
+    // execution's to report, with its own codes.
+    validate: () => undefined,
+  });
+  graphqlRuntime.validate(args.schema, args.document, [rule]);
+  return cost;
+}
+

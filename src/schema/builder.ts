@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -8,6 +9,7 @@ import { forbidden, fromZodIssues, unauthenticated } from '../core/errors.js';
 import type GeneratedPrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { isAdmin } from '../core/access.js';
+import { fieldCost } from './cost.js';
 
 export interface AuthScopes {
   /** Any signed-in viewer. */
@@ -37,7 +39,7 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   prisma: {
     // Each app (and each test database) brings its own client through the context.
@@ -66,6 +68,9 @@ export const builder = new SchemaBuilder<{
   validation: {
     validationError: (result) => fromZodIssues(result.issues),
   },
+  // Each field's cost goes into its extensions; http/query-limits.ts weighs every operation before it
+  // executes, with its variables (the plugin's own check, in the root resolvers, stays off).
+  complexity: { fieldComplexity: fieldCost, disabled: true },
 });
 
 builder.queryType({});

@@ -3,6 +3,7 @@ import type { Context } from '../../core/context.js';
 import type { LedgerAccount } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
+import { listOf } from '../../schema/cost.js';
 import { submitDeposit, submitTransfer } from './ledger.commands.js';
 import {
   available,
@@ -10,6 +11,7 @@ import {
   getAccount,
   getTransaction,
   listAccountTransactions,
+  MAX_ACCOUNTS_PER_USER,
   openAccount,
   openAccountInputSchema,
   transactionUpdates,
@@ -83,9 +85,10 @@ const LedgerTransactionConnection = pageConnection('LedgerTransactionConnection'
 
 builder.prismaObjectField('User', 'accounts', (t) =>
   t.relation('accounts', {
-    description: 'Visible to the user themself and to admins only.',
+    description: `Oldest first, at most ${MAX_ACCOUNTS_PER_USER}. Visible to the user themself and to admins only.`,
     authScopes: (user, _args, context) => isOwnerOrAdmin(context.viewer, user.id),
-    query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+    query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: MAX_ACCOUNTS_PER_USER },
+    complexity: listOf(MAX_ACCOUNTS_PER_USER),
   }),
 );
 

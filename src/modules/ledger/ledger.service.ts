@@ -59,16 +59,39 @@ export const available = (account: Pick<LedgerAccount, 'balance' | 'held'>) => a
 
 // ---------------------------------------------------------------- accounts
 
+/**
+ * A user has at most this many accounts, one per currency; one of them is kept
+ * for the USD account provisioning opens, whenever that runs.
+ */
+export const MAX_ACCOUNTS_PER_USER = 10;
+
+/**
+ * Opens the viewer's account in `input.currency`. The cap is exact under
+ * concurrency: the user's row is locked first, so that the count read after it
+ * sees every account opened before (a unique index keeps one per currency).
+ */
 export async function openAccount(services: AppServices, viewer: Viewer, input: OpenAccountInput, query: AccountQuery = {}) {
   try {
-    return await services.db.ledgerAccount.create({ ...query, data: { ownerId: viewer.id, currency: input.currency } });
+    return await services.db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${viewer.id} FOR UPDATE`;
+      const held = await tx.ledgerAccount.findMany({ where: { ownerId: viewer.id }, select: { currency: true } });
+      const currencies = new Set(held.map((account) => account.currency));
+      if (currencies.has(input.currency)) throw accountExists(input.currency);
+      const reserved = currencies.has(HOUSE_CURRENCY) || input.currency === HOUSE_CURRENCY ? 0 : 1;
+      if (currencies.size + reserved >= MAX_ACCOUNTS_PER_USER) {
+        throw new AppError('LIMIT_EXCEEDED', `A user has at most ${MAX_ACCOUNTS_PER_USER} accounts.`);
+      }
+      return tx.ledgerAccount.create({ ...query, data: { ownerId: viewer.id, currency: input.currency } });
+    });
   } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw conflict(`You already have a ${input.currency} account.`, { 'input.currency': 'Account exists.' });
-    }
+    // Provisioning may have opened the USD account between the read and the insert.
+    if (isUniqueViolation(error)) throw accountExists(input.currency);
     throw error;
   }
 }
+
+const accountExists = (currency: string) =>
+  conflict(`You already have a ${currency} account.`, { 'input.currency': 'Account exists.' });
 
 /** Owner or admin; anyone else gets NOT_FOUND. */
 export async function getAccount(services: AppServices, viewer: Viewer, id: string, query: AccountQuery = {}) {

@@ -1,5 +1,6 @@
 import { builder } from '../../schema/builder.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
+import { listOf } from '../../schema/cost.js';
 import { requireViewer } from '../../core/access.js';
 import type { Context } from '../../core/context.js';
 import { startQuizAndScheduleEnd } from './quizzes.commands.js';
@@ -132,7 +133,11 @@ builder.prismaObject('QuestionAssignment', {
 const LeaderboardType = builder.objectRef<Board>('Leaderboard').implement({
   fields: (t) => ({
     quiz: t.field({ type: QuizType, resolve: (board) => board.quiz }),
-    entries: t.field({ type: [LeaderboardEntryType], resolve: (board) => board.entries }),
+    entries: t.field({
+      type: [LeaderboardEntryType],
+      complexity: listOf(MAX_LEADERBOARD_SIZE),
+      resolve: (board) => board.entries,
+    }),
     final: t.exposeBoolean('final', { description: 'The quiz has ended: these are its final standings.' }),
   }),
 });
@@ -182,6 +187,7 @@ builder.queryFields((t) => ({
     description: `Your team’s assignments in the quiz, oldest first (the first ${MAX_ASSIGNMENTS_LISTED.toLocaleString('en')}).`,
     authScopes: { loggedIn: true },
     args: { quizId: t.arg.id({ required: true }) },
+    complexity: listOf(MAX_ASSIGNMENTS_LISTED),
     resolve: (query, _root, args, context) => myAssignments(context, requireViewer(context), String(args.quizId), query),
   }),
 }));

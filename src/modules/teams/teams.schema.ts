@@ -2,6 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { connectionArgs, fieldNamesAt, pageConnection, pageQuery } from '../../schema/connections.js';
+import { listOf } from '../../schema/cost.js';
 import type { Context } from '../../core/context.js';
 import type { Team } from '../../generated/prisma/client.js';
 import { requireUser } from '../users/users.service.js';
@@ -16,6 +17,8 @@ import {
   leaveTeam,
   listMyJoinRequests,
   listTeams,
+  joinRequestCountSchema,
+  MAX_JOIN_REQUESTS_LISTED,
   MAX_TEAM_SIZE,
   type MemberSelection,
   type MemberWithUser,
@@ -78,16 +81,20 @@ const TeamType = builder.prismaObject('Team', {
     members: t.field({
       type: [TeamMemberType],
       description: 'The owner included, oldest first.',
+      complexity: listOf(MAX_TEAM_SIZE),
       resolve: (team, _args, context) => membersOfRow(context, team),
     }),
     joinRequests: t.prismaField({
       type: ['JoinRequest'],
-      description: 'The team’s owner sees them (oldest first); anyone else gets [].',
+      description: `The team’s owner sees them (oldest first, the first ${MAX_JOIN_REQUESTS_LISTED} by default); anyone else gets [].`,
       // Depends on the viewer: a shared subscription result that selects it is executed per subscriber.
       authScopes: { loggedIn: true },
-      args: { status: t.arg({ type: JoinRequestStatusEnum, defaultValue: 'PENDING' }) },
+      args: {
+        status: t.arg({ type: JoinRequestStatusEnum, defaultValue: 'PENDING' }),
+        first: t.arg.int({ defaultValue: MAX_JOIN_REQUESTS_LISTED, validate: joinRequestCountSchema.nullish() }),
+      },
       resolve: (query, team, args, context) =>
-        teamJoinRequests(context, context.viewer, team.id, args.status ?? 'PENDING', query),
+        teamJoinRequests(context, context.viewer, team.id, args.status ?? 'PENDING', args.first ?? MAX_JOIN_REQUESTS_LISTED, query),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

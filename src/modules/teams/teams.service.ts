@@ -74,6 +74,14 @@ export const teamFilterSchema = z.object({
   skill: skill.nullish(),
   hasOpenSeats: z.boolean().nullish(),
 });
+/** The most join requests `Team.joinRequests` lists at once. */
+export const MAX_JOIN_REQUESTS_LISTED = 100;
+export const joinRequestCountSchema = z
+  .number()
+  .int()
+  .min(1, `Must be between 1 and ${MAX_JOIN_REQUESTS_LISTED}.`)
+  .max(MAX_JOIN_REQUESTS_LISTED, `Must be between 1 and ${MAX_JOIN_REQUESTS_LISTED}.`);
+
 export const suggestionCountSchema = z
   .number()
   .int()
@@ -300,6 +308,7 @@ export function teamJoinRequests(
   viewer: Viewer | null,
   teamId: string,
   status: JoinRequest['status'],
+  first: number,
   query: JoinRequestQuery = {},
 ): Promise<JoinRequest[]> {
   if (!viewer) return Promise.resolve([]);
@@ -307,6 +316,7 @@ export function teamJoinRequests(
     ...query,
     where: { teamId, status, team: { members: { some: { userId: viewer.id, role: 'OWNER' } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take: first,
   });
 }
 
