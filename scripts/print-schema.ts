@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { lexicographicSortSchema, printSchema } from 'graphql';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { lexicographicSortSchema } from 'graphql';
 import { schema } from '../src/schema/index.js';
 
 /** Prints schema.graphql from the Pothos schema; with --check, fails when the committed file is stale. */
 const target = resolve(import.meta.dirname, '../schema.graphql');
-const printed = `${printSchema(lexicographicSortSchema(schema))}\n`;
+const printed = `${printSchemaWithDirectives(lexicographicSortSchema(schema))}\n`;
 
 if (process.argv.includes('--check')) {
   let committed = '';

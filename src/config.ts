@@ -18,6 +18,40 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** A rate limit: at most `limit` within `duration` seconds. */
+export interface RateLimit {
+  limit: number;
+  duration: number;
+}
+
+/** The rate limits of the contract (README, "Rate limits"); each is a variable RATE_LIMIT_<NAME> of `<limit>/<seconds>`. */
+export const DEFAULT_RATE_LIMITS = {
+  /** Failed logins per email and client IP; past it, that email is refused from that IP until the window ends. */
+  loginFailures: { limit: 5, duration: 15 * 60 },
+  login: { limit: 30, duration: 60 },
+  register: { limit: 20, duration: 60 * 60 },
+  refreshToken: { limit: 60, duration: 60 },
+  /** Operations of anonymous clients, per IP. */
+  anonymous: { limit: 600, duration: 60 },
+  /** Operations of a signed-in user. */
+  user: { limit: 1200, duration: 60 },
+  /** Each of the expensive mutations (purchase, transfer, requestQuestion, submitAnswer, runBacktest), per user. */
+  mutation: { limit: 120, duration: 60 },
+} as const satisfies Record<string, RateLimit>;
+
+export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
+
+const rateLimitSpec = (fallback: RateLimit) =>
+  z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be <limit>/<seconds>, e.g. 30/60')
+    .transform((value): RateLimit => {
+      const [limit, duration] = value.split('/').map(Number) as [number, number];
+      return { limit, duration };
+    })
+    .refine((spec) => spec.limit >= 1 && spec.duration >= 1 && spec.duration <= 86_400, 'needs a limit >= 1 and 1 to 86400 seconds')
+    .default(`${fallback.limit}/${fallback.duration}`);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -55,6 +89,17 @@ const envSchema = z.object({
   WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(20),
   WS_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  TRUST_PROXY: optionalString,
+  RATE_LIMIT_LOGIN_FAILURES: rateLimitSpec(DEFAULT_RATE_LIMITS.loginFailures),
+  RATE_LIMIT_LOGIN: rateLimitSpec(DEFAULT_RATE_LIMITS.login),
+  RATE_LIMIT_REGISTER: rateLimitSpec(DEFAULT_RATE_LIMITS.register),
+  RATE_LIMIT_REFRESH_TOKEN: rateLimitSpec(DEFAULT_RATE_LIMITS.refreshToken),
+  RATE_LIMIT_ANONYMOUS: rateLimitSpec(DEFAULT_RATE_LIMITS.anonymous),
+  RATE_LIMIT_USER: rateLimitSpec(DEFAULT_RATE_LIMITS.user),
+  RATE_LIMIT_MUTATION: rateLimitSpec(DEFAULT_RATE_LIMITS.mutation),
+  MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(50),
+  MAX_ANONYMOUS_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -107,6 +152,15 @@ export interface Config {
   wsMaxSubscriptionsPerConnection: number;
   /** Signed-in WebSocket connections per user, per API process; past it, closed with 4429. */
   wsMaxConnectionsPerUser: number;
+  /** RATE_LIMITS=off turns every limit of `rateLimits` off (load tests on one machine). */
+  rateLimitsEnabled: boolean;
+  rateLimits: Record<RateLimitName, RateLimit>;
+  /** Fastify's trustProxy: whose X-Forwarded-For names the client (false: the peer is the client). */
+  trustProxy: boolean | string;
+  /** Subscriptions at once per user, WebSocket and SSE together. */
+  maxSubscriptionsPerUser: number;
+  /** Anonymous WebSocket and SSE connections at once per client IP. */
+  maxAnonymousConnectionsPerIp: number;
 }
 
 export interface LoadConfigOptions {
@@ -185,6 +239,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     wsMaxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
+    rateLimitsEnabled: e.RATE_LIMITS === 'on',
+    rateLimits: {
+      loginFailures: e.RATE_LIMIT_LOGIN_FAILURES,
+      login: e.RATE_LIMIT_LOGIN,
+      register: e.RATE_LIMIT_REGISTER,
+      refreshToken: e.RATE_LIMIT_REFRESH_TOKEN,
+      anonymous: e.RATE_LIMIT_ANONYMOUS,
+      user: e.RATE_LIMIT_USER,
+      mutation: e.RATE_LIMIT_MUTATION,
+    },
+    trustProxy: e.TRUST_PROXY === undefined || e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
+    maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
+    maxAnonymousConnectionsPerIp: e.MAX_ANONYMOUS_CONNECTIONS_PER_IP,
   };
 }
 

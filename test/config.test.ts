@@ -100,6 +100,33 @@ describe('defaults (docs/contract.md, "Configuration")', () => {
   });
 });
 
+describe('rate limits', () => {
+  it('default to the contract’s table, on, trusting no proxy', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET, DATA_DIR: tempDir() });
+    expect(config.rateLimitsEnabled).toBe(true);
+    expect(config.trustProxy).toBe(false);
+    expect(config.rateLimits).toEqual({
+      loginFailures: { limit: 5, duration: 900 },
+      login: { limit: 30, duration: 60 },
+      register: { limit: 20, duration: 3600 },
+      refreshToken: { limit: 60, duration: 60 },
+      anonymous: { limit: 600, duration: 60 },
+      user: { limit: 1200, duration: 60 },
+      mutation: { limit: 120, duration: 60 },
+    });
+    expect([config.maxSubscriptionsPerUser, config.maxAnonymousConnectionsPerIp]).toEqual([50, 20]);
+  });
+
+  it('reads <limit>/<seconds>, RATE_LIMITS=off and TRUST_PROXY as Fastify does', () => {
+    const config = (env: Record<string, string>) => loadConfig({ JWT_SECRET: SECRET, DATA_DIR: tempDir(), ...env });
+    expect(config({ RATE_LIMIT_LOGIN: '7/30' }).rateLimits.login).toEqual({ limit: 7, duration: 30 });
+    expect(config({ RATE_LIMITS: 'off' }).rateLimitsEnabled).toBe(false);
+    expect(config({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(config({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(config({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+  });
+});
+
 describe('JWT_SECRET', () => {
   it('production without JWT_SECRET is refused with one line naming the variable', () => {
     const message = configError(() => loadConfig({ DATABASE_URL }));
@@ -165,6 +192,11 @@ describe('invalid values throw a ConfigError naming the variable', () => {
     ['HOUSE_OPENING_BALANCE', 'lots'],
     ['ADMIN_EMAIL', 'not-an-email'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],
+    ['RATE_LIMITS', 'maybe'],
+    ['RATE_LIMIT_LOGIN', '30'],
+    ['RATE_LIMIT_LOGIN', '0/60'],
+    ['RATE_LIMIT_REGISTER', '20/0'],
+    ['RATE_LIMIT_USER', '1200/86401'],
   ])('%s=%s', (variable, value) => {
     const message = configError(() => loadConfig({ JWT_SECRET: SECRET, [variable]: value }));
     expect(message).toContain(variable);

@@ -71,6 +71,10 @@ describe('query limits', () => {
     expect(byVariable.errors?.[0]?.message).toMatch(/costs [\d,]+, more than the limit of 20,000/);
     // The same document with a small page is cheap: its cost is the variables', not the document's.
     expect((await t.gql(review, { n: 2 }, user.accessToken)).errors).toBeUndefined();
+    // An argument that fails its own validation does not make the rest of the operation free.
+    const withInvalid = literal.replace('{ a0:', `{ bad: teams(first: 1, filter: { search: "${'x'.repeat(101)}" }) { totalCount } a0:`);
+    expect(withInvalid).toContain('bad: teams');
+    expect(codes(await t.gql(withInvalid, undefined, user.accessToken))).toEqual(['QUERY_TOO_COMPLEX']);
     // Without `first`, a connection counts its default page (20), not one item.
     const defaults = `{ ${Array.from({ length: 15 }, (_, i) => `a${i}: strategies { edges { node { owner {
       accounts { transactions { edges { node { id amount status } } } } } } } }`).join(' ')} }`;

@@ -382,7 +382,8 @@ describe('the WebSocket and SSE transports', () => {
       const refused = client.subscribe(TransactionUpdated, {});
       const outcome = (await refused.ended) as { error: unknown };
       expect(codesOf(outcome.error)).toEqual(['RATE_LIMITED']);
-      expect((outcome.error as Array<{ message: string }>)[0]!.message).toMatch(/Too many subscriptions on this connection \(at most 3\)/);
+      expect((outcome.error as Array<{ message: string }>)[0]!.message).toMatch(/Too many operations on this connection at once \(at most 3\)/);
+      expect((outcome.error as Array<{ extensions: { retryAfter: number } }>)[0]!.extensions.retryAfter).toBe(5);
       // Completing one makes room again.
       feeds[0]!.stop();
       await subscriptionsRunning(baseUrl, 'ws', before + 2);

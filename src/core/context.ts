@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import type { Db } from '../infra/db.js';
 import type { SubscriptionTransport } from '../infra/metrics.js';
@@ -25,6 +26,10 @@ export interface Context extends AppServices {
    */
   authError: AppError | null;
   requestId: string;
+  /** The client's address (behind a trusted proxy, from X-Forwarded-For; see TRUST_PROXY). */
+  clientIp: string;
+  /** Failed logins per email and client IP (RATE_LIMIT_LOGIN_FAILURES); null with RATE_LIMITS=off. */
+  loginFailures: RateLimiterAbstract | null;
   /** How the operation came: a WebSocket, an SSE request, or any other HTTP request. */
   transport: SubscriptionTransport;
   /**

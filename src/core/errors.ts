@@ -66,6 +66,12 @@ export const insufficientPoints = (message: string) => new AppError('INSUFFICIEN
 export const conflict = (message: string, fields?: Record<string, string>) =>
   new AppError('CONFLICT', message, fields ? { fields } : {});
 
+/** Past a rate limit: `retryAfter` is the whole seconds (at least 1) until the window ends, `msBeforeNext` from now. */
+export const rateLimited = (msBeforeNext: number, message = 'Too many requests') => {
+  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new AppError('RATE_LIMITED', `${message}: try again in ${retryAfter} s.`, { retryAfter });
+};
+
 export const MASKED_MESSAGE = 'Unexpected error.';
 
 /** How long a client is told to wait before retrying during an outage: about a restart of PostgreSQL or Redis. */

@@ -4,23 +4,27 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config, RateLimitName } from '../config.js';
 import type { AppServices, Context } from '../core/context.js';
 import type { AppEventBus } from '../core/events.js';
 import { createAppEventBus } from '../events.js';
-import { closeDb, createDb, type Db } from '../infra/db.js';
+import { closeDb, createDb, type Db, poolOf } from '../infra/db.js';
 import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
 import { createLogger, RequestLogController } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
+import { createRateLimitStore } from '../infra/rate-limit-store.js';
 import { MIGRATIONS_DIR, MigrationError, type MigrationFile, pendingMigrations, readMigrations } from '../infra/migrate.js';
 import { QUEUE_NAMES } from '../jobs.js';
 import { schema } from '../schema/index.js';
 import { adminQueuesPlugin } from './admin.js';
+import { trustProxyFunction } from './client-ip.js';
+import { ConcurrencyLimit } from './live-limits.js';
 import { createFastPath, useJitOnFastPath } from './fast-path.js';
 import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
 import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins, useQueryCost } from './query-limits.js';
+import { rateLimitedSchema, useOperationBudgets } from './rate-limits.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
 export interface BuildAppOptions {
@@ -33,6 +37,8 @@ export interface BuildAppOptions {
   queues?: Omit<CreateQueuesOptions, 'queueNames'>;
   /** Event-bus options: the Redis channel prefix (tests sharing one Redis use their own). */
   events?: { namespace?: string };
+  /** The rate-limit counters' key prefix on a shared Redis (tests give each app its own). */
+  rateLimits?: { namespace?: string };
   /** Where /ready reads the migrations it compares with the database (default: the app's own). */
   migrationsDir?: string;
 }
@@ -91,7 +97,27 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     { namespace: options.events?.namespace, onPublish: metrics.onPublish },
   );
   const services: AppServices = { db, config, log, queues, pubsub };
-  const live = liveSubscriptions(metrics);
+  const trustProxy = trustProxyFunction(config.trustProxy);
+  // Counters shared by every API process: Redis with REDIS_URL, else PostgreSQL.
+  const rateLimitStore = createRateLimitStore({
+    redisUrl: config.redisUrl,
+    pool: poolOf(db),
+    log,
+    namespace: options.rateLimits?.namespace,
+  });
+  const limiter = (name: RateLimitName) => {
+    const { limit, duration } = config.rateLimits[name];
+    return rateLimitStore.limiter({ points: limit, duration, keyPrefix: name });
+  };
+  const loginFailures = config.rateLimitsEnabled ? limiter('loginFailures') : null;
+  const budgets = config.rateLimitsEnabled ? { anonymous: limiter('anonymous'), user: limiter('user') } : null;
+  const subscriptionCaps = config.rateLimitsEnabled
+    ? {
+        perUser: new ConcurrencyLimit(config.maxSubscriptionsPerUser),
+        anonymousPerIp: new ConcurrencyLimit(config.maxAnonymousConnectionsPerIp),
+      }
+    : undefined;
+  const live = liveSubscriptions(metrics, subscriptionCaps);
   // One for the app: an outage fails every request, and is logged once per interval, not per request.
   const outage = outageLog(log);
 
@@ -106,6 +132,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    trustProxy,
   });
 
   fastify.addHook('onRequest', async (req, reply) => {
@@ -118,7 +145,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   const yoga = createYoga<ServerContext, Context>({
-    schema,
+    schema: rateLimitedSchema(schema, config, rateLimitStore),
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { title: 'Switchyard', shouldPersistHeaders: true } : false,
     landingPage: false,
@@ -139,8 +166,18 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       if (initial.ws) {
         // A graphql-ws operation: the connection authenticated once, at connection_init.
         const { ws } = initial;
-        const { viewer, authExpiresAt } = ws;
-        return { ...services, viewer, authError: null, authExpiresAt, log: ws.log, requestId: ws.id, transport: 'ws' };
+        const { viewer, authExpiresAt, clientIp } = ws;
+        return {
+          ...services,
+          viewer,
+          authError: null,
+          authExpiresAt,
+          clientIp,
+          loginFailures,
+          log: ws.log,
+          requestId: ws.id,
+          transport: 'ws',
+        };
       }
       const { request, req } = initial;
       return {
@@ -148,6 +185,8 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
         ...(await authenticateSession(services, request.headers.get('authorization'))),
         log: req.log as Logger,
         requestId: String(req.id),
+        clientIp: req.ip,
+        loginFailures,
         transport: request.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http',
       };
     },
@@ -160,6 +199,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useMaskExecutionErrors(outage),
       useMetrics(metrics),
       // After useMetrics (it counts the refusals), before anything that starts a subscription.
+      ...(budgets ? [useOperationBudgets(budgets)] : []),
       useQueryCost(),
       useRefuseNulInputs(),
       // GET query strings with `variables`/`extensions` that are not JSON: 400, not 500.
@@ -173,7 +213,15 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   });
 
   // graphql-ws on the same port and path (upgrade requests of fastify.server).
-  const websocket = attachGraphQLWebSocket({ server: fastify.server, path: '/graphql', yoga, services, metrics });
+  const websocket = attachGraphQLWebSocket({
+    server: fastify.server,
+    path: '/graphql',
+    yoga,
+    services,
+    metrics,
+    trustProxy,
+    anonymousPerIp: subscriptionCaps?.anonymousPerIp,
+  });
 
   const tryFastPath =
     options.fastPath === false ? undefined : createFastPath(yoga, { corsEnabled: config.corsOrigins.length > 0 });
@@ -214,6 +262,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   const ready = async () => {
     await queues.start();
     await pubsub.start();
+    rateLimitStore.start();
     await fastify.ready();
   };
   return {
@@ -250,6 +299,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
           clearInterval(idleSweep);
           await queues.close().catch((error: unknown) => log.warn({ err: error }, 'closing the queues failed'));
           await pubsub.close();
+          await rateLimitStore.close();
           await closeDb(db);
         }
       })();

@@ -5,6 +5,7 @@ import { unauthenticated } from '../core/errors.js';
 import { authenticate } from '../modules/auth/auth.service.js';
 import { graphqlRuntime } from '../infra/graphql-runtime.js';
 import type { Metrics } from '../infra/metrics.js';
+import { type ConcurrencyLimit, tooManyAtOnce } from './live-limits.js';
 
 /**
  * Every subscription this process runs, whatever the transport: counted on
@@ -25,11 +26,29 @@ export interface LiveSubscriptions {
 
 const EXPIRED_MESSAGE = 'Access token expired.';
 
-export function liveSubscriptions(metrics: Metrics): LiveSubscriptions {
+/**
+ * The caps on subscriptions at once (RATE_LIMITS=on): per signed-in user over
+ * WebSocket and SSE together, and anonymous SSE streams per client IP, which
+ * share their count with anonymous WebSocket connections (websocket.ts).
+ */
+export interface SubscriptionCaps {
+  perUser: ConcurrencyLimit;
+  anonymousPerIp: ConcurrencyLimit;
+}
+
+export function liveSubscriptions(metrics: Metrics, caps?: SubscriptionCaps): LiveSubscriptions {
   const running = new Set<(reason: Halt) => void>();
   let ending = false;
 
-  const track = (source: AsyncIterable<ExecutionResult>, context: Context) =>
+  /** The cap a subscription of `context` counts against, with its key; none for anonymous WebSocket ones (their connection counts). */
+  const capOf = (context: Context): [ConcurrencyLimit, string, string] | null => {
+    if (!caps) return null;
+    if (context.viewer) return [caps.perUser, context.viewer.id, 'subscriptions'];
+    if (context.transport === 'ws') return null;
+    return [caps.anonymousPerIp, context.clientIp, 'anonymous connections from this address'];
+  };
+
+  const track = (source: AsyncIterable<ExecutionResult>, context: Context, release: () => void) =>
     new Repeater<ExecutionResult>(async (push, stop) => {
       const iterator = source[Symbol.asyncIterator]();
       let halt!: (reason: Halt) => void;
@@ -64,6 +83,7 @@ export function liveSubscriptions(metrics: Metrics): LiveSubscriptions {
         }
       } finally {
         clearTimeout(expiry);
+        release();
         running.delete(halt);
         metrics.subscriptions.dec({ transport });
         // A repeater ends when stopped, not when its executor returns.
@@ -74,11 +94,29 @@ export function liveSubscriptions(metrics: Metrics): LiveSubscriptions {
 
   return {
     plugin: {
-      onSubscribe: ({ args }) => ({
-        onSubscribeResult: ({ result, setResult }) => {
-          if (isAsyncIterable(result)) setResult(track(result, args.contextValue as unknown as Context));
-        },
-      }),
+      onSubscribe: ({ args, setResultAndStopExecution }) => {
+        const context = args.contextValue as unknown as Context;
+        const cap = capOf(context);
+        if (cap && !cap[0].tryTake(cap[1])) {
+          metrics.errors.inc({ code: 'RATE_LIMITED' });
+          setResultAndStopExecution({ errors: [tooManyAtOnce(cap[2], cap[0].max)] });
+          return;
+        }
+        let released = false;
+        const release = () => {
+          if (released || !cap) return;
+          released = true;
+          cap[0].giveBack(cap[1]);
+        };
+        return {
+          onSubscribeResult: ({ result, setResult }) => {
+            if (isAsyncIterable(result)) setResult(track(result, context, release));
+            // It never started (an error at subscribe time): its place is free again.
+            else release();
+          },
+          onSubscribeError: release,
+        };
+      },
     },
     endAll() {
       ending = true;

@@ -2,8 +2,20 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { createComplexityRule } from '@pothos/plugin-complexity';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, Kind } from 'graphql';
+import type { FieldComplexityValue } from '@pothos/plugin-complexity';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type GraphQLInterfaceType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  Kind,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { graphqlRuntime } from '../infra/graphql-runtime.js';
 import { SIZE_ARGUMENT } from '../schema/cost.js';
@@ -99,21 +111,64 @@ function sizeVariablesOf(document: DocumentNode): readonly string[] {
   return [...names];
 }
 
-/** The cost of the operation `args` executes, by the costs schema/cost.ts gives its fields. */
+/**
+ * The cost of the operation `args` executes, by the costs schema/cost.ts gives
+ * its fields (in their `complexity` extension, where @pothos/plugin-complexity
+ * puts them). Arguments are coerced as graphql does, without Pothos's mapping:
+ * an argument that fails its own validation must not make the cost unknowable
+ * (the field is refused when it runs; the rest of the operation is weighed).
+ */
 function operationCost(args: ExecutionArgs): number {
-  let cost = 0;
-  const rule = createComplexityRule({
-    context: {},
-    variableValues: (args.variableValues as Record<string, unknown> | null | undefined) ?? {},
-    operationName: args.operationName,
-    onResult: (result) => {
-      cost = Math.max(cost, result.complexity);
-    },
-    // Nothing to report here: the limit is ours to apply, and errors of the variables themselves are
-    // execution's to report, with its own codes.
-    validate: () => undefined,
-  });
-  graphqlRuntime.validate(args.schema, args.document, [rule]);
-  return cost;
+  const operation = graphqlRuntime.getOperationAST(args.document, args.operationName);
+  const root = operation && args.schema.getRootType(operation.operation);
+  if (!operation || !root) return 0;
+  const coerced = graphqlRuntime.getVariableValues(
+    args.schema,
+    operation.variableDefinitions ?? [],
+    (args.variableValues as Record<string, unknown> | null | undefined) ?? {},
+  );
+  // Variables that do not fit their types: execution refuses the operation before anything runs.
+  if (coerced.errors) return 0;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of args.document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const selectionCost = (selectionSet: SelectionSetNode, type: GraphQLNamedType): number => {
+    let cost = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) cost += fieldNodeCost(selection, type);
+      else {
+        const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
+        if (!fragment) continue;
+        const condition = fragment.typeCondition ? args.schema.getType(fragment.typeCondition.name.value) : type;
+        cost += selectionCost(fragment.selectionSet, condition ?? type);
+      }
+    }
+    return cost;
+  };
+  const fieldNodeCost = (node: FieldNode, parent: GraphQLNamedType): number => {
+    const field = isFieldsType(parent) ? parent.getFields()[node.name.value] : undefined;
+    // Introspection (__schema, __type, __typename) is not counted.
+    if (!field) return 0;
+    const declared = field.extensions.complexity as FieldComplexity | undefined;
+    let value: FieldComplexityValue = 1;
+    if (typeof declared === 'function') {
+      let fieldArgs: Record<string, unknown> = {};
+      try {
+        fieldArgs = graphqlRuntime.getArgumentValues(field, node, coerced.coerced);
+      } catch {
+        // An argument graphql refuses: the field fails when it runs; count it with its defaults.
+      }
+      value = declared(fieldArgs, {}, field as never);
+    } else if (declared !== undefined) value = declared;
+    const own = typeof value === 'number' ? value : (value.field ?? 1);
+    const multiplier = typeof value === 'number' ? 1 : (value.multiplier ?? 1);
+    return own + (node.selectionSet ? multiplier * selectionCost(node.selectionSet, graphqlRuntime.getNamedType(field.type)) : 0);
+  };
+  return selectionCost(operation.selectionSet, root);
 }
 
+type FieldComplexity = FieldComplexityValue | ((args: Record<string, unknown>, context: object, field: never) => FieldComplexityValue);
+
+const isFieldsType = (type: GraphQLNamedType): type is GraphQLObjectType | GraphQLInterfaceType =>
+  graphqlRuntime.isObjectType(type) || graphqlRuntime.isInterfaceType(type);

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { clientIpOf, type TrustProxy } from './client-ip.js';
+import { type ConcurrencyLimit, tooManyAtOnce } from './live-limits.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
@@ -37,6 +39,7 @@ export interface WsConnection {
   viewer: Viewer | null;
   /** When the connection's token expires (ms since the epoch); null when anonymous. */
   authExpiresAt: number | null;
+  clientIp: string;
   log: Logger;
 }
 
@@ -62,6 +65,9 @@ export function attachGraphQLWebSocket(options: {
   yoga: AnyYoga;
   services: AppServices;
   metrics: Metrics;
+  trustProxy: TrustProxy;
+  /** Anonymous connections per client IP, counted with anonymous SSE streams (RATE_LIMITS=on). */
+  anonymousPerIp?: ConcurrencyLimit;
 }): GraphQLWebSocket {
   const { services, metrics, yoga } = options;
   const { config } = services;
@@ -93,12 +99,11 @@ export function attachGraphQLWebSocket(options: {
     socket.once('close', () => metrics.wsConnections.dec());
   });
 
-  const rateLimited = () =>
-    new AppError(
-      'RATE_LIMITED',
-      `Too many subscriptions on this connection (at most ${config.wsMaxSubscriptionsPerConnection}); complete one first or open another connection.`,
-      { limit: config.wsMaxSubscriptionsPerConnection },
-    );
+  const rateLimited = () => {
+    const error = tooManyAtOnce('operations on this connection', config.wsMaxSubscriptionsPerConnection);
+    error.extensions.limit = config.wsMaxSubscriptionsPerConnection;
+    return error;
+  };
 
   useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -129,8 +134,14 @@ export function attachGraphQLWebSocket(options: {
           id,
           viewer,
           authExpiresAt,
+          clientIp: clientIpOf(ctx.extra.request, options.trustProxy),
           log: log.child({ wsId: id, ...(viewer ? { userId: viewer.id } : {}) }),
         };
+        if (!viewer && options.anonymousPerIp && !options.anonymousPerIp.tryTake(connection.clientIp)) {
+          connection.log.warn({ limit: options.anonymousPerIp.max }, 'too many anonymous connections from this address');
+          socket.close(CLOSE_CODES.tooManyConnections, 'Too many connections');
+          return false;
+        }
         if (viewer) {
           const open = perUser.get(viewer.id) ?? 0;
           if (open >= config.wsMaxConnectionsPerUser) {
@@ -156,6 +167,7 @@ export function attachGraphQLWebSocket(options: {
         clearTimeout(expiryTimers.get(socket));
         const connection = connections.get(socket);
         connections.delete(socket);
+        if (connection && !connection.viewer) options.anonymousPerIp?.giveBack(connection.clientIp);
         const userId = connection?.viewer?.id;
         if (userId === undefined) return;
         const open = (perUser.get(userId) ?? 1) - 1;

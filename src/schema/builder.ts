@@ -1,5 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
+import DirectivesPlugin from '@pothos/plugin-directives';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -38,8 +39,10 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string };
   };
+  // graphql-rate-limit-directive's (schema/rate-limits.ts); applied by http/rate-limits.ts.
+  Directives: { rateLimit: { locations: 'FIELD_DEFINITION'; args: { limit: number; duration: number } } };
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin, ComplexityPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin, ComplexityPlugin, DirectivesPlugin],
   defaultFieldNullability: false,
   prisma: {
     // Each app (and each test database) brings its own client through the context.
@@ -71,6 +74,8 @@ export const builder = new SchemaBuilder<{
   // Each field's cost goes into its extensions; http/query-limits.ts weighs every operation before it
   // executes, with its variables (the plugin's own check, in the root resolvers, stays off).
   complexity: { fieldComplexity: fieldCost, disabled: true },
+  // Keyed by name in the fields' extensions, the form graphql-tools (the directive's transformer, the printer) reads.
+  directives: { useGraphQLToolsUnorderedDirectives: true },
 });
 
 builder.queryType({});

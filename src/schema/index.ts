@@ -1,5 +1,6 @@
 import { builder } from './builder.js';
 import { locateExpectedErrors } from './expected-errors.js';
+import { rateLimitDirectiveDefinition } from './rate-limits.js';
 import './scalars.js';
 import '../modules/users/users.schema.js';
 import '../modules/auth/auth.schema.js';
@@ -9,4 +10,6 @@ import '../modules/inventory/inventory.schema.js';
 import '../modules/teams/teams.schema.js';
 import '../modules/quizzes/quizzes.schema.js';
 
-export const schema = locateExpectedErrors(builder.toSchema({ sortSchema: true }));
+export const schema = locateExpectedErrors(
+  builder.toSchema({ sortSchema: true, directives: [rateLimitDirectiveDefinition] }),
+);

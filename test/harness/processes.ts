@@ -65,12 +65,14 @@ export interface Child {
 
 /**
  * This process's environment without any variable Switchyard reads, plus
- * `extra`: a child configured by nothing but what its caller sets.
+ * `extra`: a child configured by nothing but what its caller sets — and
+ * RATE_LIMITS=off unless `extra` says otherwise, since every test and
+ * benchmark client comes from this one machine's address.
  */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of KNOWN_ENV_VARIABLES) delete env[name];
-  return Object.assign(env, extra);
+  return Object.assign(env, { RATE_LIMITS: 'off' }, extra);
 }
 
 export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {

@@ -26,6 +26,8 @@ export function testConfig(databaseUrl: string, env: Env = {}): Config {
     ADMIN_PASSWORD,
     PORT: '0',
     HOST: '127.0.0.1',
+    // Every test comes from one IP and most sign up many users: the rate-limit tests turn the limits on.
+    RATE_LIMITS: 'off',
     ...env,
   });
 }
@@ -88,7 +90,12 @@ export function useTestApp(env: Env = {}, options: UseTestAppOptions = {}): Test
     const config = testConfig(database.url, env);
     // Redis is shared by every test file: a key (and event channel) prefix of the file's own.
     const namespace = config.redisUrl ? `test-${randomBytes(6).toString('hex')}` : undefined;
-    running = await startTestApp(config, { queues: { namespace }, events: { namespace }, workers: options.workers });
+    running = await startTestApp(config, {
+      queues: { namespace },
+      events: { namespace },
+      rateLimits: { namespace },
+      workers: options.workers,
+    });
     Object.assign(handle, { app: running.app, config, databaseUrl: database.url, namespace });
   });
 
@@ -185,6 +192,7 @@ export async function appBehindRedisProxy(options: { env?: Env; logger?: Logger 
     logger: options.logger,
     queues: { namespace },
     events: { namespace },
+    rateLimits: { namespace },
   });
   return {
     app,

@@ -1,5 +1,6 @@
 import type { Context } from '../../core/context.js';
 import { builder } from '../../schema/builder.js';
+import { rateLimited } from '../../schema/rate-limits.js';
 import {
   login,
   loginInputSchema,
@@ -47,11 +48,17 @@ export async function signIn(context: Context, session: Promise<Session>): Promi
 
 builder.mutationFields((t) => ({
   login: t.field({
+    ...rateLimited('login'),
     type: AuthPayload,
     args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: (_root, { input }, context) => signIn(context, login(context, input)),
+    resolve: (_root, { input }, context) =>
+      signIn(
+        context,
+        login(context, input, context.loginFailures ? { limiter: context.loginFailures, clientIp: context.clientIp } : undefined),
+      ),
   }),
   refreshToken: t.field({
+    ...rateLimited('refreshToken'),
     type: AuthPayload,
     description: 'Rotates the session: the presented token stops working.',
     args: { refreshToken: t.arg.string({ required: true }) },

@@ -2,9 +2,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { AppServices, Viewer } from '../../core/context.js';
-import { AppError, unauthenticated } from '../../core/errors.js';
+import { AppError, rateLimited, unauthenticated } from '../../core/errors.js';
 import { createUser, emailSchema, nameSchema, type StoredUser } from '../users/users.service.js';
 
 export interface Session {
@@ -203,13 +204,36 @@ export async function register(services: AppServices, input: RegisterInput): Pro
 
 const WRONG_LOGIN = 'Wrong email or password.';
 
-export async function login(services: AppServices, input: LoginInput): Promise<Session> {
+/** Failed logins are counted per email and client IP in `limiter` (absent: not counted). */
+export interface LoginGuard {
+  limiter: RateLimiterAbstract;
+  clientIp: string;
+}
+
+/**
+ * Signs in. With a guard, each attempt takes a point of its email and IP's
+ * budget before the password is checked (so that attempts in flight at once
+ * are counted too); a success gives the budget back whole, a failure keeps
+ * its point. Past the budget every attempt, a right password's too, is
+ * RATE_LIMITED until the window that the first failure opened ends.
+ */
+export async function login(services: AppServices, input: LoginInput, guard?: LoginGuard): Promise<Session> {
+  const key = guard && `${createHash('sha256').update(input.email).digest('base64url')}:${guard.clientIp}`;
+  if (guard && key) {
+    try {
+      await guard.limiter.consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      throw rateLimited(rejection.msBeforeNext, 'Too many failed logins for this email');
+    }
+  }
   // The one query that reads the hash (infra/db.ts leaves it out of every other).
   const user = await services.db.user.findUnique({ where: { email: input.email }, omit: { passwordHash: false } });
   // Verify even for an unknown email: the answer must not reveal which emails exist.
   const passwordHash = user?.passwordHash ?? (await getDummyHash());
   const valid = await verify(passwordHash, input.password).catch(() => false);
   if (!user || !valid) throw unauthenticated(WRONG_LOGIN);
+  if (guard && key) await guard.limiter.delete(key);
   return startSession(services, user);
 }
 

@@ -1,5 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { builder } from '../../schema/builder.js';
+import { rateLimited } from '../../schema/rate-limits.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { submitPurchase } from './inventory.commands.js';
 import { STOCK_FEED_INTERVAL_MS, stockUpdates } from './stock-feed.js';
@@ -132,6 +133,7 @@ builder.mutationFields((t) => ({
     resolve: (query, _root, args, context) => restock(context, String(args.itemId), args.quantity, query),
   }),
   purchase: t.field({
+    ...rateLimited('mutation'),
     type: OrderType,
     description:
       'Reserves the units at once (RESERVED), or fails with SOLD_OUT / LIMIT_EXCEEDED; a worker then takes the payment from accountId: PAID → FULFILLED, or CANCELLED with the stock returned.',

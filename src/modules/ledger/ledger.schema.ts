@@ -2,6 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { Context } from '../../core/context.js';
 import type { LedgerAccount } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
+import { rateLimited } from '../../schema/rate-limits.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { listOf } from '../../schema/cost.js';
 import { submitDeposit, submitTransfer } from './ledger.commands.js';
@@ -155,6 +156,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, context) => submitDeposit(context, requireViewer(context), input),
   }),
   transfer: t.field({
+    ...rateLimited('mutation'),
     type: LedgerTransactionType,
     description: 'From an account you own. PENDING at once, with a hold on the amount; settled by a worker.',
     authScopes: { loggedIn: true },

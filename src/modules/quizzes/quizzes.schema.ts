@@ -1,4 +1,5 @@
 import { builder } from '../../schema/builder.js';
+import { rateLimited } from '../../schema/rate-limits.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { listOf } from '../../schema/cost.js';
 import { requireViewer } from '../../core/access.js';
@@ -244,6 +245,7 @@ builder.mutationFields((t) => ({
       registerForQuiz(context, requireViewer(context), String(args.quizId), String(args.teamId)),
   }),
   requestQuestion: t.prismaField({
+    ...rateLimited('mutation'),
     type: 'QuestionAssignment',
     description:
       'Any member of a registered team, while the quiz is LIVE (else QUIZ_NOT_LIVE); one OPEN assignment at a time ' +
@@ -253,6 +255,7 @@ builder.mutationFields((t) => ({
     resolve: (_query, _root, args, context) => requestQuestion(context, requireViewer(context), String(args.quizId), args.difficulty),
   }),
   submitAnswer: t.prismaField({
+    ...rateLimited('mutation'),
     type: 'QuestionAssignment',
     description:
       'Any member of the team, once per assignment (else CONFLICT): before the deadline CORRECT (2 × cost) or ' +

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { builder } from '../../schema/builder.js';
+import { rateLimited } from '../../schema/rate-limits.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { AuthPayload, RegisterInput, signIn } from '../auth/auth.schema.js';
 import { register } from './users.commands.js';
@@ -64,6 +65,7 @@ builder.objectField(AuthPayload, 'user', (t) => t.field({ type: UserType, resolv
 
 builder.mutationField('register', (t) =>
   t.field({
+    ...rateLimited('register'),
     type: AuthPayload,
     args: { input: t.arg({ type: RegisterInput, required: true }) },
     resolve: (_root, { input }, context) => signIn(context, register(context, input)),

@@ -1,0 +1,89 @@
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import type { ExecutionArgs, GraphQLSchema } from 'graphql';
+import { rateLimitDirective } from 'graphql-rate-limit-directive';
+import type { Plugin } from 'graphql-yoga';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import type { Context } from '../core/context.js';
+import { rateLimited } from '../core/errors.js';
+import type { RateLimitStore } from '../infra/rate-limit-store.js';
+import {
+  type FieldRateLimitName,
+  RATE_LIMIT_DIRECTIVE,
+  RATE_LIMIT_NAME_EXTENSION,
+} from '../schema/rate-limits.js';
+
+/** Who a limit counts: the signed-in user, else the client's IP. */
+const clientKey = (context: Pick<Context, 'viewer' | 'clientIp'>): string =>
+  context.viewer ? `user:${context.viewer.id}` : `ip:${context.clientIp}`;
+
+/**
+ * The schema with its `@rateLimit` fields limited (graphql-rate-limit-directive):
+ * each field's arguments become the configured limit its annotation names
+ * (schema/rate-limits.ts), and its resolver first takes one point from the
+ * store's counter of the client and the field's coordinate. With RATE_LIMITS=off,
+ * the schema as it is.
+ *
+ * The directive wraps `resolve`, which for a subscription field runs per
+ * event: so a subscription field may not carry it (subscriptions are counted
+ * once, when subscribed, by the operation budgets and the cap per user).
+ */
+export function rateLimitedSchema(schema: GraphQLSchema, config: Config, store: RateLimitStore): GraphQLSchema {
+  if (!config.rateLimitsEnabled) return schema;
+  const subscriptionType = schema.getSubscriptionType()?.name;
+  const configured = mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (fieldConfig, fieldName, typeName) => {
+      const name = fieldConfig.extensions?.[RATE_LIMIT_NAME_EXTENSION] as FieldRateLimitName | undefined;
+      if (name === undefined) return fieldConfig;
+      if (typeName === subscriptionType) {
+        throw new Error(`${typeName}.${fieldName}: @${RATE_LIMIT_DIRECTIVE} would count every event, not the subscription`);
+      }
+      const directives = {
+        ...(fieldConfig.extensions?.directives as Record<string, unknown> | undefined),
+        [RATE_LIMIT_DIRECTIVE]: { ...config.rateLimits[name] },
+      };
+      return { ...fieldConfig, extensions: { ...fieldConfig.extensions, directives } };
+    },
+  });
+  const { rateLimitDirectiveTransformer } = rateLimitDirective<Context>({
+    name: RATE_LIMIT_DIRECTIVE,
+    keyGenerator: (_directive, _source, _args, context, info) =>
+      `${clientKey(context)}:${info.parentType.name}.${info.fieldName}`,
+    onLimit: (response) => {
+      throw rateLimited(response.msBeforeNext);
+    },
+    limiterClass: store.limiterClass,
+    limiterOptions: { keyPrefix: 'field' },
+  });
+  return rateLimitDirectiveTransformer(configured);
+}
+
+/**
+ * The budgets of the whole API: every operation — a query, a mutation, a
+ * subscription when it is subscribed (never per event) — takes a point from
+ * the signed-in user's budget, or the client IP's when anonymous, before it
+ * runs. Past it, RATE_LIMITED with retryAfter, and nothing runs.
+ */
+export function useOperationBudgets(budgets: { anonymous: RateLimiterAbstract; user: RateLimiterAbstract }): Plugin {
+  const refusal = async (args: ExecutionArgs) => {
+    const context = args.contextValue as Context;
+    const budget = context.viewer ? budgets.user : budgets.anonymous;
+    try {
+      await budget.consume(clientKey(context));
+      return null;
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      return { errors: [rateLimited(rejection.msBeforeNext, 'Too many operations')] };
+    }
+  };
+  return {
+    onExecute: async ({ args, setResultAndStopExecution }) => {
+      const refused = await refusal(args);
+      if (refused) setResultAndStopExecution(refused);
+    },
+    onSubscribe: async ({ args, setResultAndStopExecution }) => {
+      const refused = await refusal(args);
+      if (refused) setResultAndStopExecution(refused);
+    },
+  };
+}
