@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEMO_EMAIL, DEMO_PASSWORD, seed } from '../prisma/seed.js';
 import { buildApp } from './http/app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -65,6 +67,19 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Where a generated admin password goes: the banner, except in production,
+ * where a start's output ends up in log collectors. There it is written to a
+ * file only its owner can read, and the banner names the file.
+ */
+function generatedPasswordNote(config: Config, password: string): string {
+  if (config.nodeEnv !== 'production') return ` / ${password}   (generated: shown only this once)`;
+  mkdirSync(config.dataDir, { recursive: true });
+  const path = join(config.dataDir, 'admin-password');
+  writeFileSync(path, `${password}\n`, { mode: 0o600 });
+  return `   (password generated into ${path}: not printed in production; set ADMIN_PASSWORD to choose it)`;
+}
+
 function printBanner(url: string, config: Config, seeded: Awaited<ReturnType<typeof seed>>): void {
   const { mode } = config;
   const lines = [
@@ -74,7 +89,7 @@ function printBanner(url: string, config: Config, seeded: Awaited<ReturnType<typ
     `  health     ${url}/health   ready ${url}/ready   metrics ${url}/metrics`,
     `  admin      ${seeded.adminEmail}${
       seeded.generatedAdminPassword
-        ? ` / ${seeded.generatedAdminPassword}   (generated: shown only this once)`
+        ? generatedPasswordNote(config, seeded.generatedAdminPassword)
         : seeded.adminCreated
           ? ' / ADMIN_PASSWORD'
           : ''
