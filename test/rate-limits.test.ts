@@ -8,7 +8,7 @@ import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
 import { createRateLimitStore } from '../src/infra/rate-limit-store.js';
 import { appBehindRedisProxy, startTestApp, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
-import { sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
+import { eventually, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
 
 /**
  * The @rateLimit fields of the contract, on both stores: each really throttles
@@ -287,6 +287,8 @@ describe('the Redis store unreachable', () => {
       expect(codes).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
     } finally {
       await proxy.restore();
+      // Connected again before it stops: a queue or bus client stopped while it reconnects keeps retrying.
+      await eventually(async () => (await app.fastify.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 'ready again');
       await close();
     }
   });

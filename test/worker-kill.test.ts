@@ -164,6 +164,8 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
     let worker = first;
     const accepted: string[] = [];
     let orphanedRounds = 0;
+    // Bursts the worker settled as fast as they came, leaving no moment to kill it: sent again, up to a bound.
+    let keptUp = 0;
     for (let round = 1; round <= KILLS || (orphanedRounds === 0 && round <= MAX_KILLS); round += 1) {
       const before = await stats();
       // The burst: TRANSFERS concurrent transfers in random directions, every tenth
@@ -187,21 +189,28 @@ describe.each(['redis', 'postgres'] as const)('a worker process SIGKILLed mid-ru
 
       // SIGKILL once the worker is demonstrably mid-run: part of the burst settled, more of it waiting.
       // The API may have answered the whole burst by then; what matters is the work still queued.
-      await waitFor(
+      const moment = await waitFor(
         async () => {
           const now = await stats();
           // …and while it holds a settlement job: it settles in batches, at most one job per lane at a time.
           if (now.completed - before.completed >= KILL_AFTER_SETTLED && now.pending >= KILL_WITH_PENDING) {
-            if ((await app!.services.queues.counts()).ledger!.active > 0) return true;
+            if ((await app!.services.queues.counts()).ledger!.active > 0) return 'mid-run' as const;
           }
-          if (results.length === TRANSFERS && now.pending < KILL_WITH_PENDING) {
-            throw new Error(`the worker kept up with the whole burst (${JSON.stringify(now)}): no moment to kill it mid-run`);
-          }
+          if (results.length === TRANSFERS && now.pending < KILL_WITH_PENDING) return 'kept-up' as const;
           return false;
         },
         30_000,
         10,
       );
+      if (moment === 'kept-up') {
+        // A fast moment of the host: the same round again with a new burst (its transfers count as any).
+        await burst;
+        accepted.push(...results.flatMap((result) => (result.data?.transfer ? [result.data.transfer.id] : [])));
+        keptUp += 1;
+        expect(keptUp, 'bursts the worker kept up with, leaving no moment to kill it').toBeLessThanOrEqual(MAX_KILLS);
+        round -= 1;
+        continue;
+      }
       worker.proc.kill('SIGKILL');
       expect(await worker.closed).toEqual({ code: null, signal: 'SIGKILL' });
       const killedAt = Date.now();
