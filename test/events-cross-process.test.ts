@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type DocumentNode, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createItem, PAYMENT_DECLINED } from '../src/modules/inventory/inventory.service.js';
+import { createItem } from '../src/modules/inventory/inventory.service.js';
+import { failTransaction } from '../src/modules/ledger/ledger.service.js';
 import { STOCK_FEED_INTERVAL_MS } from '../src/modules/inventory/stock-feed.js';
 import { graphql } from './gql/index.js';
 import { signAccessToken } from '../src/modules/auth/auth.service.js';
@@ -207,7 +208,8 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
     // No worker at first: what B sees then came from A.
     await stopWorker();
     const [buyer, other, outsider] = await createBuyers(shop.services, 3, 10_000n);
-    const [broke] = await createBuyers(shop.services, 1);
+    // Their payment will have failed (the ledger gave up on it) by the time the worker takes the order.
+    const [broke] = await createBuyers(shop.services, 1, 10_000n);
     const item = await createItem(shop.services, {
       sku: newSku(),
       name: 'Cross-process item',
@@ -253,6 +255,8 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       const [order, otherOrder, brokeOrder] = await Promise.all([buy(buyer!, 2), buy(other!, 1), buy(broke!, 1)]);
       expect([order, otherOrder, brokeOrder].map((o) => o!.status)).toEqual(['RESERVED', 'RESERVED', 'RESERVED']);
       expect(await stockInDatabase()).toBe(6);
+      const { paymentTransactionId } = await db.order.findUniqueOrThrow({ where: { id: brokeOrder!.id } });
+      expect(await failTransaction(shop.services, paymentTransactionId!, 'the card was declined')).toBe(true);
 
       // A's events reach B: the RESERVED orders, and the stock after the reservations.
       await eventually(() => orderStatusesOf(buyerFeed.results, order!.id).includes('RESERVED'), 'RESERVED on B');
@@ -292,7 +296,7 @@ describe.each(['redis', 'postgres'] as const)('events across processes on the %s
       // The one who could not pay: RESERVED then CANCELLED, with the reason.
       expect(orderStatusesOf(brokeFeed.results, brokeOrder!.id)).toEqual(['RESERVED', 'CANCELLED']);
       expect(brokeFeed.results).toHaveLength(2);
-      expect(brokeFeed.results.at(-1)!.data!.orderUpdated.failureReason).toBe(PAYMENT_DECLINED);
+      expect(brokeFeed.results.at(-1)!.data!.orderUpdated.failureReason).toBe('Payment failed: the card was declined');
 
       // Nothing more arrives after the final values (a quiet period well past the coalescing window).
       const seen = { buyer: buyerFeed.results.length, stock: stock.results.length };

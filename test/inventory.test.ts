@@ -4,10 +4,17 @@ import {
   abandonOrder,
   createItem,
   fulfilOrder,
-  PAYMENT_DECLINED,
   purchase,
 } from '../src/modules/inventory/inventory.service.js';
-import { ensureHouse, HOUSE_USER_ID, recordTransaction, transfer } from '../src/modules/ledger/ledger.service.js';
+import {
+  ensureHouse,
+  failTransaction,
+  HOUSE_USER_ID,
+  recordTransaction,
+  settleTransaction,
+  stalePendingTransactions,
+  transfer,
+} from '../src/modules/ledger/ledger.service.js';
 import { graphql } from './gql/index.js';
 import { codes, type Session, type TestApp, useTestApp } from './helpers/app.js';
 import { checkLedgerInvariants, waitFor } from './helpers/ledger.js';
@@ -340,10 +347,77 @@ describe('inventory: items, purchases and who sees what', () => {
   it('gives up on an order whose payment is still PENDING: the payment FAILED, its hold released, the stock back', async () => {
     const [buyer] = await createBuyers(t, 1, 1000n);
     const item = await newItem(t, { price: 300n, stock: 3 });
+    // As every fulfilment attempt leaves it when none got to settle: the purchase's own PENDING payment.
     const order = await reserveOnly(t, buyer!, item.id);
-    // As a fulfilment run leaves it when it dies after the hold: a PENDING payment linked to the order.
+    expect(order.paymentTransactionId).not.toBeNull();
+    const account = () => t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } });
+    expect((await account()).held).toBe(300n);
+
+    expect(await abandonOrder(t.app.services, order.id, FULFILMENT_FAILED)).toBe(true);
+    expect(await t.app.db.order.findUniqueOrThrow({ where: { id: order.id } })).toMatchObject({ status: 'CANCELLED' });
+    const payment = await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: order.paymentTransactionId! } });
+    expect(payment).toMatchObject({ status: 'FAILED', kind: 'PAYMENT' });
+    expect(await account()).toMatchObject({ balance: 1000n, held: 0n });
+    expect(await stockOf(t, item.id)).toBe(3);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance, { pendingAllowed: true });
+  });
+
+  it('holds the total at purchase: INSUFFICIENT_FUNDS at once when it does not fit, with nothing written', async () => {
+    const [buyer] = await createBuyers(t, 1, 1000n);
+    const item = await newItem(t, { price: 400n, stock: 10 });
+    const account = () => t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } });
+    const first = await buy(t, buyer!, item.id, { quantity: 2 });
+    expect(first.data?.purchase).toMatchObject({ status: 'RESERVED', total: '800' });
+    expect(await account()).toMatchObject({ balance: 1000n, held: 800n });
+    const pending = await t.app.db.ledgerTransaction.findMany({ where: { fromAccountId: buyer!.accountId, kind: 'PAYMENT' } });
+    expect(pending.map((payment) => [payment.status, payment.amount])).toEqual([['PENDING', 800n]]);
+    // 200 left available: one more unit does not fit.
+    const refused = await buy(t, buyer!, item.id);
+    expect(codes(refused)).toEqual(['INSUFFICIENT_FUNDS']);
+    expect(await account()).toMatchObject({ balance: 1000n, held: 800n });
+    expect(await stockOf(t, item.id)).toBe(8);
+    expect(await t.app.db.order.count({ where: { buyerId: buyer!.id } })).toBe(1);
+    expect(await t.app.db.ledgerTransaction.count({ where: { fromAccountId: buyer!.accountId, kind: 'PAYMENT' } })).toBe(1);
+    // An empty account cannot lock real buyers out of an unlimited item.
+    const [empty] = await createBuyers(t, 1, 0n);
+    const unlimited = await newItem(t, { price: 1n, stock: 100 });
+    expect(codes(await buy(t, empty!, unlimited.id, { quantity: 100 }))).toEqual(['INSUFFICIENT_FUNDS']);
+    expect(await stockOf(t, unlimited.id)).toBe(100);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance, { pendingAllowed: true });
+  });
+
+  it('holds exactly what the account covers under 200 concurrent purchases of one buyer', async () => {
+    const [buyer] = await createBuyers(t, 1, 1000n);
+    const item = await newItem(t, { price: 100n, stock: 500 });
+    const answers = await Promise.all(Array.from({ length: 200 }, () => buy(t, buyer!, item.id)));
+    const outcomes = answers.map((answer) => (answer.errors ? String(codes(answer)[0]) : 'ORDER'));
+    expect(outcomes.filter((outcome) => outcome === 'ORDER')).toHaveLength(10);
+    expect(outcomes.filter((outcome) => outcome === 'INSUFFICIENT_FUNDS')).toHaveLength(190);
+    expect(await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } })).toMatchObject({
+      balance: 1000n,
+      held: 1000n,
+    });
+    expect(await stockOf(t, item.id)).toBe(490);
+    expect(await t.app.db.order.count({ where: { itemId: item.id } })).toBe(10);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance, { pendingAllowed: true });
+  });
+
+  it('refuses, with SOLD_OUT rather than INSUFFICIENT_FUNDS, a purchase that neither the stock nor the money covers', async () => {
+    const [buyer] = await createBuyers(t, 1, 10n);
+    const item = await newItem(t, { price: 500n, stock: 1 });
+    expect(codes(await buy(t, buyer!, item.id, { quantity: 2 }))).toEqual(['SOLD_OUT']);
+    expect(await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } })).toMatchObject({ held: 0n });
+  });
+
+  it('never settles a PAYMENT no order links: the sweeper fails it and releases its hold', async () => {
+    // The state a fulfilment run of an order placed before purchases held the money could leave when it died
+    // between its hold and its link, after a concurrent run had cancelled the order: an unlinked PENDING payment.
+    const [buyer] = await createBuyers(t, 1, 1000n);
+    const item = await newItem(t, { price: 300n, stock: 3 });
+    const order = await reserveOnly(t, buyer!, item.id);
+    expect(await abandonOrder(t.app.services, order.id, FULFILMENT_FAILED)).toBe(true);
     const house = await ensureHouse(t.app.services);
-    const { transaction: payment } = await recordTransaction(
+    const { transaction: orphan } = await recordTransaction(
       t.app.services,
       {
         kind: 'PAYMENT',
@@ -351,20 +425,22 @@ describe('inventory: items, purchases and who sees what', () => {
         toAccountId: house.id,
         amount: 300n,
         initiatorId: HOUSE_USER_ID,
-        idempotencyKey: `order-${order.id}`,
+        idempotencyKey: `order-${order.id}-lost-run`,
       },
       () => true,
     );
-    await t.app.db.order.update({ where: { id: order.id }, data: { paymentTransactionId: payment.id } });
-    const account = () => t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } });
-    expect((await account()).held).toBe(300n);
-
-    expect(await abandonOrder(t.app.services, order.id, FULFILMENT_FAILED)).toBe(true);
+    expect((await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } })).held).toBe(300n);
+    // What the ledger's sweeper delivers for it: the settlement job (ledger_settle).
+    const stale = await stalePendingTransactions(t.app.services, { olderThan: new Date(Date.now() + 60_000), after: undefined, limit: 500 });
+    expect(stale.map((row) => row.id)).toContain(orphan.id);
+    expect(await settleTransaction(t.app.services, orphan.id)).toBe('failed');
+    expect(await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: orphan.id } })).toMatchObject({ status: 'FAILED' });
+    expect(await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } })).toMatchObject({
+      balance: 1000n,
+      held: 0n,
+    });
     expect(await t.app.db.order.findUniqueOrThrow({ where: { id: order.id } })).toMatchObject({ status: 'CANCELLED' });
-    expect(await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: payment.id } })).toMatchObject({ status: 'FAILED' });
-    expect(await account()).toMatchObject({ balance: 1000n, held: 0n });
-    expect(await stockOf(t, item.id)).toBe(3);
-    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
+    await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance, { pendingAllowed: true });
   });
 
   it('refuses, in the database itself, a stock below zero', async () => {
@@ -446,13 +522,15 @@ describe.each(['redis', 'postgres'] as const)('order fulfilment on the %s queue 
     expect(await stockOf(t, item.id)).toBe(1);
   });
 
-  it('cancels an order its buyer cannot pay, with a reason, and returns the stock exactly once', async () => {
-    const [buyer] = await createBuyers(t, 1, 100n);
+  it('cancels an order whose payment failed, with a reason, and returns the stock exactly once', async () => {
+    const [buyer] = await createBuyers(t, 1, 1000n);
     const item = await newItem(t, { price: 500n, stock: 4 });
-    const result = await buy(t, buyer!, item.id, { quantity: 2 });
-    expect(result.data?.purchase.status).toBe('RESERVED');
-    const order = await settledOrder(result.data!.purchase.id);
-    expect(order).toMatchObject({ status: 'CANCELLED', failureReason: PAYMENT_DECLINED, paymentTransactionId: null });
+    const order = await reserveOnly(t, buyer!, item.id, 2);
+    // The ledger gave up on the payment (its settlement job's last attempt): FAILED, the hold released.
+    expect(await failTransaction(t.app.services, order.paymentTransactionId!, 'the ledger gave up')).toBe(true);
+    expect(await fulfilOrder(t.app.services, order.id)).toBe('cancelled');
+    const cancelled = await settledOrder(order.id);
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', failureReason: 'Payment failed: the ledger gave up' });
     expect(await stockOf(t, item.id)).toBe(4);
 
     // Run again, several times at once: nothing changes.
@@ -462,31 +540,39 @@ describe.each(['redis', 'postgres'] as const)('order fulfilment on the %s queue 
     ]);
     expect(outcomes).toEqual(['already-done', 'already-done', 'already-done', 'already-done', false]);
     expect(await stockOf(t, item.id)).toBe(4);
-    expect(await balanceOf(buyer!.accountId)).toBe(100n);
-    expect(await t.app.db.ledgerTransaction.count({ where: { kind: 'PAYMENT', fromAccountId: buyer!.accountId } })).toBe(0);
+    expect(await t.app.db.ledgerAccount.findUniqueOrThrow({ where: { id: buyer!.accountId } })).toMatchObject({
+      balance: 1000n,
+      held: 0n,
+    });
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
   });
 
-  it('runs concurrently with itself and still charges once or returns the stock once', async () => {
-    const [rich, poor] = await createBuyers(t, 2, 1000n);
+  it('runs concurrently with itself and with giving up, and charges once or returns the stock once', async () => {
+    const buyers = await createBuyers(t, 8, 1000n);
     const item = await newItem(t, { price: 600n, stock: 10 });
-    // Not enqueued: the runs below race each other (and the sweeper).
-    const paid = await reserveOnly(t, rich!, item.id, 1);
-    const unpaid = await reserveOnly(t, poor!, item.id, 2);
-    expect(await stockOf(t, item.id)).toBe(7);
-    const runs = await Promise.all(
-      [paid.id, unpaid.id].flatMap((id) => Array.from({ length: 6 }, () => fulfilOrder(t.app.services, id))),
+    // Not enqueued: the runs below race each other, the last attempt's giving up, and the sweepers.
+    const orders = await Promise.all(buyers.map((buyer) => reserveOnly(t, buyer, item.id, 1)));
+    expect(await stockOf(t, item.id)).toBe(2);
+    await Promise.all(
+      orders.flatMap((order) => [
+        ...Array.from({ length: 4 }, () => fulfilOrder(t.app.services, order.id)),
+        abandonOrder(t.app.services, order.id, FULFILMENT_FAILED),
+      ]),
     );
-    expect(runs.every((outcome) => ['fulfilled', 'cancelled', 'already-done'].includes(outcome))).toBe(true);
-    expect((await settledOrder(paid.id)).status).toBe('FULFILLED');
-    expect(await settledOrder(unpaid.id)).toMatchObject({ status: 'CANCELLED', failureReason: PAYMENT_DECLINED });
-    expect(await stockOf(t, item.id)).toBe(9);
-    expect(await balanceOf(rich!.accountId)).toBe(400n);
-    expect(await balanceOf(poor!.accountId)).toBe(1000n);
-    const payments = await t.app.db.ledgerTransaction.findMany({
-      where: { kind: 'PAYMENT', fromAccountId: { in: [rich!.accountId, poor!.accountId] } },
-    });
-    expect(payments.map((payment) => [payment.fromAccountId, payment.status])).toEqual([[rich!.accountId, 'COMPLETED']]);
+    const settled = await Promise.all(orders.map((order) => settledOrder(order.id)));
+    let fulfilled = 0;
+    for (const [index, order] of settled.entries()) {
+      const payment = await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: order.paymentTransactionId! } });
+      const balance = await balanceOf(buyers[index]!.accountId);
+      // Charged exactly when fulfilled; a cancelled order's payment FAILED and its money is the buyer's.
+      if (order.status === 'FULFILLED') {
+        fulfilled += 1;
+        expect([payment.status, balance]).toEqual(['COMPLETED', 400n]);
+      } else {
+        expect([order.status, payment.status, balance]).toEqual(['CANCELLED', 'FAILED', 1000n]);
+      }
+    }
+    expect(await stockOf(t, item.id)).toBe(2 + (orders.length - fulfilled));
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
   });
 

@@ -424,7 +424,9 @@ describe.each(['redis', 'postgres'] as const)('ledger on the %s queue backend', 
     expect((await settlePendingTransfers(services)).settled).toBeGreaterThanOrEqual(1);
     expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: accepted.id } })).status).toBe('COMPLETED');
     expect((await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: paymentId } })).status).toBe('PENDING');
-    expect(await settleTransaction(services, paymentId)).toBe('completed');
+    // Settled alone, a PAYMENT that no order links is failed instead of charged, its hold released.
+    expect(await settleTransaction(services, paymentId)).toBe('failed');
+    expect(await t.app.db.ledgerTransaction.findUniqueOrThrow({ where: { id: paymentId } })).toMatchObject({ status: 'FAILED' });
     await checkLedgerInvariants(t.app.db, t.config.houseOpeningBalance);
   });
 });

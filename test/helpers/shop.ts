@@ -18,8 +18,11 @@ export const newKey = () => `key-${unique()}`;
  * `count` signed-in USERs, each with an account in `currency` holding `credit`
  * (a settled DEPOSIT, so the ledger's invariants hold), made straight in the
  * database (test/harness/users.ts), with tokens signed by the app's secret.
+ * By default enough for any purchase of the tests: a purchase holds its total.
  */
-export function createBuyers(t: TestApp, count: number, credit = 0n, currency = 'USD'): Promise<Buyer[]> {
+const PLENTY = 1_000_000_000n;
+
+export function createBuyers(t: TestApp, count: number, credit = PLENTY, currency = 'USD'): Promise<Buyer[]> {
   return users.createBuyers(t.app.services, count, credit, currency);
 }
 

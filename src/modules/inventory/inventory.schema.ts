@@ -136,7 +136,7 @@ builder.mutationFields((t) => ({
     ...rateLimited('mutation'),
     type: OrderType,
     description:
-      'Reserves the units at once (RESERVED), or fails with SOLD_OUT / LIMIT_EXCEEDED; a worker then takes the payment from accountId: PAID → FULFILLED, or CANCELLED with the stock returned.',
+      'Reserves the units and holds the total on accountId at once (RESERVED), or fails with SOLD_OUT / LIMIT_EXCEEDED / INSUFFICIENT_FUNDS, writing nothing; a worker then settles the payment: PAID → FULFILLED, or CANCELLED with the stock returned if the ledger gave up on it.',
     authScopes: { loggedIn: true },
     args: { input: t.arg({ type: PurchaseInput, required: true }) },
     resolve: (_root, { input }, context) => submitPurchase(context, requireViewer(context), input),

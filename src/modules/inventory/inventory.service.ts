@@ -43,7 +43,7 @@ export const MAX_QUANTITY = 100;
 const MAX_LIMIT_PER_USER = 1000;
 const MAX_PRICE = 10n ** 15n;
 
-export const PAYMENT_DECLINED = 'Payment failed: not enough available balance.';
+const PAYMENT_DECLINED = 'Payment failed: not enough available balance.';
 const ORDER_CANCELLED = 'The order was cancelled before its payment was taken.';
 
 const id = (what: string) => z.string().min(1, `${what} id must not be empty.`).max(100, `Unknown ${what.toLowerCase()}.`);
@@ -101,7 +101,9 @@ type OrderQuery = { select?: Prisma.OrderSelect; include?: Prisma.OrderInclude }
 
 // ------------------------------------------------------------------- items
 
+/** Creates an item; the house account of its currency is opened first (a purchase's payment goes there). */
 export async function createItem(services: AppServices, input: CreateItemInput, query: ItemQuery = {}) {
+  await houseAccount(services, input.currency);
   try {
     return await services.db.inventoryItem.create({
       ...query,
@@ -189,27 +191,41 @@ export async function purchase(services: AppServices, viewer: Viewer, input: Pur
   const { db } = services;
   const hash = purchaseHash(input);
   const orderId = randomUUID();
-  const result = await retryOnWriteConflict(() => reserve(db, orderId, viewer.id, input, hash));
+  const paymentId = randomUUID();
+  const result = await retryOnWriteConflict(() => reserve(db, orderId, paymentId, viewer.id, input, hash));
   switch (result.outcome) {
     case 'reserved': {
       // What the function wrote, without reading it back.
+      const total = BigInt(result.total!);
       const order: Order = {
         id: orderId,
         buyerId: viewer.id,
         itemId: input.itemId,
         accountId: input.accountId,
         quantity: input.quantity,
-        total: BigInt(result.total!),
+        total,
         status: 'RESERVED',
         failureReason: null,
-        paymentTransactionId: null,
+        paymentTransactionId: total > 0n ? paymentId : null,
         idempotencyKey: input.idempotencyKey,
         requestHash: hash,
         createdAt: result.createdAt!,
         updatedAt: result.createdAt!,
       };
       announceStockChanged(services, order.itemId);
-      await publishOrderUpdated(services, order);
+      await Promise.all([
+        publishOrderUpdated(services, order),
+        // The payment, PENDING with its hold: the buyer's transactionUpdated sees it as a transfer's.
+        total > 0n &&
+          services.pubsub.publish('transactionUpdated', {
+            id: paymentId,
+            status: 'PENDING',
+            fromAccountId: input.accountId,
+            toAccountId: result.houseAccountId!,
+            fromOwnerId: viewer.id,
+            toOwnerId: HOUSE_USER_ID,
+          }),
+      ]);
       return order;
     }
     case 'duplicate':
@@ -232,11 +248,21 @@ export async function purchase(services: AppServices, viewer: Viewer, input: Pur
       throw new AppError('LIMIT_EXCEEDED', `At most ${result.limitPerUser} per buyer: this purchase would pass the limit.`);
     case 'sold-out':
       throw new AppError('SOLD_OUT', 'Not enough stock.');
+    case 'insufficient-funds':
+      throw new AppError('INSUFFICIENT_FUNDS', `Not enough available balance for the order's total.`);
   }
 }
 
 interface Reservation {
-  outcome: 'reserved' | 'duplicate' | 'no-such-item' | 'no-such-account' | 'currency-mismatch' | 'limit-exceeded' | 'sold-out';
+  outcome:
+    | 'reserved'
+    | 'duplicate'
+    | 'no-such-item'
+    | 'no-such-account'
+    | 'currency-mismatch'
+    | 'limit-exceeded'
+    | 'sold-out'
+    | 'insufficient-funds';
   orderId: string | null;
   requestHash: string | null;
   /** BIGINT, as node-postgres gives it: a decimal string. */
@@ -245,12 +271,15 @@ interface Reservation {
   itemCurrency: string | null;
   accountCurrency: string | null;
   limitPerUser: number | null;
+  /** Where the payment goes (set when the order has a total). */
+  houseAccountId: string | null;
 }
 
 const RESERVE_SQL = `SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId", "r_request_hash" AS "requestHash",
       "r_total" AS "total", "r_created_at" AS "createdAt", "r_item_currency" AS "itemCurrency",
-      "r_account_currency" AS "accountCurrency", "r_limit_per_user" AS "limitPerUser"
-    FROM "inventory_purchase"($1, $2, $3, $4, $5::integer, $6, $7)`;
+      "r_account_currency" AS "accountCurrency", "r_limit_per_user" AS "limitPerUser",
+      "r_house_account_id" AS "houseAccountId"
+    FROM "inventory_purchase"($1, $2, $3, $4, $5::integer, $6, $7, $8)`;
 
 /**
  * One call of inventory_purchase: everything or nothing, refusals as
@@ -262,13 +291,14 @@ const RESERVE_SQL = `SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId",
 async function reserve(
   db: Db,
   orderId: string,
+  paymentId: string,
   buyerId: string,
   input: PurchaseInput,
   hash: string,
 ): Promise<Reservation> {
   const { rows } = await poolOf(db).query<Reservation>({
     text: RESERVE_SQL,
-    values: [orderId, buyerId, input.itemId, input.accountId, input.quantity, input.idempotencyKey, hash],
+    values: [orderId, buyerId, input.itemId, input.accountId, input.quantity, input.idempotencyKey, hash, paymentId],
   });
   const row = rows[0];
   if (!row) throw new Error('inventory_purchase returned nothing');
@@ -314,8 +344,10 @@ async function takePayment(
   currency: string,
 ): Promise<'paid' | 'cancelled' | 'already-done'> {
   const { db } = services;
-  let paymentId: string | null = null;
-  if (order.total > 0n) {
+  // Placed with the purchase, its hold included (inventory_purchase): what is left is to settle it.
+  let paymentId: string | null = order.paymentTransactionId;
+  if (order.total > 0n && paymentId === null) {
+    // An order placed before purchases held the money: its payment is placed now, then linked.
     const payment = await recordPayment(services, order, currency);
     if (!payment) {
       // Only while no payment is linked: a concurrent run may have placed one since.
@@ -327,15 +359,15 @@ async function takePayment(
       await failTransaction(services, payment.id, ORDER_CANCELLED);
       return 'cancelled';
     }
-    if ((await settleTransaction(services, payment.id)) !== 'completed') {
-      const settled = await db.ledgerTransaction.findUniqueOrThrow({
-        where: { id: payment.id },
-        select: { status: true, failureReason: true },
-      });
-      if (settled.status === 'FAILED') {
-        const reason = `Payment failed: ${settled.failureReason ?? 'the ledger refused it.'}`;
-        return (await cancelOrder(services, order.id, reason, payment.id)) ? 'cancelled' : 'already-done';
-      }
+  }
+  if (paymentId !== null && (await settleTransaction(services, paymentId)) !== 'completed') {
+    const settled = await db.ledgerTransaction.findUniqueOrThrow({
+      where: { id: paymentId },
+      select: { status: true, failureReason: true },
+    });
+    if (settled.status === 'FAILED') {
+      const reason = `Payment failed: ${settled.failureReason ?? 'the ledger refused it.'}`;
+      return (await cancelOrder(services, order.id, reason, paymentId)) ? 'cancelled' : 'already-done';
     }
   }
   await markPaid(services, order, paymentId);

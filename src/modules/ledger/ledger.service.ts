@@ -409,7 +409,8 @@ export function deposit(services: AppServices, viewer: Viewer, input: DepositInp
 
 // -------------------------------------------------------------- settlement
 
-export type SettleOutcome = 'completed' | 'already-settled';
+/** `failed`: a PAYMENT that no order links, failed instead of charged (its hold released). */
+export type SettleOutcome = 'completed' | 'already-settled' | 'failed';
 
 /**
  * Posts a PENDING transaction: one call of ledger_settle
@@ -424,6 +425,7 @@ export async function settleTransaction(services: AppServices, transactionId: st
     SELECT "ledger_settle"(${transactionId}) AS "outcome"`;
   if (!result) throw new Error(`ledger_settle returned nothing for ${transactionId}`);
   if (result.outcome === 'completed') await publishTransactionUpdated(services, transactionId, 'COMPLETED');
+  if (result.outcome === 'failed') await publishTransactionUpdated(services, transactionId, 'FAILED');
   return result.outcome;
 }
 
@@ -497,7 +499,10 @@ export async function failTransaction(services: AppServices, transactionId: stri
 
 /** Transactions left PENDING since before `olderThan` (the sweeper re-enqueues them). */
 export function stalePendingTransactions(services: AppServices, page: StalePage) {
-  return services.db.ledgerTransaction.findMany(stalePageQuery({ status: 'PENDING' as const }, page));
+  // An order's PAYMENT is its fulfilment's to settle (the inventory's sweeper delivers that); one no order links
+  // is delivered here, and its settlement fails it (ledger_settle).
+  const open = { status: 'PENDING' as const, OR: [{ kind: { not: 'PAYMENT' as const } }, { order: null }] };
+  return services.db.ledgerTransaction.findMany(stalePageQuery(open, page));
 }
 
 // ------------------------------------------------------------ live updates
