@@ -32,6 +32,10 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'quiz registrations, question requests and answers, and the final standings at thousands of watchers; vs the SQL functions on a pool',
     load: () => import('./quiz.js'),
   },
+  flood: {
+    describe: 'one IP flooding items(first: 5) while 10 IPs send a steady rate, rate limits on, Redis and PostgreSQL stores',
+    load: () => import('./flood.js'),
+  },
   peers: {
     describe: 'strategies(first: 20) on Switchyard vs PostGraphile 5, Mercurius + graphql-jit, bare pg and a bare route, same data',
     load: () => import('./peers.js'),
@@ -61,6 +65,8 @@ function usage(): string {
     '             BENCH_WARMUP (5), BENCH_SEED (1), BENCH_LOG_LEVEL (default warn here), BENCH_SERVER, BENCH_PROFILE=1 (the API during the mix)',
     'quiz:        BENCH_TEAMS (5000 registering), BENCH_PLAY_TEAMS (1000, of 3), BENCH_CLIENTS (100), BENCH_DURATION (30),',
     '             BENCH_WATCHERS (5000), BENCH_DRIVERS (2), BENCH_LOG_LEVEL (default warn here), BENCH_SERVER',
+    'flood:       BENCH_DURATION (20, < 60: one window of the anonymous budget), BENCH_CONNECTIONS (50 for the flood),',
+    '             BENCH_LEGIT_RATE (4 requests/s per steady IP), BENCH_BACKENDS (redis,postgres), BENCH_SERVER',
     'flash-sale and fanout also take BENCH_SERVER=tsx|compiled and BENCH_PROFILE=1 (the API during the last sale round / the burst)',
   ].join('\n');
 }

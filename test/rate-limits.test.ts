@@ -176,6 +176,20 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
     expect(code(await post(t.app, '{ __typename }', {}, { ip: freshIp() }))).toBe('OK');
   });
 
+  it('a flood from one IP is admitted exactly to its budget while 10 other IPs are not throttled at all', async () => {
+    const flooder = freshIp();
+    const others = Array.from({ length: 10 }, freshIp);
+    const query = '{ items(first: 5) { edges { node { id } } } }';
+    const [flood, legit] = await Promise.all([
+      Promise.all(Array.from({ length: 120 }, () => post(t.app, query, {}, { ip: flooder }))),
+      Promise.all(others.flatMap((ip) => Array.from({ length: 5 }, () => post(t.app, query, {}, { ip })))),
+    ]);
+    const floodCodes = flood.map(code);
+    expect(floodCodes.filter((each) => each === 'OK')).toHaveLength(12);
+    expect(floodCodes.filter((each) => each === 'RATE_LIMITED')).toHaveLength(108);
+    expect(legit.map(code)).toEqual(Array(50).fill('OK'));
+  });
+
   it('signed-in operations: 20 per user from any address, a subscription counted once when subscribed', async () => {
     const session = await register(t.app);
     const baseUrl = await started();

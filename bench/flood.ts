@@ -1,0 +1,257 @@
+/**
+ * The `flood` scenario (issue 14, item 8): one client IP floods
+ * `items(first: 5)` as fast as it can while 10 other IPs send a steady,
+ * legitimate rate, through one API process with the rate limits on
+ * (RATE_LIMITS=on, TRUST_PROXY=loopback, so that X-Forwarded-For names each
+ * client), with the Redis store and with the PostgreSQL store.
+ *
+ * Phase 1, BENCH_DURATION s (20): the flood (autocannon, BENCH_CONNECTIONS
+ * connections, bench/driver.ts) and the 10 steady clients (this file with
+ * `--legit <job>`, one keep-alive connection each, BENCH_LEGIT_RATE requests
+ * per second per IP) at once. Phase 2, 5 s: the flood alone, its budget long
+ * spent, to read the API's CPU per throttled request (its CPU time over the
+ * requests answered). Admitted and throttled are told apart by body: every
+ * admitted answer is the same page of items (autocannon's expectBody), a
+ * throttled one is RATE_LIMITED.
+ */
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { DEFAULT_RATE_LIMITS } from '../src/config.js';
+import type { DriverJob, DriverResult } from './driver.js';
+import { benchFile, envPositiveNumber, NODE, readCpuSeconds, runToCompletion, table, TSX_IMPORT } from './lib.js';
+import { type Backend, benchBackends, createBenchItem, finishBenchRun, startBenchRun, startShop } from './system.js';
+
+const QUERY = '{ items(first: 5) { edges { node { sku name price stock } } } }';
+const BODY = JSON.stringify({ query: QUERY });
+const FLOOD_IP = '203.0.113.1';
+const LEGIT_IPS = Array.from({ length: 10 }, (_, i) => `198.51.100.${i + 1}`);
+
+interface LegitJob {
+  url: string;
+  ips: string[];
+  ratePerSecond: number;
+  durationSeconds: number;
+}
+
+interface LegitResult {
+  sent: number;
+  admitted: number;
+  throttled: number;
+  otherErrors: number;
+  latenciesMs: number[];
+}
+
+// ---------------------------------------------------------------------------
+// The steady clients (a separate process)
+
+async function legitMain(): Promise<void> {
+  const job = JSON.parse(process.argv[3] ?? '') as LegitJob;
+  const url = new URL(job.url);
+  if (url.hostname !== '127.0.0.1') throw new Error(`bench traffic must target 127.0.0.1, not ${url.hostname}`);
+  const result: LegitResult = { sent: 0, admitted: 0, throttled: 0, otherErrors: 0, latenciesMs: [] };
+  const until = Date.now() + job.durationSeconds * 1000;
+  const intervalMs = 1000 / job.ratePerSecond;
+  await Promise.all(
+    job.ips.map(async (ip, index) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      // Spread the clients over one interval, so that they do not all send at the same instant.
+      let next = Date.now() + (intervalMs * index) / job.ips.length;
+      while (next < until) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+        next += intervalMs;
+        const started = process.hrtime.bigint();
+        const text = await post(agent, url, ip);
+        result.latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+        result.sent += 1;
+        if (text.includes('"RATE_LIMITED"')) result.throttled += 1;
+        else if (text.includes('"errors"')) result.otherErrors += 1;
+        else result.admitted += 1;
+      }
+      agent.destroy();
+    }),
+  );
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function post(agent: http.Agent, url: URL, ip: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, 'content-length': Buffer.byteLength(BODY) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve(text));
+      },
+    );
+    request.on('error', reject);
+    request.end(BODY);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The scenario
+
+interface FloodRow {
+  backend: Backend;
+  flood: { sent: number; admitted: number; throttled: number; p50Ms: number; p99Ms: number; budget: number };
+  legit: { sent: number; admitted: number; throttled: number; otherErrors: number; p50Ms: number; p99Ms: number };
+  throttledPhase: { requests: number; apiCpuSeconds: number; cpuPerThrottledUs: number; requestsPerSecond: number };
+}
+
+export async function run(): Promise<FloodRow[]> {
+  const durationSeconds = envPositiveNumber('BENCH_DURATION', 20);
+  const connections = envPositiveNumber('BENCH_CONNECTIONS', 50);
+  const legitRate = envPositiveNumber('BENCH_LEGIT_RATE', 4);
+  const budget = DEFAULT_RATE_LIMITS.anonymous.limit;
+  if (durationSeconds >= DEFAULT_RATE_LIMITS.anonymous.duration) {
+    throw new Error(`BENCH_DURATION must stay within one window of the anonymous budget (< ${DEFAULT_RATE_LIMITS.anonymous.duration} s)`);
+  }
+  const { root, dist, cluster } = await startBenchRun('flood');
+  const rows: FloodRow[] = [];
+  for (const backend of benchBackends()) {
+    const shop = await startShop({
+      cluster,
+      root,
+      name: `flood-${backend}`,
+      backend,
+      logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
+      dist,
+      extraEnv: { RATE_LIMITS: 'on', TRUST_PROXY: 'loopback' },
+    });
+    try {
+      await shop.worker.stop();
+      for (let i = 1; i <= 5; i++) {
+        await createBenchItem(shop.graphqlUrl, { sku: `FLOOD-${i}`, name: `Flood item ${i}`, price: '100', stock: 10, limitPerUser: null });
+      }
+      // The admitted answer, as the flood will see it (asked from an address of its own).
+      const expected = await new Promise<string>((resolve, reject) => {
+        const agent = new http.Agent();
+        post(agent, new URL(shop.graphqlUrl), '192.0.2.99').then(resolve, reject);
+      });
+      if (!expected.includes('"items"')) throw new Error(`the items page failed: ${expected}`);
+      log(`${backend}: API pid ${shop.api.pid}; flood of ${connections} connections and 10 IPs at ${legitRate}/s for ${durationSeconds} s`);
+
+      const floodJob: DriverJob = {
+        title: `flood (${backend})`,
+        url: shop.graphqlUrl,
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': FLOOD_IP },
+        body: BODY,
+        connections,
+        durationSeconds,
+        expectBody: expected,
+      };
+      const legitJob: LegitJob = { url: shop.graphqlUrl, ips: LEGIT_IPS, ratePerSecond: legitRate, durationSeconds };
+      const watch = { child: shop.api, describe: () => `see ${shop.apiLog}` };
+      const [flood, legit] = await Promise.all([
+        drive(floodJob, watch),
+        runToCompletion('legit clients', NODE, [...TSX_IMPORT, benchFile('flood.ts'), '--legit', JSON.stringify(legitJob)], watch).then(
+          (out) => JSON.parse(out.trim().split('\n').pop() ?? '') as LegitResult,
+        ),
+      ]);
+
+      // Phase 2: only throttled answers now; the API's CPU over them.
+      const cpuBefore = readCpuSeconds(shop.api.pid) ?? 0;
+      const throttledOnly = await drive({ ...floodJob, title: `throttled (${backend})`, durationSeconds: 5 }, watch);
+      const apiCpuSeconds = (readCpuSeconds(shop.api.pid) ?? 0) - cpuBefore;
+      const sorted = [...legit.latenciesMs].sort((a, b) => a - b);
+      rows.push({
+        backend,
+        flood: {
+          sent: flood.requestsTotal,
+          admitted: flood.requestsTotal - flood.mismatches,
+          throttled: flood.mismatches,
+          p50Ms: flood.latencyP50Ms,
+          p99Ms: flood.latencyP99Ms,
+          budget,
+        },
+        legit: {
+          sent: legit.sent,
+          admitted: legit.admitted,
+          throttled: legit.throttled,
+          otherErrors: legit.otherErrors,
+          p50Ms: percentile(sorted, 0.5),
+          p99Ms: percentile(sorted, 0.99),
+        },
+        throttledPhase: {
+          requests: throttledOnly.requestsTotal,
+          apiCpuSeconds,
+          cpuPerThrottledUs: (apiCpuSeconds / Math.max(1, throttledOnly.requestsTotal)) * 1e6,
+          requestsPerSecond: throttledOnly.requestsPerSecondMean,
+        },
+      });
+      if (throttledOnly.requestsTotal !== throttledOnly.mismatches) {
+        log(`${backend}: ${throttledOnly.requestsTotal - throttledOnly.mismatches} admitted in the throttled phase`);
+      }
+    } finally {
+      await shop.stop();
+    }
+  }
+  print(rows, { durationSeconds, connections, legitRate });
+  return finishBenchRun(rows, cluster);
+}
+
+async function drive(job: DriverJob, watch: Parameters<typeof runToCompletion>[3]): Promise<DriverResult> {
+  const out = await runToCompletion(`driver (${job.title})`, NODE, [...TSX_IMPORT, benchFile('driver.ts'), JSON.stringify(job)], watch);
+  return JSON.parse(out.trim().split('\n').pop() ?? '') as DriverResult;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+function print(rows: FloodRow[], settings: { durationSeconds: number; connections: number; legitRate: number }): void {
+  const lines = [
+    `flood: one IP on ${settings.connections} connections vs 10 IPs at ${settings.legitRate}/s each, ${settings.durationSeconds} s; ` +
+      `then the flood alone for 5 s; anonymous budget ${DEFAULT_RATE_LIMITS.anonymous.limit} per ${DEFAULT_RATE_LIMITS.anonymous.duration} s per IP`,
+    '',
+    table([
+      ['store', 'group', 'sent', 'admitted', 'throttled', 'p50', 'p99'],
+      ...rows.flatMap((row) => [
+        [row.backend, 'flood', String(row.flood.sent), String(row.flood.admitted), String(row.flood.throttled), ms(row.flood.p50Ms), ms(row.flood.p99Ms)],
+        [row.backend, 'legitimate', String(row.legit.sent), String(row.legit.admitted), String(row.legit.throttled), ms(row.legit.p50Ms), ms(row.legit.p99Ms)],
+      ]),
+    ], 2),
+    '',
+    table([
+      ['store', 'throttled answers', 'per second', 'API CPU', 'CPU per throttled request'],
+      ...rows.map((row) => [
+        row.backend,
+        String(row.throttledPhase.requests),
+        row.throttledPhase.requestsPerSecond.toFixed(0),
+        `${row.throttledPhase.apiCpuSeconds.toFixed(2)} s`,
+        `${row.throttledPhase.cpuPerThrottledUs.toFixed(0)} µs`,
+      ]),
+    ]),
+    '',
+    'targets:',
+    table([
+      ['', 'target', 'measured', 'goal'],
+      ...rows.flatMap((row) => {
+        const over = row.flood.admitted / row.flood.budget - 1;
+        return [
+          [Math.abs(over) <= 0.05 ? 'PASS' : 'MISS', `${row.backend}: flood admitted vs its budget`, `${row.flood.admitted} / ${row.flood.budget}`, 'within 5%'],
+          [row.legit.throttled === 0 ? 'PASS' : 'MISS', `${row.backend}: legitimate throttled`, String(row.legit.throttled), '0'],
+          [row.legit.p99Ms < 50 ? 'PASS' : 'MISS', `${row.backend}: legitimate p99`, ms(row.legit.p99Ms), '< 50 ms'],
+          [row.throttledPhase.cpuPerThrottledUs < 100 ? 'PASS' : 'MISS', `${row.backend}: API CPU per throttled request`, `${row.throttledPhase.cpuPerThrottledUs.toFixed(0)} µs`, '< 100 µs'],
+        ];
+      }),
+    ], 99),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[flood] ${message}\n`);
+}
+
+if (process.argv[2] === '--legit' && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  legitMain().catch((error: unknown) => {
+    process.stderr.write(`flood legit clients: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
