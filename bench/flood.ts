@@ -15,11 +15,18 @@
  * throttled one is RATE_LIMITED.
  */
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_RATE_LIMITS } from '../src/config.js';
 import type { DriverJob, DriverResult } from './driver.js';
-import { benchFile, envPositiveNumber, NODE, readCpuSeconds, runToCompletion, table, TSX_IMPORT } from './lib.js';
+import { formatSummary, summarizeProfile } from './profile-summary.js';
+import { benchFile, envPositiveNumber, NODE, readCpuSeconds, runToCompletion, table, TSX_IMPORT, waitForFile } from './lib.js';
 import { type Backend, benchBackends, createBenchItem, finishBenchRun, startBenchRun, startShop } from './system.js';
+
+/** BENCH_PROFILE=1: a CPU profile of the API during the throttled phase, per store. */
+const profileOf = (backend: Backend) =>
+  process.env.BENCH_PROFILE ? join(tmpdir(), `switchyard-bench-flood-${backend}-${process.pid}-api`) : undefined;
 
 const QUERY = '{ items(first: 5) { edges { node { sku name price stock } } } }';
 const BODY = JSON.stringify({ query: QUERY });
@@ -118,11 +125,12 @@ export async function run(): Promise<FloodRow[]> {
     const shop = await startShop({
       cluster,
       root,
-      name: `flood-${backend}`,
+      name: `flood_${backend}`,
       backend,
       logLevel: process.env.BENCH_LOG_LEVEL || 'warn',
       dist,
       extraEnv: { RATE_LIMITS: 'on', TRUST_PROXY: 'loopback' },
+      profileOut: profileOf(backend),
     });
     try {
       await shop.worker.stop();
@@ -155,10 +163,18 @@ export async function run(): Promise<FloodRow[]> {
         ),
       ]);
 
-      // Phase 2: only throttled answers now; the API's CPU over them.
+      // Phase 2: only throttled answers now; the API's CPU over them (and its profile, with BENCH_PROFILE=1).
+      const profileOut = profileOf(backend);
+      if (profileOut) process.kill(shop.api.pid, 'SIGUSR2');
       const cpuBefore = readCpuSeconds(shop.api.pid) ?? 0;
       const throttledOnly = await drive({ ...floodJob, title: `throttled (${backend})`, durationSeconds: 5 }, watch);
       const apiCpuSeconds = (readCpuSeconds(shop.api.pid) ?? 0) - cpuBefore;
+      if (profileOut) {
+        process.kill(shop.api.pid, 'SIGUSR2');
+        const file = `${profileOut}-1.cpuprofile`;
+        await waitForFile(file, 30_000);
+        log(`CPU profile of the API, throttled phase (${backend}), ${file}\n${formatSummary(summarizeProfile(file, 25))}`);
+      }
       const sorted = [...legit.latenciesMs].sort((a, b) => a - b);
       rows.push({
         backend,

@@ -173,6 +173,17 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
     const refused = await post(t.app, '{ __typename }', {}, { ip });
     expect(code(refused)).toBe('RATE_LIMITED');
     expect(refused.data ?? null).toBeNull();
+    // Refused before GraphQL, over HTTP: 429 with Retry-After, the same seconds as the error's retryAfter.
+    const raw = await t.app.fastify.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+      payload: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(raw.statusCode).toBe(429);
+    const retryAfter = (raw.json() as Answer).errors?.[0]?.extensions?.retryAfter;
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    expect(raw.headers['retry-after']).toBe(String(retryAfter));
     expect(code(await post(t.app, '{ __typename }', {}, { ip: freshIp() }))).toBe('OK');
   });
 

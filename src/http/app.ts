@@ -24,7 +24,7 @@ import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
 import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins, useQueryCost } from './query-limits.js';
-import { rateLimitedSchema, useOperationBudgets } from './rate-limits.js';
+import { anonymousHttpRefusal, rateLimitedSchema, useOperationBudgets } from './rate-limits.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
 export interface BuildAppOptions {
@@ -111,6 +111,12 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   };
   const loginFailures = config.rateLimitsEnabled ? limiter('loginFailures') : null;
   const budgets = config.rateLimitsEnabled ? { anonymous: limiter('anonymous'), user: limiter('user') } : null;
+  // HTTP requests whose anonymous point the route took before GraphQL (the operation's context carries its req).
+  const countedRequests = new WeakSet<object>();
+  const countedAtHttp = (context: Context) => {
+    const { req } = context as Context & { req?: object };
+    return req !== undefined && countedRequests.has(req);
+  };
   const subscriptionCaps = config.rateLimitsEnabled
     ? {
         perUser: new ConcurrencyLimit(config.maxSubscriptionsPerUser),
@@ -199,7 +205,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       useMaskExecutionErrors(outage),
       useMetrics(metrics),
       // After useMetrics (it counts the refusals), before anything that starts a subscription.
-      ...(budgets ? [useOperationBudgets(budgets)] : []),
+      ...(budgets ? [useOperationBudgets(budgets, countedAtHttp)] : []),
       useQueryCost(),
       useRefuseNulInputs(),
       // GET query strings with `variables`/`extensions` that are not JSON: 400, not 500.
@@ -230,6 +236,17 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     url: yoga.graphqlEndpoint,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (req, reply) => {
+      if (budgets && req.method !== 'OPTIONS' && req.headers.authorization === undefined) {
+        const refused = await anonymousHttpRefusal(budgets, req.ip);
+        if (refused) {
+          return reply
+            .status(429)
+            .header('retry-after', String(refused.retryAfter))
+            .header('content-type', 'application/json; charset=utf-8')
+            .send(refused.body);
+        }
+        countedRequests.add(req);
+      }
       if (tryFastPath && (await tryFastPath(req, reply))) return reply;
       const response = await yoga.handleNodeRequestAndResponse(req, reply, { req, reply });
       for (const [name, value] of response.headers) reply.header(name, value);

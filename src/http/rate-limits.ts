@@ -58,15 +58,23 @@ export function rateLimitedSchema(schema: GraphQLSchema, config: Config, store: 
   return rateLimitDirectiveTransformer(configured);
 }
 
+export interface OperationBudgets {
+  anonymous: RateLimiterAbstract;
+  user: RateLimiterAbstract;
+}
+
 /**
  * The budgets of the whole API: every operation — a query, a mutation, a
  * subscription when it is subscribed (never per event) — takes a point from
  * the signed-in user's budget, or the client IP's when anonymous, before it
- * runs. Past it, RATE_LIMITED with retryAfter, and nothing runs.
+ * runs. Past it, RATE_LIMITED with retryAfter, and nothing runs. An HTTP
+ * request without an Authorization header took its point already, before
+ * GraphQL (anonymousHttpRefusal); `countedAlready` says which.
  */
-export function useOperationBudgets(budgets: { anonymous: RateLimiterAbstract; user: RateLimiterAbstract }): Plugin {
+export function useOperationBudgets(budgets: OperationBudgets, countedAlready: (context: Context) => boolean): Plugin {
   const refusal = async (args: ExecutionArgs) => {
     const context = args.contextValue as Context;
+    if (countedAlready(context)) return null;
     const budget = context.viewer ? budgets.user : budgets.anonymous;
     try {
       await budget.consume(clientKey(context));
@@ -86,4 +94,42 @@ export function useOperationBudgets(budgets: { anonymous: RateLimiterAbstract; u
       if (refused) setResultAndStopExecution(refused);
     },
   };
+}
+
+/**
+ * The anonymous budget of an HTTP request that carries no Authorization
+ * header, taken before anything of GraphQL runs: a flood from one address,
+ * once past its budget, is refused from memory (the store's limiter blocks a
+ * spent key for the rest of its window) for the cost of reading its address.
+ * The answer when refused, as the GraphQL error every other refusal is; null
+ * when admitted.
+ */
+export async function anonymousHttpRefusal(budgets: OperationBudgets, clientIp: string): Promise<RateLimitedAnswer | null> {
+  try {
+    await budgets.anonymous.consume(`ip:${clientIp}`);
+    return null;
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    return refusalAnswer(rejection.msBeforeNext);
+  }
+}
+
+// The refusal's body by its retryAfter: what rateLimited() serializes to, built once per second of wait, since
+// under a flood most requests get one and building a GraphQLError for each was a fifth of the API's CPU.
+const answers = new Map<number, RateLimitedAnswer>();
+
+function refusalAnswer(msBeforeNext: number): RateLimitedAnswer {
+  const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  let answer = answers.get(retryAfter);
+  if (!answer) {
+    const error = rateLimited(msBeforeNext, 'Too many operations');
+    answer = { retryAfter, body: JSON.stringify({ errors: [error.toJSON()] }) };
+    answers.set(retryAfter, answer);
+  }
+  return answer;
+}
+
+export interface RateLimitedAnswer {
+  retryAfter: number;
+  body: string;
 }
