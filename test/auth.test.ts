@@ -161,6 +161,24 @@ describe('refresh tokens', () => {
     expect(codes(await t.gql(REFRESH, { token: other.data!.login.refreshToken }))).toEqual([]);
   });
 
+  it('prunes a user’s expired tokens when a session of theirs starts; live ones stay', async () => {
+    const session = await t.registerUser({ password: 'pruned tokens pw' });
+    const second = await t.gql<{ login: { refreshToken: string } }, unknown>(LOGIN, {
+      input: { email: session.user.email, password: 'pruned tokens pw' },
+    });
+    const tokens = () => t.app.db.refreshToken.findMany({ where: { userId: session.user.id }, orderBy: { createdAt: 'asc' } });
+    const [expired, live] = await tokens();
+    expect(live).toBeDefined();
+    await t.app.db.refreshToken.update({ where: { id: expired!.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect(codes(await t.gql(REFRESH, { token: session.refreshToken }))).toEqual(['UNAUTHENTICATED']);
+    await t.gql(LOGIN, { input: { email: session.user.email, password: 'pruned tokens pw' } });
+    const left = await tokens();
+    expect(left.map((token) => token.id)).not.toContain(expired!.id);
+    expect(left.map((token) => token.id)).toContain(live!.id);
+    expect(left).toHaveLength(2);
+    expect(codes(await t.gql(REFRESH, { token: second.data!.login.refreshToken }))).toEqual([]);
+  });
+
   it('an unknown token is UNAUTHENTICATED to refresh and false to logout', async () => {
     expect(codes(await t.gql(REFRESH, { token: 'not-a-token' }))).toEqual(['UNAUTHENTICATED']);
     const result = await t.gql<{ logout: boolean }, unknown>(LOGOUT, { token: 'not-a-token' });

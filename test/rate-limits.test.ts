@@ -173,7 +173,12 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
     const refused = await post(t.app, '{ __typename }', {}, { ip });
     expect(code(refused)).toBe('RATE_LIMITED');
     expect(refused.data ?? null).toBeNull();
-    // Refused before GraphQL, over HTTP: 429 with Retry-After, the same seconds as the error's retryAfter.
+    // Refused before GraphQL, over HTTP: 429 with Retry-After, the same seconds as the error's retryAfter; counted.
+    const refusals = async () => {
+      const text = (await t.app.fastify.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(/graphql_errors_total\{code="RATE_LIMITED"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await refusals();
     const raw = await t.app.fastify.inject({
       method: 'POST',
       url: '/graphql',
@@ -184,6 +189,7 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
     const retryAfter = (raw.json() as Answer).errors?.[0]?.extensions?.retryAfter;
     expect(Number.isInteger(retryAfter)).toBe(true);
     expect(raw.headers['retry-after']).toBe(String(retryAfter));
+    expect(await refusals()).toBe(before + 1);
     expect(code(await post(t.app, '{ __typename }', {}, { ip: freshIp() }))).toBe('OK');
   });
 

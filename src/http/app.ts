@@ -239,6 +239,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
       if (budgets && req.method !== 'OPTIONS' && req.headers.authorization === undefined) {
         const refused = await anonymousHttpRefusal(budgets, req.ip);
         if (refused) {
+          metrics.errors.inc({ code: 'RATE_LIMITED' });
           return reply
             .status(429)
             .header('retry-after', String(refused.retryAfter))

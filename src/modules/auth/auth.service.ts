@@ -177,14 +177,19 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 async function startSession(services: AppServices, user: StoredUser, familyId: string = randomUUID()): Promise<Session> {
   const refreshToken = randomBytes(32).toString('base64url');
-  await services.db.refreshToken.create({
-    data: {
-      userId: user.id,
-      familyId,
-      tokenHash: hashToken(refreshToken),
-      expiresAt: new Date(Date.now() + services.config.refreshTokenTtlSeconds * 1000),
-    },
-  });
+  const now = Date.now();
+  await services.db.$transaction([
+    // The user's expired tokens go as a new one comes: an expired token is refused whether it is there or not.
+    services.db.refreshToken.deleteMany({ where: { userId: user.id, expiresAt: { lt: new Date(now) } } }),
+    services.db.refreshToken.create({
+      data: {
+        userId: user.id,
+        familyId,
+        tokenHash: hashToken(refreshToken),
+        expiresAt: new Date(now + services.config.refreshTokenTtlSeconds * 1000),
+      },
+    }),
+  ]);
   return {
     accessToken: await signAccessToken(services, { id: user.id, role: user.role }),
     refreshToken,
