@@ -27,7 +27,7 @@ interface PurchaseBody {
 
 // The API's statement (inventory.service.ts, RESERVE_SQL), with the columns the answer needs.
 const RESERVE_SQL = `SELECT "r_outcome" AS "outcome", "r_order_id" AS "orderId", "r_limit_per_user" AS "limitPerUser"
-  FROM "inventory_purchase"($1, $2, $3, $4, $5::integer, $6, $7)`;
+  FROM "inventory_purchase"($1, $2, $3, $4, $5::integer, $6, $7, $8)`;
 
 const buyers = new Map(
   (JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as { id: string; accessToken: string }[]).map((buyer) => [
@@ -50,7 +50,7 @@ app.post('/graphql', async (request, reply) => {
   const hash = requestHash([input.itemId, input.quantity, input.accountId]);
   const { rows } = await pool.query<{ outcome: string; orderId: string | null; limitPerUser: number | null }>({
     text: RESERVE_SQL,
-    values: [randomUUID(), buyerId, input.itemId, input.accountId, input.quantity, input.idempotencyKey, hash],
+    values: [randomUUID(), buyerId, input.itemId, input.accountId, input.quantity, input.idempotencyKey, hash, randomUUID()],
   });
   const row = rows[0]!;
   switch (row.outcome) {
@@ -61,6 +61,8 @@ app.post('/graphql', async (request, reply) => {
       return refusal('SOLD_OUT', 'Not enough stock.');
     case 'limit-exceeded':
       return refusal('LIMIT_EXCEEDED', `At most ${row.limitPerUser} per buyer: this purchase would pass the limit.`);
+    case 'insufficient-funds':
+      return refusal('INSUFFICIENT_FUNDS', "Not enough available balance for the order's total.");
     default:
       return refusal('BAD_USER_INPUT', row.outcome);
   }
