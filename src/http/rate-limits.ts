@@ -2,11 +2,11 @@ import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import type { Plugin } from 'graphql-yoga';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import type { Context } from '../core/context.js';
 import { rateLimited } from '../core/errors.js';
-import type { RateLimitStore } from '../infra/rate-limit-store.js';
+import { type RateLimitStore, takePoint } from '../infra/rate-limit-store.js';
 import {
   type FieldRateLimitName,
   RATE_LIMIT_DIRECTIVE,
@@ -75,14 +75,8 @@ export function useOperationBudgets(budgets: OperationBudgets, countedAlready: (
   const refusal = async (args: ExecutionArgs) => {
     const context = args.contextValue as Context;
     if (countedAlready(context)) return null;
-    const budget = context.viewer ? budgets.user : budgets.anonymous;
-    try {
-      await budget.consume(clientKey(context));
-      return null;
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      return { errors: [rateLimited(rejection.msBeforeNext, 'Too many operations')] };
-    }
+    const msBeforeNext = await takePoint(context.viewer ? budgets.user : budgets.anonymous, clientKey(context));
+    return msBeforeNext === null ? null : { errors: [rateLimited(msBeforeNext, 'Too many operations')] };
   };
   return {
     onExecute: async ({ args, setResultAndStopExecution }) => {
@@ -105,13 +99,9 @@ export function useOperationBudgets(budgets: OperationBudgets, countedAlready: (
  * when admitted.
  */
 export async function anonymousHttpRefusal(budgets: OperationBudgets, clientIp: string): Promise<RateLimitedAnswer | null> {
-  try {
-    await budgets.anonymous.consume(`ip:${clientIp}`);
-    return null;
-  } catch (rejection) {
-    if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    return refusalAnswer(rejection.msBeforeNext);
-  }
+  // The key the operation budgets use for an anonymous client: one count, whichever took the point.
+  const msBeforeNext = await takePoint(budgets.anonymous, clientKey({ viewer: null, clientIp }));
+  return msBeforeNext === null ? null : refusalAnswer(msBeforeNext);
 }
 
 // The refusal's body by its retryAfter: what rateLimited() serializes to, built once per second of wait, since

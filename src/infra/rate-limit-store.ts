@@ -7,6 +7,7 @@ import {
   RateLimiterMemory,
   RateLimiterPostgres,
   RateLimiterRedis,
+  RateLimiterRes,
 } from 'rate-limiter-flexible';
 import { throttledErrorLog } from './async.js';
 import { quitRedis, redisRetryStrategy } from './redis.js';
@@ -94,4 +95,19 @@ export function createRateLimitStore(options: {
       if (redis) await quitRedis(redis);
     },
   };
+}
+
+/**
+ * Takes a point of `key`'s budget: null when it was there, else the ms until
+ * the window ends. rate-limiter-flexible refuses by rejecting with its
+ * RateLimiterRes; any other rejection (a store failure past the insurance) is thrown.
+ */
+export async function takePoint(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
+  try {
+    await limiter.consume(key);
+    return null;
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    return rejection.msBeforeNext;
+  }
 }

@@ -2,10 +2,11 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { AppServices, Viewer } from '../../core/context.js';
 import { AppError, rateLimited, unauthenticated } from '../../core/errors.js';
+import { takePoint } from '../../infra/rate-limit-store.js';
 import { createUser, emailSchema, nameSchema, type StoredUser } from '../users/users.service.js';
 
 export interface Session {
@@ -225,12 +226,8 @@ export interface LoginGuard {
 export async function login(services: AppServices, input: LoginInput, guard?: LoginGuard): Promise<Session> {
   const key = guard && `${createHash('sha256').update(input.email).digest('base64url')}:${guard.clientIp}`;
   if (guard && key) {
-    try {
-      await guard.limiter.consume(key);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      throw rateLimited(rejection.msBeforeNext, 'Too many failed logins for this email');
-    }
+    const msBeforeNext = await takePoint(guard.limiter, key);
+    if (msBeforeNext !== null) throw rateLimited(msBeforeNext, 'Too many failed logins for this email');
   }
   // The one query that reads the hash (infra/db.ts leaves it out of every other).
   const user = await services.db.user.findUnique({ where: { email: input.email }, omit: { passwordHash: false } });
