@@ -36,6 +36,10 @@ const SCENARIOS: Record<string, { describe: string; load: () => Promise<{ run: (
     describe: 'one IP flooding items(first: 5) while 10 IPs send a steady rate, rate limits on, Redis and PostgreSQL stores',
     load: () => import('./flood.js'),
   },
+  backtest: {
+    describe: 'the backtest simulation: ten years of daily prices at the far and middle dates, vs the price series alone',
+    load: () => import('./backtest.js'),
+  },
   peers: {
     describe: 'strategies(first: 20) on Switchyard vs PostGraphile 5, Mercurius + graphql-jit, bare pg and a bare route, same data',
     load: () => import('./peers.js'),
@@ -67,6 +71,7 @@ function usage(): string {
     '             BENCH_WATCHERS (5000), BENCH_DRIVERS (2), BENCH_LOG_LEVEL (default warn here), BENCH_SERVER',
     'flood:       BENCH_DURATION (20, < 60: one window of the anonymous budget), BENCH_CONNECTIONS (50 for the flood),',
     '             BENCH_LEGIT_RATE (4 requests/s per steady IP), BENCH_BACKENDS (redis,postgres), BENCH_SERVER',
+    'backtest:    BENCH_RUNS (300 per case); in this process (a pure function)',
     'flash-sale and fanout also take BENCH_SERVER=tsx|compiled and BENCH_PROFILE=1 (the API during the last sale round / the burst)',
   ].join('\n');
 }

@@ -100,6 +100,7 @@ const envSchema = z.object({
   RATE_LIMIT_MUTATION: rateLimitSpec(DEFAULT_RATE_LIMITS.mutation),
   MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(50),
   MAX_ANONYMOUS_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+  BACKTEST_DAILY_QUOTA: z.coerce.number().int().min(1).max(1_000_000).default(20),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -161,6 +162,8 @@ export interface Config {
   maxSubscriptionsPerUser: number;
   /** Anonymous WebSocket and SSE connections at once per client IP. */
   maxAnonymousConnectionsPerIp: number;
+  /** Backtests each user may start per UTC day. */
+  backtestDailyQuota: number;
 }
 
 export interface LoadConfigOptions {
@@ -252,6 +255,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     trustProxy: e.TRUST_PROXY === undefined || e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
     maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
     maxAnonymousConnectionsPerIp: e.MAX_ANONYMOUS_CONNECTIONS_PER_IP,
+    backtestDailyQuota: e.BACKTEST_DAILY_QUOTA,
   };
 }
 

@@ -2,6 +2,7 @@ import type { AppJob, AppSweeper } from './core/jobs.js';
 import { INVENTORY_JOBS, INVENTORY_SWEEPERS } from './modules/inventory/inventory.jobs.js';
 import { LEDGER_JOBS, LEDGER_SWEEPERS } from './modules/ledger/ledger.jobs.js';
 import { QUIZ_JOBS, QUIZ_SWEEPERS } from './modules/quizzes/quizzes.jobs.js';
+import { STRATEGY_JOBS, STRATEGY_SWEEPERS } from './modules/strategies/strategies.jobs.js';
 import { USERS_JOBS, USERS_SWEEPERS } from './modules/users/users.jobs.js';
 
 /**
@@ -9,7 +10,13 @@ import { USERS_JOBS, USERS_SWEEPERS } from './modules/users/users.jobs.js';
  * and the inline workers of `npm start` / WORKERS=inline start the processors
  * of exactly this list. Each module declares its jobs in <domain>.jobs.ts.
  */
-export const ALL_JOBS: readonly AppJob<unknown>[] = [...USERS_JOBS, ...LEDGER_JOBS, ...INVENTORY_JOBS, ...QUIZ_JOBS];
+export const ALL_JOBS: readonly AppJob<unknown>[] = [
+  ...USERS_JOBS,
+  ...LEDGER_JOBS,
+  ...INVENTORY_JOBS,
+  ...QUIZ_JOBS,
+  ...STRATEGY_JOBS,
+];
 
 /** Every sweeper: the processes that run ALL_JOBS run these too (startSweepers). */
 export const ALL_SWEEPERS: readonly AppSweeper<unknown>[] = [
@@ -17,6 +24,7 @@ export const ALL_SWEEPERS: readonly AppSweeper<unknown>[] = [
   ...LEDGER_SWEEPERS,
   ...INVENTORY_SWEEPERS,
   ...QUIZ_SWEEPERS,
+  ...STRATEGY_SWEEPERS,
 ];
 
 /** The queues those jobs use: the producer opens one BullMQ Queue each. */

@@ -112,7 +112,7 @@ describe('/admin/queues access (PostgreSQL backend)', () => {
     const api = await get(t, API, bearer(admin));
     expect(api.statusCode).toBe(200);
     const names = (api.json() as { queues: Array<{ name: string }> }).queues.map((queue) => queue.name).sort();
-    expect(names).toEqual(['ledger', 'orders', 'provisioning', 'quizzes']);
+    expect(names).toEqual(['backtests', 'ledger', 'orders', 'provisioning', 'quizzes']);
   });
 
   it('lets an admin act on a queue through the board API (JSON bodies too)', async () => {
@@ -218,7 +218,7 @@ describe('/admin/queues on the Redis backend', () => {
     const api = await get(t, API, withCookie(value!));
     expect(api.statusCode).toBe(200);
     const names = (api.json() as { queues: Array<{ name: string }> }).queues.map((queue) => queue.name).sort();
-    expect(names).toEqual(['ledger', 'orders', 'provisioning', 'quizzes']);
+    expect(names).toEqual(['backtests', 'ledger', 'orders', 'provisioning', 'quizzes']);
     expect((await get(t, PAGE, bearer(admin))).statusCode).toBe(200);
   });
 });

@@ -282,7 +282,7 @@ describe.each(['redis', 'postgres'] as const)('queues on %s', (backend) => {
     await queues.enqueue(slowJob, { id, ms: 800 });
     await waitFor(() => (seen.get(id)?.runs.length ?? 0) > 0, 5000, 'the slow job to start');
     const counts = await queues.counts();
-    expect(Object.keys(counts).sort()).toEqual(['ledger', 'orders', 'provisioning', 'quizzes']);
+    expect(Object.keys(counts).sort()).toEqual(['backtests', 'ledger', 'orders', 'provisioning', 'quizzes']);
     for (const perQueue of Object.values(counts)) {
       expect(Object.keys(perQueue).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
     }

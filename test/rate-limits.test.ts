@@ -80,6 +80,10 @@ const MUTATIONS: Record<string, [string, unknown]> = {
   ],
   requestQuestion: [`mutation { requestQuestion(quizId: "no-quiz", difficulty: EASY) { id } }`, {}],
   submitAnswer: [`mutation { submitAnswer(assignmentId: "no-assignment", choiceIndex: 0) { id } }`, {}],
+  runBacktest: [
+    `mutation { runBacktest(strategyId: "no-strategy", from: "2020-01-01T00:00:00Z", to: "2021-01-01T00:00:00Z") { id } }`,
+    {},
+  ],
 };
 
 describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (backend) => {
@@ -240,7 +244,7 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
     expect(code(await post(t.app, REFRESH, { token: refreshToken }, { ip }))).toBe('RATE_LIMITED');
   });
 
-  it('purchase, transfer, requestQuestion and submitAnswer: 2 per user, each field counted apart', async () => {
+  it('purchase, transfer, requestQuestion, submitAnswer and runBacktest: 2 per user, each field counted apart', async () => {
     const [ada, bob] = [await register(t.app), await register(t.app)];
     for (const [field, [query, variables]] of Object.entries(MUTATIONS)) {
       // From a new address each time: the count is the user's, not the address's.

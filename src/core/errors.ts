@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'QUIZ_NOT_LIVE',
   'NO_QUESTIONS_LEFT',
   'INSUFFICIENT_POINTS',
+  'QUOTA_EXCEEDED',
   'UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
@@ -70,6 +71,12 @@ export const conflict = (message: string, fields?: Record<string, string>) =>
 export const rateLimited = (msBeforeNext: number, message = 'Too many requests') => {
   const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new AppError('RATE_LIMITED', `${message}: try again in ${retryAfter} s.`, { retryAfter });
+};
+
+/** The viewer's quota for the period is used up; `resetsAt` is when it starts again (retryAfter: whole seconds until then, at least 1). */
+export const quotaExceeded = (message: string, resetsAt: Date) => {
+  const retryAfter = Math.max(1, Math.ceil((resetsAt.getTime() - Date.now()) / 1000));
+  return new AppError('QUOTA_EXCEEDED', `${message} It resets at ${resetsAt.toISOString()}.`, { retryAfter });
 };
 
 export const MASKED_MESSAGE = 'Unexpected error.';

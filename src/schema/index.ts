@@ -5,6 +5,7 @@ import './scalars.js';
 import '../modules/users/users.schema.js';
 import '../modules/auth/auth.schema.js';
 import '../modules/strategies/strategies.schema.js';
+import '../modules/strategies/backtests.schema.js';
 import '../modules/ledger/ledger.schema.js';
 import '../modules/inventory/inventory.schema.js';
 import '../modules/teams/teams.schema.js';

@@ -14,6 +14,11 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation BacktestStrategy($input: CreateStrategyInput!) { createStrategy(input: $input) { id } }\n": typeof types.BacktestStrategyDocument,
+    "\n  mutation RunBacktest($strategyId: ID!, $from: DateTime!, $to: DateTime!) {\n    runBacktest(strategyId: $strategyId, from: $from, to: $to) {\n      id status from to result { trades } failureReason createdAt finishedAt strategy { id }\n    }\n  }\n": typeof types.RunBacktestDocument,
+    "\n  query GetBacktest($id: ID!) {\n    backtest(id: $id) { id status result { trades returnPct maxDrawdownPct finalEquity } failureReason finishedAt }\n  }\n": typeof types.GetBacktestDocument,
+    "\n  query StrategyBacktests($id: ID!, $first: Int, $after: String) {\n    strategy(id: $id) {\n      backtests(first: $first, after: $after) { totalCount edges { node { id status } } pageInfo { hasNextPage endCursor } }\n    }\n  }\n": typeof types.StrategyBacktestsDocument,
+    "\n  query MyQuotas { myQuotas { backtests { used limit resetsAt } } }\n": typeof types.MyQuotasDocument,
     "\n  mutation CrossRegister($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }\n": typeof types.CrossRegisterDocument,
     "\n  query CrossMe { me { provisioningStatus accounts { id } } }\n": typeof types.CrossMeDocument,
     "\n  mutation CrossTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n": typeof types.CrossTransferDocument,
@@ -92,6 +97,11 @@ type Documents = {
     "\n  query UserById($id: ID!) { user(id: $id) { id email name role createdAt provisioningStatus } }\n": typeof types.UserByIdDocument,
 };
 const documents: Documents = {
+    "\n  mutation BacktestStrategy($input: CreateStrategyInput!) { createStrategy(input: $input) { id } }\n": types.BacktestStrategyDocument,
+    "\n  mutation RunBacktest($strategyId: ID!, $from: DateTime!, $to: DateTime!) {\n    runBacktest(strategyId: $strategyId, from: $from, to: $to) {\n      id status from to result { trades } failureReason createdAt finishedAt strategy { id }\n    }\n  }\n": types.RunBacktestDocument,
+    "\n  query GetBacktest($id: ID!) {\n    backtest(id: $id) { id status result { trades returnPct maxDrawdownPct finalEquity } failureReason finishedAt }\n  }\n": types.GetBacktestDocument,
+    "\n  query StrategyBacktests($id: ID!, $first: Int, $after: String) {\n    strategy(id: $id) {\n      backtests(first: $first, after: $after) { totalCount edges { node { id status } } pageInfo { hasNextPage endCursor } }\n    }\n  }\n": types.StrategyBacktestsDocument,
+    "\n  query MyQuotas { myQuotas { backtests { used limit resetsAt } } }\n": types.MyQuotasDocument,
     "\n  mutation CrossRegister($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }\n": types.CrossRegisterDocument,
     "\n  query CrossMe { me { provisioningStatus accounts { id } } }\n": types.CrossMeDocument,
     "\n  mutation CrossTransfer($input: TransferInput!) { transfer(input: $input) { id status } }\n": types.CrossTransferDocument,
@@ -184,6 +194,26 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BacktestStrategy($input: CreateStrategyInput!) { createStrategy(input: $input) { id } }\n"): (typeof documents)["\n  mutation BacktestStrategy($input: CreateStrategyInput!) { createStrategy(input: $input) { id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RunBacktest($strategyId: ID!, $from: DateTime!, $to: DateTime!) {\n    runBacktest(strategyId: $strategyId, from: $from, to: $to) {\n      id status from to result { trades } failureReason createdAt finishedAt strategy { id }\n    }\n  }\n"): (typeof documents)["\n  mutation RunBacktest($strategyId: ID!, $from: DateTime!, $to: DateTime!) {\n    runBacktest(strategyId: $strategyId, from: $from, to: $to) {\n      id status from to result { trades } failureReason createdAt finishedAt strategy { id }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetBacktest($id: ID!) {\n    backtest(id: $id) { id status result { trades returnPct maxDrawdownPct finalEquity } failureReason finishedAt }\n  }\n"): (typeof documents)["\n  query GetBacktest($id: ID!) {\n    backtest(id: $id) { id status result { trades returnPct maxDrawdownPct finalEquity } failureReason finishedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query StrategyBacktests($id: ID!, $first: Int, $after: String) {\n    strategy(id: $id) {\n      backtests(first: $first, after: $after) { totalCount edges { node { id status } } pageInfo { hasNextPage endCursor } }\n    }\n  }\n"): (typeof documents)["\n  query StrategyBacktests($id: ID!, $first: Int, $after: String) {\n    strategy(id: $id) {\n      backtests(first: $first, after: $after) { totalCount edges { node { id status } } pageInfo { hasNextPage endCursor } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MyQuotas { myQuotas { backtests { used limit resetsAt } } }\n"): (typeof documents)["\n  query MyQuotas { myQuotas { backtests { used limit resetsAt } } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -237,10 +237,14 @@ export function statusChanges<E extends { status: string }, Row extends { status
  * `events` (already filtered to what concerns the subscriber), each delivery a
  * fresh read — so the last one delivered is the row as it is, whatever order
  * the events came in. The stream ends when a read answers null (the row is
- * gone, or the subscriber may no longer see it). Reads ride out an outage as
- * in statusChanges.
+ * gone, or the subscriber may no longer see it), or after the row that
+ * `options.last` says is final. Reads ride out an outage as in statusChanges.
  */
-export function liveRow<E, Row>(events: AsyncIterable<E>, read: () => Promise<Row | null>): AsyncIterable<Row> {
+export function liveRow<E, Row>(
+  events: AsyncIterable<E>,
+  read: () => Promise<Row | null>,
+  options: { last?: (row: Row) => boolean } = {},
+): AsyncIterable<Row> {
   return new Repeater<Row>(async (push, stop) => {
     const stopped = stop.then((): typeof STOPPED => STOPPED);
     const iterator = events[Symbol.asyncIterator]();
@@ -251,6 +255,7 @@ export function liveRow<E, Row>(events: AsyncIterable<E>, read: () => Promise<Ro
         const row = await readThroughOutage(read, stopped);
         if (row === STOPPED || row === null) break;
         await push(row);
+        if (options.last?.(row)) break;
         const next = await Promise.race([event, stopped]);
         if (next === STOPPED || next.done) break;
         event = iterator.next();
