@@ -1,4 +1,4 @@
-import type { AppJob, AppSweeper } from './core/jobs.js';
+import type { AppJob, AppPruner, AppSweeper } from './core/jobs.js';
 import { INVENTORY_JOBS, INVENTORY_SWEEPERS } from './modules/inventory/inventory.jobs.js';
 import { LEDGER_JOBS, LEDGER_SWEEPERS } from './modules/ledger/ledger.jobs.js';
 import { QUIZ_JOBS, QUIZ_SWEEPERS } from './modules/quizzes/quizzes.jobs.js';
@@ -18,8 +18,8 @@ export const ALL_JOBS: readonly AppJob<unknown>[] = [
   ...STRATEGY_JOBS,
 ];
 
-/** Every sweeper: the processes that run ALL_JOBS run these too (startSweepers). */
-export const ALL_SWEEPERS: readonly AppSweeper<unknown>[] = [
+/** Every sweeper and pruner: the processes that run ALL_JOBS run these too (startSweepers). */
+export const ALL_SWEEPERS: readonly (AppSweeper<unknown> | AppPruner)[] = [
   ...USERS_SWEEPERS,
   ...LEDGER_SWEEPERS,
   ...INVENTORY_SWEEPERS,

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../src/modules/auth/auth.service.js';
 import { transfer } from '../src/modules/ledger/ledger.service.js';
 import { startQuiz } from '../src/modules/quizzes/quizzes.service.js';
+import { simulateBacktest } from '../src/modules/strategies/backtest-simulation.js';
+import { startBacktest } from '../src/modules/strategies/backtests.service.js';
 import { stalePageQuery } from '../src/core/jobs.js';
 import { startSweepers, sweeperLockKey } from '../src/infra/jobs/sweeper.js';
 import { ALL_SWEEPERS } from '../src/jobs.js';
@@ -85,6 +87,60 @@ describe.each(['redis', 'postgres'] as const)('the sweeper on the %s backend', (
       return row.provisioningStatus === 'READY' ? row : undefined;
     }, 15_000);
     expect(ready.accounts.map((account) => [account.currency, account.balance])).toEqual([['USD', 10_000n]]);
+  });
+
+  it('runs a backtest that was committed but never enqueued', async () => {
+    const user = await createUser(t.app.services, {
+      email: `backtester-${randomBytes(5).toString('hex')}@example.com`,
+      name: 'Backtester',
+      passwordHash: await hashPassword('backtest password'),
+    });
+    const strategy = await t.app.db.strategy.create({
+      data: { ownerId: user.id, name: 'Crossover', asset: 'BTC', params: { fast: 10, slow: 30 } },
+    });
+    const spec = { from: new Date('2019-01-01T00:00:00Z'), to: new Date('2020-01-01T00:00:00Z') };
+    const backtest = await startBacktest(t.app.services, { id: user.id, role: 'USER' }, { strategyId: strategy.id, ...spec });
+    const done = await waitFor(async () => {
+      const row = await t.app.db.backtest.findUniqueOrThrow({ where: { id: backtest.id } });
+      return row.status === 'COMPLETED' ? row : undefined;
+    }, 15_000);
+    expect(done.trades).toBe(simulateBacktest({ asset: 'BTC', fastWindow: 10, slowWindow: 30, ...spec }).trades);
+  });
+
+  it('prunes expired refresh tokens of users who never sign in again, and quota counters of past days', async () => {
+    const user = await createUser(t.app.services, {
+      email: `gone-${randomBytes(5).toString('hex')}@example.com`,
+      name: 'Gone',
+      passwordHash: await hashPassword('gone password'),
+    });
+    const token = (expiresAt: Date) => ({
+      userId: user.id,
+      familyId: randomBytes(8).toString('hex'),
+      tokenHash: randomBytes(32).toString('hex'),
+      expiresAt,
+    });
+    const day = 86_400_000;
+    await t.app.db.refreshToken.createMany({
+      data: [token(new Date(Date.now() - day)), token(new Date(Date.now() - 1000)), token(new Date(Date.now() + day))],
+    });
+    const today = new Date(Math.floor(Date.now() / day) * day);
+    await t.app.db.quotaUsage.createMany({
+      data: [
+        { userId: user.id, quota: 'backtests', day: new Date(today.getTime() - 2 * day), used: 3 },
+        { userId: user.id, quota: 'backtests', day: new Date(today.getTime() - day), used: 4 },
+        { userId: user.id, quota: 'backtests', day: today, used: 5 },
+      ],
+    });
+    await waitFor(async () => {
+      const [tokens, counters] = await Promise.all([
+        t.app.db.refreshToken.count({ where: { userId: user.id } }),
+        t.app.db.quotaUsage.count({ where: { userId: user.id } }),
+      ]);
+      return tokens === 1 && counters === 1;
+    }, 15_000);
+    const [left] = await t.app.db.refreshToken.findMany({ where: { userId: user.id } });
+    expect(left!.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(await t.app.db.quotaUsage.findMany({ where: { userId: user.id }, select: { used: true } })).toEqual([{ used: 5 }]);
   });
 
   it('runs again a completed job whose row is still open, and its effect stays one', async () => {

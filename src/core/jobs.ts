@@ -6,10 +6,13 @@ import type { AppServices } from './context.js';
 
 export type AppJob<P> = jobs.JobDefinition<P, AppServices>;
 export type AppSweeper<P> = sweepers.SweeperDefinition<P, AppServices>;
+export type AppPruner = sweepers.PrunerDefinition<AppServices>;
 
 export const defineJob = <P>(definition: AppJob<P>): AppJob<P> => jobs.defineJob(definition);
 
 export const defineSweeper = <P>(definition: AppSweeper<P>): AppSweeper<P> => sweepers.defineSweeper(definition);
+
+export const definePruner = (definition: AppPruner): AppPruner => sweepers.definePruner(definition);
 
 /**
  * The Prisma query of one sweeper page (infra/jobs/sweeper.ts): rows matching

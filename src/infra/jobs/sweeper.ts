@@ -43,6 +43,27 @@ export function defineSweeper<P, S>(definition: SweeperDefinition<P, S>): Sweepe
   return definition;
 }
 
+/**
+ * A pruner: deletes rows past their use (expired refresh tokens, counters of
+ * past days) on the sweepers' timer, under a lock of its own as a sweeper's
+ * round is, a batch a statement so that none holds many row locks or runs long.
+ */
+export interface PrunerDefinition<S> {
+  /** Unique among sweepers and pruners: names the advisory lock. */
+  name: string;
+  /** Deletes at most `limit` of the rows past their use; resolves how many it deleted. */
+  prune(services: S, limit: number): Promise<number>;
+}
+
+export function definePruner<S>(definition: PrunerDefinition<S>): PrunerDefinition<S> {
+  return definition;
+}
+
+/** What startSweepers runs on its timer. */
+export type PeriodicTask<S> = SweeperDefinition<unknown, S> | PrunerDefinition<S>;
+
+const isPruner = <S>(task: PeriodicTask<S>): task is PrunerDefinition<S> => 'prune' in task;
+
 /** What the sweepers use of their services. */
 export interface SweeperServices {
   db: Db;
@@ -76,10 +97,10 @@ export interface StartSweepersOptions {
   observer?: SweepObserver;
 }
 
-/** Sweeps every `sweepers` now, then every SWEEP_INTERVAL_MS, until close(). */
+/** Sweeps (or prunes) every one of `sweepers` now, then every SWEEP_INTERVAL_MS, until close(). */
 export function startSweepers<S extends SweeperServices>(
   services: S,
-  sweepers: readonly SweeperDefinition<unknown, S>[],
+  sweepers: readonly PeriodicTask<S>[],
   options: StartSweepersOptions = {},
 ): Sweepers {
   const log = services.log.child({ component: 'sweepers' });
@@ -102,7 +123,9 @@ export function startSweepers<S extends SweeperServices>(
       try {
         // A long round over a large backlog is progress, not an overdue sweeper: each page counts.
         const progressed = () => lastRound.set(sweeper.name, Date.now());
-        const delivered = await sweepOnce(services, sweeper, log, () => closed, progressed);
+        const delivered = isPruner(sweeper)
+          ? await pruneOnce(services, sweeper, log, () => closed, progressed)
+          : await sweepOnce(services, sweeper, log, () => closed, progressed);
         lastRound.set(sweeper.name, Date.now());
         observe(delivered === undefined ? 'skipped' : 'swept', delivered);
       } catch (error) {
@@ -123,7 +146,11 @@ export function startSweepers<S extends SweeperServices>(
     };
     next(0);
   }
-  void forgetOldSchedules(services, sweepers, log);
+  void forgetOldSchedules(
+    services,
+    sweepers.filter((sweeper): sweeper is SweeperDefinition<unknown, S> => !isPruner(sweeper)),
+    log,
+  );
   log.info({ sweepers: sweepers.map((sweeper) => sweeper.name), intervalMs }, 'sweepers started');
 
   return {
@@ -144,12 +171,66 @@ export function startSweepers<S extends SweeperServices>(
  * sweeps, so the round counts as done). Throws when the database or the
  * queue store fails, so that the round is not counted.
  */
-async function sweepOnce<S extends SweeperServices>(
+function sweepOnce<S extends SweeperServices>(
   services: S,
   sweeper: SweeperDefinition<unknown, S>,
   log: Logger,
   isClosed: () => boolean,
   progressed: () => void,
+): Promise<number | undefined> {
+  return underLock(services, sweeper.name, async () => {
+    const olderThan = new Date(Date.now() - services.config.sweepAfterMs);
+    let after: StaleRow | undefined;
+    let delivered = 0;
+    for (;;) {
+      const page = await sweeper.findStale(services, { olderThan, after, limit: PAGE_SIZE });
+      for (let start = 0; start < page.length && !isClosed(); start += REDELIVER_CONCURRENCY) {
+        const chunk = page.slice(start, start + REDELIVER_CONCURRENCY);
+        await Promise.all(chunk.map((row) => redeliver(services, sweeper, row, log)));
+      }
+      delivered += page.length;
+      progressed();
+      if (page.length < PAGE_SIZE || isClosed()) break;
+      after = page.at(-1);
+    }
+    if (delivered > 0) log.warn({ sweeper: sweeper.name, job: sweeper.job.name, count: delivered }, 'open rows delivered again');
+    return delivered;
+  });
+}
+
+/**
+ * One round of one pruner, under its advisory lock: batches until one comes
+ * back short. Resolves 0 (its rows are deleted, not delivered), or undefined
+ * when another process held the lock.
+ */
+async function pruneOnce<S extends SweeperServices>(
+  services: S,
+  pruner: PrunerDefinition<S>,
+  log: Logger,
+  isClosed: () => boolean,
+  progressed: () => void,
+): Promise<number | undefined> {
+  return underLock(services, pruner.name, async () => {
+    let deleted = 0;
+    for (;;) {
+      const batch = await pruner.prune(services, PAGE_SIZE);
+      deleted += batch;
+      progressed();
+      if (batch < PAGE_SIZE || isClosed()) break;
+    }
+    if (deleted > 0) log.info({ pruner: pruner.name, count: deleted }, 'rows past their use deleted');
+    return 0;
+  });
+}
+
+/**
+ * `work` while holding the advisory lock of `name` on a connection of its own:
+ * undefined, without running it, when another process holds the lock.
+ */
+async function underLock<S extends SweeperServices>(
+  services: S,
+  name: string,
+  work: () => Promise<number>,
 ): Promise<number | undefined> {
   const client = await poolOf(services.db).connect();
   // A connection lost while checked out emits 'error' on the client itself (the pool's listener covers idle
@@ -161,26 +242,11 @@ async function sweepOnce<S extends SweeperServices>(
   };
   client.on('error', onLost);
   try {
-    const lockKey = sweeperLockKey(sweeper.name);
+    const lockKey = sweeperLockKey(name);
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [lockKey]);
     if (!rows[0]?.locked) return undefined;
     try {
-      const olderThan = new Date(Date.now() - services.config.sweepAfterMs);
-      let after: StaleRow | undefined;
-      let delivered = 0;
-      for (;;) {
-        const page = await sweeper.findStale(services, { olderThan, after, limit: PAGE_SIZE });
-        for (let start = 0; start < page.length && !isClosed(); start += REDELIVER_CONCURRENCY) {
-          const chunk = page.slice(start, start + REDELIVER_CONCURRENCY);
-          await Promise.all(chunk.map((row) => redeliver(services, sweeper, row, log)));
-        }
-        delivered += page.length;
-        progressed();
-        if (page.length < PAGE_SIZE || isClosed()) break;
-        after = page.at(-1);
-      }
-      if (delivered > 0) log.warn({ sweeper: sweeper.name, job: sweeper.job.name, count: delivered }, 'open rows delivered again');
-      return delivered;
+      return await work();
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
     }

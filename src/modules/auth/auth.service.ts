@@ -280,6 +280,12 @@ export async function logout(services: AppServices, refreshToken: string): Promi
   return (await revokeFamily(services, stored.familyId)) > 0;
 }
 
+/** Deletes at most `limit` expired refresh tokens (a pruner's batch); resolves how many. */
+export function deleteExpiredRefreshTokens(services: AppServices, limit: number): Promise<number> {
+  return services.db.$executeRaw`
+    DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < now() LIMIT ${limit})`;
+}
+
 async function revokeFamily(services: AppServices, familyId: string): Promise<number> {
   const { count } = await services.db.refreshToken.updateMany({
     where: { familyId, revokedAt: null },

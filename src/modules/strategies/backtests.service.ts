@@ -237,6 +237,18 @@ export async function failBacktest(services: AppServices, id: string, reason: st
   return true;
 }
 
+/**
+ * Deletes at most `limit` quota counters of past UTC days (only today's is
+ * read or taken from); resolves how many. A backtest of a past day failed
+ * later finds no counter to give its unit back to, which is as it should be.
+ */
+export function deletePastQuotaUsage(services: AppServices, limit: number): Promise<number> {
+  return services.db.$executeRaw`
+    DELETE FROM quota_usage WHERE ctid IN (
+      SELECT ctid FROM quota_usage WHERE day < (now() AT TIME ZONE 'UTC')::date LIMIT ${limit}
+    )`;
+}
+
 /** The sweeper's page: backtests left PENDING or RUNNING. */
 export function staleBacktests(services: AppServices, page: StalePage) {
   return services.db.backtest.findMany(stalePageQuery({ status: { in: ['PENDING' as const, 'RUNNING' as const] } }, page));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineJob, defineSweeper } from '../../core/jobs.js';
-import { executeBacktest, failBacktest, staleBacktests } from './backtests.service.js';
+import { defineJob, definePruner, defineSweeper } from '../../core/jobs.js';
+import { deletePastQuotaUsage, executeBacktest, failBacktest, staleBacktests } from './backtests.service.js';
 
 export const BACKTEST_FAILED = 'The backtest failed on the server after every retry; its quota unit was given back.';
 
@@ -26,5 +26,8 @@ const sweepOpenBacktests = defineSweeper({
   payload: ({ id }) => ({ backtestId: id }),
 });
 
+/** Quota counters of days that are over (see deletePastQuotaUsage). */
+const prunePastQuotaUsage = definePruner({ name: 'prune-past-quota-usage', prune: deletePastQuotaUsage });
+
 export const STRATEGY_JOBS = [runBacktestJob];
-export const STRATEGY_SWEEPERS = [sweepOpenBacktests];
+export const STRATEGY_SWEEPERS = [sweepOpenBacktests, prunePastQuotaUsage];

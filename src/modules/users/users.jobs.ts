@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { defineJob, defineSweeper } from '../../core/jobs.js';
+import { defineJob, definePruner, defineSweeper } from '../../core/jobs.js';
 import { markProvisioningFailed, provisionUser, stalePendingUsers } from './users.service.js';
+import { deleteExpiredRefreshTokens } from '../auth/auth.service.js';
 
 /** Opens a new user's USD account and pays the welcome credit; then READY (FAILED after the last attempt). */
 export const provisionUserJob = defineJob({
@@ -22,5 +23,14 @@ const sweepPendingProvisioning = defineSweeper({
   payload: ({ id }) => ({ userId: id }),
 });
 
+/**
+ * Expired refresh tokens of users who never sign in again (a session that
+ * starts deletes its user's own): an expired token is refused whether its row is there or not.
+ */
+const pruneExpiredRefreshTokens = definePruner({
+  name: 'prune-expired-refresh-tokens',
+  prune: deleteExpiredRefreshTokens,
+});
+
 export const USERS_JOBS = [provisionUserJob];
-export const USERS_SWEEPERS = [sweepPendingProvisioning];
+export const USERS_SWEEPERS = [sweepPendingProvisioning, pruneExpiredRefreshTokens];
