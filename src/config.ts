@@ -98,6 +98,7 @@ const envSchema = z.object({
   RATE_LIMIT_ANONYMOUS: rateLimitSpec(DEFAULT_RATE_LIMITS.anonymous),
   RATE_LIMIT_USER: rateLimitSpec(DEFAULT_RATE_LIMITS.user),
   RATE_LIMIT_MUTATION: rateLimitSpec(DEFAULT_RATE_LIMITS.mutation),
+  RATE_LIMIT_HOLD_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(50),
   MAX_ANONYMOUS_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
   BACKTEST_DAILY_QUOTA: z.coerce.number().int().min(1).max(1_000_000).default(20),
@@ -158,6 +159,8 @@ export interface Config {
   rateLimits: Record<RateLimitName, RateLimit>;
   /** Fastify's trustProxy: whose X-Forwarded-For names the client (false: the peer is the client). */
   trustProxy: boolean | string;
+  /** How late an anonymous HTTP refusal is sent once its client was refused 10 times in the window (0: never held). */
+  rateLimitHoldMs: number;
   /** Subscriptions at once per user, WebSocket and SSE together. */
   maxSubscriptionsPerUser: number;
   /** Anonymous WebSocket and SSE connections at once per client IP. */
@@ -253,6 +256,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       mutation: e.RATE_LIMIT_MUTATION,
     },
     trustProxy: e.TRUST_PROXY === undefined || e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
+    rateLimitHoldMs: e.RATE_LIMIT_HOLD_MS,
     maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
     maxAnonymousConnectionsPerIp: e.MAX_ANONYMOUS_CONNECTIONS_PER_IP,
     backtestDailyQuota: e.BACKTEST_DAILY_QUOTA,

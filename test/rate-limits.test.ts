@@ -3,9 +3,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { App } from '../src/http/app.js';
 import { rateLimitedSchema } from '../src/http/rate-limits.js';
+import { HOLD_AFTER, RefusalHold } from '../src/http/refusal-hold.js';
 import { poolOf } from '../src/infra/db.js';
 import { graphqlRuntime } from '../src/infra/graphql-runtime.js';
-import { createRateLimitStore } from '../src/infra/rate-limit-store.js';
+import { createRateLimitStore, takePoint } from '../src/infra/rate-limit-store.js';
 import { appBehindRedisProxy, startTestApp, testConfig, useTestApp } from './helpers/app.js';
 import { createTestDatabase } from './helpers/database.js';
 import { eventually, sseSubscribe, subscriptionsRunning, wsClient } from './helpers/live.js';
@@ -28,7 +29,9 @@ const LIMITS = {
   RATE_LIMIT_REGISTER: '3/3600',
   RATE_LIMIT_REFRESH_TOKEN: '3/60',
   RATE_LIMIT_MUTATION: '2/60',
+  RATE_LIMIT_HOLD_MS: '1500',
 };
+const HOLD_MS = 1500;
 
 interface Answer {
   data?: Record<string, unknown> | null;
@@ -197,6 +200,30 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
     expect(code(await post(t.app, '{ __typename }', {}, { ip: freshIp() }))).toBe('OK');
   });
 
+  it('a client that keeps sending past its Retry-After gets its refusals late; others are answered at once', async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 12; i++) expect(code(await post(t.app, '{ __typename }', {}, { ip }))).toBe('OK');
+    const timed = async (from: string) => {
+      const started = performance.now();
+      const answer = await post(t.app, '{ __typename }', {}, { ip: from });
+      return { code: code(answer), ms: performance.now() - started, retryAfter: answer.errors?.[0]?.extensions?.retryAfter };
+    };
+    const refusals = [];
+    for (let i = 0; i < HOLD_AFTER + 2; i++) refusals.push(await timed(ip));
+    expect(refusals.map((refusal) => refusal.code)).toEqual(Array(HOLD_AFTER + 2).fill('RATE_LIMITED'));
+    expect(refusals.slice(0, HOLD_AFTER).map((refusal) => refusal.ms < HOLD_MS)).toEqual(Array(HOLD_AFTER).fill(true));
+    for (const held of refusals.slice(HOLD_AFTER)) {
+      expect(held.ms).toBeGreaterThanOrEqual(HOLD_MS - 20);
+      // Told the wait that is left after the hold, in whole seconds.
+      expect(Number.isInteger(held.retryAfter)).toBe(true);
+      expect(held.retryAfter).toBeLessThanOrEqual(60 - Math.floor(HOLD_MS / 1000));
+    }
+    // Another client is neither refused nor held meanwhile.
+    const other = await timed(freshIp());
+    expect(other.code).toBe('OK');
+    expect(other.ms).toBeLessThan(HOLD_MS);
+  });
+
   it('a flood from one IP is admitted exactly to its budget while 10 other IPs are not throttled at all', async () => {
     const flooder = freshIp();
     const others = Array.from({ length: 10 }, freshIp);
@@ -257,6 +284,21 @@ describe.each(['redis', 'postgres'] as const)('rate limits with the %s store', (
   });
 });
 
+describe('RefusalHold', () => {
+  it('holds from the refusal after HOLD_AFTER in a window, never past its last second, and starts over with the next window', () => {
+    const hold = new RefusalHold(1000);
+    const now = 1_000_000;
+    const delays = Array.from({ length: HOLD_AFTER + 1 }, () => hold.delayFor('ip:a', 30_000, now));
+    expect(delays).toEqual([...Array(HOLD_AFTER).fill(0), 1000]);
+    expect(hold.delayFor('ip:a', 1_500, now)).toBe(500);
+    expect(hold.delayFor('ip:a', 900, now)).toBe(0);
+    expect(hold.delayFor('ip:b', 30_000, now)).toBe(0);
+    // The window ended: the client starts over.
+    expect(hold.delayFor('ip:a', 30_000, now + 30_000)).toBe(0);
+    expect(new RefusalHold(0).delayFor('ip:c', 30_000, now)).toBe(0);
+  });
+});
+
 describe('RATE_LIMITS=off', () => {
   const t = useTestApp({ ...LIMITS, RATE_LIMITS: 'off' });
 
@@ -305,6 +347,43 @@ describe.each(['redis', 'postgres'] as const)('two API processes on the %s store
     await register(first!, ip);
     expect(code(await post(second!, REGISTER, { input: newUser() }, { ip }))).toBe('RATE_LIMITED');
     expect(code(await post(first!, REGISTER, { input: newUser() }, { ip }))).toBe('RATE_LIMITED');
+  });
+});
+
+describe.each(['redis', 'postgres'] as const)('a burst of one key on the %s store', (backend) => {
+  const t = useTestApp(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {});
+
+  it('200 points asked at once of a budget of 50: exactly 50 admitted, the first 50 asked; another process sees it spent', async () => {
+    const namespace = t.namespace ?? 'burst';
+    const stores = [0, 1].map(() =>
+      createRateLimitStore({
+        redisUrl: backend === 'redis' ? inject('redisUrl') : undefined,
+        pool: poolOf(t.app.db),
+        log: t.app.services.log,
+        namespace,
+      }),
+    );
+    for (const store of stores) store.start();
+    try {
+      // Until Redis is connected, each store counts in its own memory (the insurance).
+      await eventually(() => stores.every((store) => store.connected), 'the stores connected');
+      const options = { points: 50, duration: 60, keyPrefix: `burst-${randomBytes(4).toString('hex')}` };
+      const [first, second] = stores.map((store) => store.limiter(options));
+      // Another key's takes run alongside, in batches of their own.
+      const [hot, other] = await Promise.all([
+        Promise.all(Array.from({ length: 200 }, () => takePoint(first!, 'ip:hot'))),
+        Promise.all(Array.from({ length: 30 }, () => takePoint(first!, 'ip:other'))),
+      ]);
+      expect(hot.slice(0, 50)).toEqual(Array(50).fill(null));
+      expect(hot.slice(50).every((ms) => typeof ms === 'number' && ms > 0 && ms <= 60_000)).toBe(true);
+      expect(other).toEqual(Array(30).fill(null));
+      // A second process on the same store: the key's budget is spent there too; 20 left of the other's.
+      const later = await Promise.all(Array.from({ length: 25 }, () => takePoint(second!, 'ip:other')));
+      expect(later.filter((ms) => ms === null)).toHaveLength(20);
+      expect(await takePoint(second!, 'ip:hot')).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
   });
 });
 

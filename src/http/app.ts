@@ -8,7 +8,7 @@ import type { Config, RateLimitName } from '../config.js';
 import type { AppServices, Context } from '../core/context.js';
 import type { AppEventBus } from '../core/events.js';
 import { createAppEventBus } from '../events.js';
-import { closeDb, createDb, type Db, poolOf } from '../infra/db.js';
+import { closeDb, createDb, createPool, type Db, poolOf } from '../infra/db.js';
 import { type CreateQueuesOptions, deferredQueues, type Queues } from '../infra/jobs/producer.js';
 import { createLogger, RequestLogController } from '../infra/logger.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
@@ -25,6 +25,7 @@ import { authenticateSession, liveSubscriptions, useSharedEventResults } from '.
 import { alreadyLogged, maskError, outageLog, useContractCodes, useMaskExecutionErrors, useMetrics } from './plugins.js';
 import { queryLimitPlugins, useQueryCost } from './query-limits.js';
 import { anonymousHttpRefusal, rateLimitedSchema, useOperationBudgets } from './rate-limits.js';
+import { RefusalHold } from './refusal-hold.js';
 import { attachGraphQLWebSocket, type WsConnection } from './websocket.js';
 
 export interface BuildAppOptions {
@@ -76,17 +77,21 @@ type ServerContext = { req: FastifyRequest; reply: FastifyReply; ws?: undefined 
  */
 export const SHARED_EVENT_FIELDS = ['stockChanged', 'leaderboardUpdated'] as const;
 
+/** Connections of the PostgreSQL rate-limit store's pool (each counted request is one short upsert). */
+const RATE_LIMIT_POOL_SIZE = 4;
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   const databaseUrl = options.databaseUrl ?? config.databaseUrl;
   if (!databaseUrl) throw new Error('buildApp needs a database URL');
   const log = options.logger ?? createLogger(config.logLevel);
-  const db = createDb(databaseUrl, undefined, log, {
+  const timeouts = {
     connectTimeoutMs: config.dbConnectTimeoutMs,
     idleTimeoutMs: config.dbIdleTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
-  });
+  };
+  const db = createDb(databaseUrl, undefined, log, timeouts);
   // Opened by ready(): building the app connects to nothing.
   const queues = deferredQueues({ config, log, databaseUrl }, { ...options.queues, queueNames: QUEUE_NAMES });
   // Queue counts on scrape; inline workers report their job timings to metrics.jobs.
@@ -98,10 +103,16 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
   );
   const services: AppServices = { db, config, log, queues, pubsub };
   const trustProxy = trustProxyFunction(config.trustProxy);
-  // Counters shared by every API process: Redis with REDIS_URL, else PostgreSQL.
+  // Counters shared by every API process: Redis with REDIS_URL, else PostgreSQL, on a pool of their own. A
+  // flood's admitted requests all update one row, one commit after another; on the app's pool they held every
+  // connection, and everyone's queries waited. Their commits need not wait for the disk: a crash may forget the
+  // last moments of a count, never a transfer.
+  const rateLimitPool = config.redisUrl
+    ? undefined
+    : createPool(databaseUrl, RATE_LIMIT_POOL_SIZE, log, timeouts, { asynchronousCommit: true });
   const rateLimitStore = createRateLimitStore({
     redisUrl: config.redisUrl,
-    pool: poolOf(db),
+    pool: rateLimitPool ?? poolOf(db),
     log,
     namespace: options.rateLimits?.namespace,
   });
@@ -117,6 +128,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     const { req } = context as Context & { req?: object };
     return req !== undefined && countedRequests.has(req);
   };
+  const refusalHold = new RefusalHold(config.rateLimitHoldMs);
   const subscriptionCaps = config.rateLimitsEnabled
     ? {
         perUser: new ConcurrencyLimit(config.maxSubscriptionsPerUser),
@@ -237,7 +249,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     method: ['GET', 'POST', 'OPTIONS'],
     handler: async (req, reply) => {
       if (budgets && req.method !== 'OPTIONS' && req.headers.authorization === undefined) {
-        const refused = await anonymousHttpRefusal(budgets, req.ip);
+        const refused = await anonymousHttpRefusal(budgets, req.ip, { refusals: refusalHold, response: reply.raw });
         if (refused) {
           metrics.errors.inc({ code: 'RATE_LIMITED' });
           return reply
@@ -310,6 +322,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
           // SSE streams (ended with their `complete` event) and WebSockets (1001: clients reconnect
           // elsewhere) would otherwise hold it up to the timeout.
           live.endAll();
+          refusalHold.releaseAll();
           await websocket.close(Math.min(config.shutdownTimeoutMs, 5000));
           await closed;
         } finally {
@@ -318,6 +331,7 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
           await queues.close().catch((error: unknown) => log.warn({ err: error }, 'closing the queues failed'));
           await pubsub.close();
           await rateLimitStore.close();
+          await rateLimitPool?.end();
           await closeDb(db);
         }
       })();

@@ -12,6 +12,7 @@ import {
   RATE_LIMIT_DIRECTIVE,
   RATE_LIMIT_NAME_EXTENSION,
 } from '../schema/rate-limits.js';
+import type { RefusalHold } from './refusal-hold.js';
 
 /** Who a limit counts: the signed-in user, else the client's IP. */
 const clientKey = (context: Pick<Context, 'viewer' | 'clientIp'>): string =>
@@ -98,10 +99,19 @@ export function useOperationBudgets(budgets: OperationBudgets, countedAlready: (
  * The answer when refused, as the GraphQL error every other refusal is; null
  * when admitted.
  */
-export async function anonymousHttpRefusal(budgets: OperationBudgets, clientIp: string): Promise<RateLimitedAnswer | null> {
+export async function anonymousHttpRefusal(
+  budgets: OperationBudgets,
+  clientIp: string,
+  hold?: { refusals: RefusalHold; response: Parameters<RefusalHold['hold']>[1] },
+): Promise<RateLimitedAnswer | null> {
   // The key the operation budgets use for an anonymous client: one count, whichever took the point.
-  const msBeforeNext = await takePoint(budgets.anonymous, clientKey({ viewer: null, clientIp }));
-  return msBeforeNext === null ? null : refusalAnswer(msBeforeNext);
+  const key = clientKey({ viewer: null, clientIp });
+  const msBeforeNext = await takePoint(budgets.anonymous, key);
+  if (msBeforeNext === null) return null;
+  // A client that keeps sending past its Retry-After waits for its refusals (refusal-hold.ts).
+  const delay = hold ? hold.refusals.delayFor(key, msBeforeNext) : 0;
+  if (delay > 0) await hold!.refusals.hold(delay, hold!.response);
+  return refusalAnswer(msBeforeNext - delay);
 }
 
 // The refusal's body by its retryAfter: what rateLimited() serializes to, built once per second of wait, since

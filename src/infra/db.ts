@@ -29,6 +29,33 @@ export interface PoolTimeouts {
  * request waits for a connection, or holds one with a statement, without bound.
  */
 export function createDb(databaseUrl: string, poolSize = 10, log?: Logger, timeouts: PoolTimeouts = {}): Db {
+  const pool = createPool(databaseUrl, poolSize, log, timeouts);
+  // Minimal messages: the default format quotes the call's arguments (a password hash, say) into the error.
+  const db = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    errorFormat: 'minimal',
+    omit: SECRET_COLUMNS,
+    // Under a burst, interactive transactions queue for a pooled connection;
+    // Prisma's default of 2 s turned that queueing into errors for clients.
+    transactionOptions: { maxWait: 10_000, timeout: 15_000 },
+  });
+  pools.set(db, pool);
+  return db;
+}
+
+/**
+ * A node-postgres pool with `timeouts`, whose idle connections' failures are
+ * logged instead of ending the process. `asynchronousCommit`: its sessions do
+ * not wait for their commits to reach the disk (synchronous_commit = off), for
+ * data a crash may lose the last moments of (rate-limit counters).
+ */
+export function createPool(
+  databaseUrl: string,
+  poolSize: number,
+  log?: Logger,
+  timeouts: PoolTimeouts = {},
+  { asynchronousCommit = false } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolSize,
@@ -36,6 +63,7 @@ export function createDb(databaseUrl: string, poolSize = 10, log?: Logger, timeo
     ...(timeouts.idleTimeoutMs === undefined ? {} : { idleTimeoutMillis: timeouts.idleTimeoutMs }),
     // Sent with each new connection's start-up: every session of the pool has it, Prisma's and ours.
     ...(timeouts.statementTimeoutMs === undefined ? {} : { statement_timeout: timeouts.statementTimeoutMs }),
+    ...(asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
   // An idle connection the server closed (a restart, pg_terminate_backend) is
   // dropped by the pool; without a listener its error would end the process.
@@ -49,17 +77,7 @@ export function createDb(databaseUrl: string, poolSize = 10, log?: Logger, timeo
       'an idle database connection failed; the pool dropped it',
     ),
   );
-  // Minimal messages: the default format quotes the call's arguments (a password hash, say) into the error.
-  const db = new PrismaClient({
-    adapter: new PrismaPg(pool),
-    errorFormat: 'minimal',
-    omit: SECRET_COLUMNS,
-    // Under a burst, interactive transactions queue for a pooled connection;
-    // Prisma's default of 2 s turned that queueing into errors for clients.
-    transactionOptions: { maxWait: 10_000, timeout: 15_000 },
-  });
-  pools.set(db, pool);
-  return db;
+  return pool;
 }
 
 /**

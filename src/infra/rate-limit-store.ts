@@ -29,6 +29,8 @@ export interface RateLimitStore {
   readonly limiterClass: new (options: LimiterOptions) => RateLimiterAbstract;
   /** Connects to Redis (nothing to do for PostgreSQL); until then, and while it is down, the insurance answers. */
   start(): void;
+  /** Whether counts go to the store now (Redis connected; always for PostgreSQL), not to the insurance limiters. */
+  readonly connected: boolean;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,9 @@ export function createRateLimitStore(options: {
     backend: redis ? 'redis' : 'postgres',
     limiter,
     limiterClass,
+    get connected() {
+      return redis ? redis.status === 'ready' : true;
+    },
     start: () => {
       // Failures are logged by the error handler above; ioredis keeps reconnecting on its own.
       redis?.connect().catch(() => undefined);
@@ -101,13 +106,58 @@ export function createRateLimitStore(options: {
  * Takes a point of `key`'s budget: null when it was there, else the ms until
  * the window ends. rate-limiter-flexible refuses by rejecting with its
  * RateLimiterRes; any other rejection (a store failure past the insurance) is thrown.
+ *
+ * Points of one key asked for while a take of that key is in flight wait, and
+ * go to the store together in the next one (`consume(key, n)`): the first of
+ * them, in the order they came, are admitted up to what the budget had left.
+ * A burst from one client is then a few store round trips instead of one per
+ * request, each holding a connection while it waits for the same row as all
+ * the others (which kept every other client's points waiting too). The count
+ * stays exact across processes: each consume is one atomic update of the store.
  */
-export async function takePoint(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
+export function takePoint(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
+  let keys = pendingTakes.get(limiter);
+  if (!keys) pendingTakes.set(limiter, (keys = new Map()));
+  let takes = keys.get(key);
+  if (!takes) keys.set(key, (takes = { inFlight: false, waiting: [] }));
+  const queued = takes;
+  return new Promise<number | null>((resolve, reject) => {
+    queued.waiting.push({ resolve, reject });
+    if (!queued.inFlight) void consumeWaiting(limiter, keys, key, queued);
+  });
+}
+
+interface WaitingTake {
+  resolve: (msBeforeNext: number | null) => void;
+  reject: (error: unknown) => void;
+}
+
+interface KeyTakes {
+  inFlight: boolean;
+  waiting: WaitingTake[];
+}
+
+const pendingTakes = new WeakMap<RateLimiterAbstract, Map<string, KeyTakes>>();
+
+async function consumeWaiting(limiter: RateLimiterAbstract, keys: Map<string, KeyTakes>, key: string, takes: KeyTakes): Promise<void> {
+  takes.inFlight = true;
+  const batch = takes.waiting.splice(0);
   try {
-    await limiter.consume(key);
-    return null;
+    await limiter.consume(key, batch.length);
+    for (const take of batch) take.resolve(null);
   } catch (rejection) {
-    if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    return rejection.msBeforeNext;
+    if (!(rejection instanceof RateLimiterRes)) {
+      for (const take of batch) take.reject(rejection);
+    } else {
+      // consumedPoints counts this batch's points too; below the batch's size it is a key refused from
+      // memory (a spent key, blocked until its window ends), which counted nothing.
+      const before = rejection.consumedPoints - batch.length;
+      const admitted = before < 0 ? 0 : Math.min(batch.length, Math.max(0, limiter.points - before));
+      batch.forEach((take, index) => take.resolve(index < admitted ? null : rejection.msBeforeNext));
+    }
+  } finally {
+    takes.inFlight = false;
+    if (takes.waiting.length > 0) void consumeWaiting(limiter, keys, key, takes);
+    else keys.delete(key);
   }
 }
