@@ -30,8 +30,8 @@ const config: KnipConfig = {
     // peers.ts transpiles these and runs them by path (peer-sql.ts is imported by two of them)
     'bench/{peer-postgraphile,peer-mercurius,peer-bare-pg,promise-with-resolvers}.ts',
     'bench/memory-hook.mjs',
-    // the same-run ceilings of the ledger, flash-sale and teams scenarios, spawned by path
-    'bench/{ledger-ceiling,flash-sale-bare,teams-bare}.ts',
+    // the same-run ceilings of the ledger, flash-sale, teams and flood scenarios, spawned by path
+    'bench/{ledger-ceiling,flash-sale-bare,teams-bare,flood-bare}.ts',
     // tests
     'test/**/*.test.ts',
     'test/global-setup.ts',
