@@ -18,7 +18,6 @@ import { QUEUE_NAMES } from '../jobs.js';
 import { schema } from '../schema/index.js';
 import { adminQueuesPlugin } from './admin.js';
 import { trustProxyFunction } from './client-ip.js';
-import { ConcurrencyLimit } from './live-limits.js';
 import { createFastPath, useJitOnFastPath } from './fast-path.js';
 import { useRefuseNulInputs, useUrlParamsAsJson } from './input-hygiene.js';
 import { authenticateSession, liveSubscriptions, useSharedEventResults } from './live-subscriptions.js';
@@ -129,10 +128,11 @@ export function buildApp(config: Config, options: BuildAppOptions = {}): App {
     return req !== undefined && countedRequests.has(req);
   };
   const refusalHold = new RefusalHold(config.rateLimitHoldMs);
+  // Shared by every API process on the store, as the rate limits are.
   const subscriptionCaps = config.rateLimitsEnabled
     ? {
-        perUser: new ConcurrencyLimit(config.maxSubscriptionsPerUser),
-        anonymousPerIp: new ConcurrencyLimit(config.maxAnonymousConnectionsPerIp),
+        perUser: rateLimitStore.concurrencyLimit('subscriptions', config.maxSubscriptionsPerUser),
+        anonymousPerIp: rateLimitStore.concurrencyLimit('anonymous-connections', config.maxAnonymousConnectionsPerIp),
       }
     : undefined;
   const live = liveSubscriptions(metrics, subscriptionCaps);

@@ -5,7 +5,8 @@ import { unauthenticated } from '../core/errors.js';
 import { authenticate } from '../modules/auth/auth.service.js';
 import { graphqlRuntime } from '../infra/graphql-runtime.js';
 import type { Metrics } from '../infra/metrics.js';
-import { type ConcurrencyLimit, tooManyAtOnce } from './live-limits.js';
+import type { SharedConcurrencyLimit } from '../infra/rate-limit-store.js';
+import { tooManyAtOnce } from './live-limits.js';
 
 /**
  * Every subscription this process runs, whatever the transport: counted on
@@ -32,8 +33,8 @@ const EXPIRED_MESSAGE = 'Access token expired.';
  * share their count with anonymous WebSocket connections (websocket.ts).
  */
 export interface SubscriptionCaps {
-  perUser: ConcurrencyLimit;
-  anonymousPerIp: ConcurrencyLimit;
+  perUser: SharedConcurrencyLimit;
+  anonymousPerIp: SharedConcurrencyLimit;
 }
 
 export function liveSubscriptions(metrics: Metrics, caps?: SubscriptionCaps): LiveSubscriptions {
@@ -41,7 +42,7 @@ export function liveSubscriptions(metrics: Metrics, caps?: SubscriptionCaps): Li
   let ending = false;
 
   /** The cap a subscription of `context` counts against, with its key; none for anonymous WebSocket ones (their connection counts). */
-  const capOf = (context: Context): [ConcurrencyLimit, string, string] | null => {
+  const capOf = (context: Context): [SharedConcurrencyLimit, string, string] | null => {
     if (!caps) return null;
     if (context.viewer) return [caps.perUser, context.viewer.id, 'subscriptions'];
     if (context.transport === 'ws') return null;
@@ -94,20 +95,16 @@ export function liveSubscriptions(metrics: Metrics, caps?: SubscriptionCaps): Li
 
   return {
     plugin: {
-      onSubscribe: ({ args, setResultAndStopExecution }) => {
+      onSubscribe: async ({ args, setResultAndStopExecution }) => {
         const context = args.contextValue as unknown as Context;
         const cap = capOf(context);
-        if (cap && !cap[0].tryTake(cap[1])) {
+        const place = cap ? await cap[0].tryTake(cap[1]) : null;
+        if (cap && !place) {
           metrics.errors.inc({ code: 'RATE_LIMITED' });
           setResultAndStopExecution({ errors: [tooManyAtOnce(cap[2], cap[0].max)] });
           return;
         }
-        let released = false;
-        const release = () => {
-          if (released || !cap) return;
-          released = true;
-          cap[0].giveBack(cap[1]);
-        };
+        const release = () => place?.();
         return {
           onSubscribeResult: ({ result, setResult }) => {
             if (isAsyncIterable(result)) setResult(track(result, context, release));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { clientIpOf, type TrustProxy } from './client-ip.js';
-import { type ConcurrencyLimit, tooManyAtOnce } from './live-limits.js';
+import type { SharedConcurrencyLimit } from '../infra/rate-limit-store.js';
+import { tooManyAtOnce } from './live-limits.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
@@ -67,7 +68,7 @@ export function attachGraphQLWebSocket(options: {
   metrics: Metrics;
   trustProxy: TrustProxy;
   /** Anonymous connections per client IP, counted with anonymous SSE streams (RATE_LIMITS=on). */
-  anonymousPerIp?: ConcurrencyLimit;
+  anonymousPerIp?: SharedConcurrencyLimit;
 }): GraphQLWebSocket {
   const { services, metrics, yoga } = options;
   const { config } = services;
@@ -76,6 +77,8 @@ export function attachGraphQLWebSocket(options: {
   const connections = new WeakMap<WebSocket, WsConnection>();
   const perUser = new Map<string, number>();
   const expiryTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  // The place an anonymous connection holds among its address's (given back when it closes).
+  const anonymousPlaces = new WeakMap<WebSocket, () => void>();
   // The envelop each operation was prepared with, for execute/subscribe to run it.
   const envelopes = new WeakMap<object, Enveloped>();
   let closing = false;
@@ -137,10 +140,19 @@ export function attachGraphQLWebSocket(options: {
           clientIp: clientIpOf(ctx.extra.request, options.trustProxy),
           log: log.child({ wsId: id, ...(viewer ? { userId: viewer.id } : {}) }),
         };
-        if (!viewer && options.anonymousPerIp && !options.anonymousPerIp.tryTake(connection.clientIp)) {
-          connection.log.warn({ limit: options.anonymousPerIp.max }, 'too many anonymous connections from this address');
-          socket.close(CLOSE_CODES.tooManyConnections, 'Too many connections');
-          return false;
+        if (!viewer && options.anonymousPerIp) {
+          const place = await options.anonymousPerIp.tryTake(connection.clientIp);
+          if (!place) {
+            connection.log.warn({ limit: options.anonymousPerIp.max }, 'too many anonymous connections from this address');
+            socket.close(CLOSE_CODES.tooManyConnections, 'Too many connections');
+            return false;
+          }
+          // Gone while its place was taken: nothing else will give it back.
+          if (socket.readyState !== socket.OPEN) {
+            place();
+            return false;
+          }
+          anonymousPlaces.set(socket, place);
         }
         if (viewer) {
           const open = perUser.get(viewer.id) ?? 0;
@@ -167,7 +179,8 @@ export function attachGraphQLWebSocket(options: {
         clearTimeout(expiryTimers.get(socket));
         const connection = connections.get(socket);
         connections.delete(socket);
-        if (connection && !connection.viewer) options.anonymousPerIp?.giveBack(connection.clientIp);
+        anonymousPlaces.get(socket)?.();
+        anonymousPlaces.delete(socket);
         const userId = connection?.viewer?.id;
         if (userId === undefined) return;
         const open = (perUser.get(userId) ?? 1) - 1;

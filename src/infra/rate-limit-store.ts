@@ -9,7 +9,9 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
+import { randomUUID } from 'node:crypto';
 import { throttledErrorLog } from './async.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { quitRedis, redisRetryStrategy } from './redis.js';
 
 /**
@@ -31,8 +33,43 @@ export interface RateLimitStore {
   start(): void;
   /** Whether counts go to the store now (Redis connected; always for PostgreSQL), not to the insurance limiters. */
   readonly connected: boolean;
+  /** A limit on how many of something each key holds at once, across every process on the store (see SharedConcurrencyLimit). */
+  concurrencyLimit(name: string, max: number): SharedConcurrencyLimit;
   close(): Promise<void>;
 }
+
+/**
+ * At most `max` places per key across every process on the store. A place is
+ * a lease the taking process renews every third of LEASE_TTL_MS while it holds
+ * it, so the places of a process that died free themselves within LEASE_TTL_MS.
+ * While the store cannot be reached, the process counts its own places only
+ * (as the rate limits' insurance does) rather than refusing.
+ */
+export interface SharedConcurrencyLimit {
+  readonly max: number;
+  /** A place for `key`: the function that gives it back (idempotent), or null when `max` are held. */
+  tryTake(key: string): Promise<(() => void) | null>;
+}
+
+const LEASE_TTL_MS = 30_000;
+
+/** Takes a place (KEYS[1]: the key's sorted set of leases by expiry, in the server's clock; ARGV: max, lease, ttl ms). */
+const TAKE_PLACE_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+/** Renews leases still held (KEYS[1]: the key's set; ARGV: ttl ms, then the leases). */
+const RENEW_PLACES_LUA = `
+local time = redis.call('TIME')
+local expiry = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
 
 type LimiterOptions = Required<Pick<IRateLimiterOptions, 'points' | 'duration' | 'keyPrefix'>>;
 
@@ -48,8 +85,11 @@ export function createRateLimitStore(options: {
   log: Logger;
   /** Prepended to every key (tests give each app its own on the shared Redis). */
   namespace?: string;
+  /** How long a place outlives its process (tests shorten it). */
+  leaseTtlMs?: number;
 }): RateLimitStore {
   const { redisUrl, pool, log } = options;
+  const leaseTtlMs = options.leaseTtlMs ?? LEASE_TTL_MS;
   const namespace = options.namespace ? `${options.namespace}:` : '';
   const redis = redisUrl
     ? // Fails at once while Redis is down (the insurance limiter answers) instead of queueing in memory.
@@ -80,6 +120,100 @@ export function createRateLimitStore(options: {
           tableCreated: true,
         });
 
+  // The places this process holds, by limit name and key: renewed together, every third of a lease's life.
+  const held = new Map<string, Map<string, Set<string>>>();
+  const processId = randomUUID();
+  let leases = 0;
+  // Every give-back in flight, for close() to let finish before the connections go.
+  const inFlight = new Set<Promise<unknown>>();
+  const placeErrors = throttledErrorLog(log, 'concurrency places', 'the shared count of places failed; counting this process only');
+  const setKey = (name: string, key: string) => `${namespace}places:${name}:${key}`;
+
+  const renew = async () => {
+    // A process that limits nothing at once (RATE_LIMITS=off) has nothing to renew or tidy.
+    if (held.size === 0) return;
+    for (const [name, keys] of held) {
+      for (const [key, ids] of keys) {
+        try {
+          if (redis) await redis.eval(RENEW_PLACES_LUA, 1, setKey(name, key), leaseTtlMs, ...ids);
+          else {
+            await pool.query(
+              "UPDATE concurrency_leases SET expires_at = clock_timestamp() + $2 * interval '1 millisecond' WHERE lease = ANY($1)",
+              [[...ids], leaseTtlMs],
+            );
+          }
+        } catch (error) {
+          placeErrors(error as Error);
+        }
+      }
+    }
+    // Leases of processes that died, on keys no one takes again.
+    if (!redis) {
+      await pool.query('DELETE FROM concurrency_leases WHERE expires_at < clock_timestamp()').catch((error: Error) => placeErrors(error));
+    }
+  };
+  let renewal: NodeJS.Timeout | undefined;
+
+  const concurrencyLimit = (name: string, max: number): SharedConcurrencyLimit => {
+    const insurance = new ConcurrencyLimit(max);
+    let keys = held.get(name);
+    if (!keys) held.set(name, (keys = new Map()));
+    const ofName = keys;
+    // Places this process is giving back, by key: a take of the same key waits for them, so that a client
+    // ending one thing and starting the next is not refused for the place it has just left.
+    const givingBack = new Map<string, Promise<unknown>>();
+    return {
+      max,
+      async tryTake(key) {
+        await givingBack.get(key);
+        const lease = `${processId}:${++leases}`;
+        let taken: boolean;
+        try {
+          taken = redis
+            ? (await redis.eval(TAKE_PLACE_LUA, 1, setKey(name, key), max, lease, leaseTtlMs)) === 1
+            : (
+                await pool.query<{ taken: boolean }>('SELECT concurrency_take($1, $2, $3, $4, $5) AS taken', [
+                  name,
+                  key,
+                  lease,
+                  max,
+                  leaseTtlMs,
+                ])
+              ).rows[0]!.taken;
+        } catch (error) {
+          placeErrors(error as Error);
+          if (!insurance.tryTake(key)) return null;
+          let given = false;
+          return () => {
+            if (!given) insurance.giveBack(key);
+            given = true;
+          };
+        }
+        if (!taken) return null;
+        let ids = ofName.get(key);
+        if (!ids) ofName.set(key, (ids = new Set()));
+        ids.add(lease);
+        const own = ids;
+        return () => {
+          if (!own.delete(lease)) return;
+          if (own.size === 0) ofName.delete(key);
+          const gone = Promise.all([
+            givingBack.get(key),
+            redis ? redis.zrem(setKey(name, key), lease) : pool.query('DELETE FROM concurrency_leases WHERE lease = $1', [lease]),
+          ])
+            // Not given back now (the store is away): the lease expires, unrenewed.
+            .catch((error: Error) => placeErrors(error))
+            .finally(() => {
+              if (givingBack.get(key) === gone) givingBack.delete(key);
+            });
+          givingBack.set(key, gone);
+          inFlight.add(gone);
+          void gone.finally(() => inFlight.delete(gone));
+        };
+      },
+    };
+  };
+
   // A class in name only: `new` returns the store's own limiter, which the directive then uses.
   const limiterClass = function StoreLimiter(this: unknown, limits: LimiterOptions) {
     return limiter(limits);
@@ -92,11 +226,16 @@ export function createRateLimitStore(options: {
     get connected() {
       return redis ? redis.status === 'ready' : true;
     },
+    concurrencyLimit,
     start: () => {
+      renewal ??= setInterval(() => void renew(), Math.max(100, Math.floor(leaseTtlMs / 3)));
+      renewal.unref();
       // Failures are logged by the error handler above; ioredis keeps reconnecting on its own.
       redis?.connect().catch(() => undefined);
     },
     close: async () => {
+      clearInterval(renewal);
+      await Promise.allSettled(inFlight);
       if (redis) await quitRedis(redis);
     },
   };
