@@ -452,6 +452,53 @@ describe('inventory: items, purchases and who sees what', () => {
   });
 });
 
+describe('salesReport', () => {
+  const t = useTestApp();
+  const Report = `query Report($from: DateTime, $to: DateTime, $first: Int) {
+    salesReport(from: $from, to: $to, first: $first) { item { id sku } orders units revenue }
+  }`;
+  type Rows = { salesReport: Array<{ item: { id: string }; orders: number; units: number; revenue: string }> };
+
+  it('admins only: the FULFILLED orders placed in the window, grouped by item, most revenue first', async () => {
+    const admin = await t.loginAdmin();
+    const [ada, bob] = await createBuyers(t, 2);
+    // The database's clock: orders are stamped by it.
+    const start = (await t.app.db.$queryRaw<{ now: Date }[]>`SELECT now()`)[0]!.now;
+    const cheap = await newItem(t, { price: 100n, stock: 100 });
+    const dear = await newItem(t, { price: 1000n, stock: 100 });
+    const unsold = await newItem(t, { price: 5n, stock: 100 });
+    const fulfilled = [
+      await reserveOnly(t, ada!, cheap.id, 3),
+      await reserveOnly(t, bob!, cheap.id, 2),
+      await reserveOnly(t, ada!, dear.id, 1),
+    ];
+    const cancelled = await reserveOnly(t, bob!, dear.id, 1);
+    await reserveOnly(t, ada!, unsold.id, 1); // left RESERVED
+    for (const order of fulfilled) await fulfilOrder(t.app.services, order.id);
+    expect(await abandonOrder(t.app.services, cancelled.id, FULFILMENT_FAILED)).toBe(true);
+    expect(await t.app.db.order.count({ where: { id: { in: fulfilled.map((order) => order.id) }, status: 'FULFILLED' } })).toBe(3);
+
+    const report = async (variables: Record<string, unknown>, token = admin.accessToken) =>
+      t.gql<Rows, unknown>(Report, variables, token);
+    const rows = (await report({ from: start.toISOString() })).data!.salesReport;
+    expect(rows.map(({ item, orders, units, revenue }) => [item.id, orders, units, revenue])).toEqual([
+      [dear.id, 1, 1, '1000'],
+      [cheap.id, 2, 5, '500'],
+    ]);
+    expect((await report({ from: start.toISOString(), first: 1 })).data!.salesReport.map((row) => row.item.id)).toEqual([dear.id]);
+    // `to` is exclusive: nothing placed before the window's start is these.
+    const before = (await report({ to: start.toISOString() })).data!.salesReport.map((row) => row.item.id);
+    expect(before).not.toContain(dear.id);
+    expect(before).not.toContain(cheap.id);
+
+    expect(codes(await report({ first: 0 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await report({ first: 101 }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await report({ from: start.toISOString(), to: start.toISOString() }))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await report({}, ada!.accessToken))).toEqual(['FORBIDDEN']);
+    expect(codes(await t.gql(Report, {}))).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
 describe.each(['redis', 'postgres'] as const)('order fulfilment on the %s queue backend', (backend) => {
   const t = useTestApp({ ...SWEEP, ...(backend === 'redis' ? { REDIS_URL: inject('redisUrl') } : {}) }, { workers: true });
 

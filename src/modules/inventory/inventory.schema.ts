@@ -4,6 +4,7 @@ import { rateLimited } from '../../schema/rate-limits.js';
 import { connectionArgs, pageConnection, pageQuery } from '../../schema/connections.js';
 import { submitPurchase } from './inventory.commands.js';
 import { STOCK_FEED_INTERVAL_MS, stockUpdates } from './stock-feed.js';
+import { MAX_SALES_REPORT_ROWS, salesReport, type SalesReportRow } from './sales-report.js';
 import {
   createItem,
   createItemInputSchema,
@@ -111,6 +112,31 @@ builder.queryFields((t) => ({
     args: connectionArgs(t),
     resolve: (_root, args, context, info) =>
       listMyOrders(context, requireViewer(context), args, pageQuery(context, info)),
+  }),
+}));
+
+const SalesReportRowType = builder.objectRef<SalesReportRow>('SalesReportRow').implement({
+  fields: (t) => ({
+    item: t.field({ type: InventoryItemType, resolve: (row) => row.item }),
+    orders: t.exposeInt('orders', { description: 'FULFILLED orders of the item.' }),
+    units: t.exposeInt('units', { description: 'Units those orders bought.' }),
+    revenue: t.expose('revenue', { type: 'BigInt', description: 'Their totals, in minor units of the item’s currency.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  salesReport: t.field({
+    type: [SalesReportRowType],
+    description:
+      `Admins only. FULFILLED orders placed from \`from\` (inclusive) to \`to\` (exclusive), either end open when absent, ` +
+      `grouped by item, most revenue first; the first \`first\` items (1 to ${MAX_SALES_REPORT_ROWS}).`,
+    authScopes: { admin: true },
+    args: {
+      from: t.arg({ type: 'DateTime' }),
+      to: t.arg({ type: 'DateTime' }),
+      first: t.arg.int({ defaultValue: MAX_SALES_REPORT_ROWS }),
+    },
+    resolve: (_root, args, context) => salesReport(context, args),
   }),
 }));
 
