@@ -10,6 +10,7 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
+import { listenUntilSignalled } from './bare-listen.js';
 
 const app = Fastify({ logger: false });
 const body = { data: { __typename: 'Query' } };
@@ -31,15 +32,4 @@ if (pool) {
   });
 }
 
-const port = Number(process.env.PORT ?? 0);
-const address = await app.listen({ host: '127.0.0.1', port });
-process.stdout.write(`listening ${new URL(address).port}\n`);
-
-const close = () => {
-  void app
-    .close()
-    .then(() => pool?.end())
-    .then(() => process.exit(0));
-};
-process.on('SIGTERM', close);
-process.on('SIGINT', close);
+await listenUntilSignalled(app, pool);

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { requestHash } from '../src/core/inputs.js';
+import { listenUntilSignalled } from './bare-listen.js';
 
 const POOL_SIZE = 10;
 
@@ -68,14 +69,4 @@ app.post('/graphql', async (request, reply) => {
   }
 });
 
-const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
-process.stdout.write(`listening ${new URL(address).port}\n`);
-
-const close = () => {
-  void app
-    .close()
-    .then(() => pool.end())
-    .then(() => process.exit(0));
-};
-process.on('SIGTERM', close);
-process.on('SIGINT', close);
+await listenUntilSignalled(app, pool);

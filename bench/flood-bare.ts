@@ -11,6 +11,7 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
+import { listenUntilSignalled } from './bare-listen.js';
 
 const limit = Number(process.env.ANONYMOUS_LIMIT ?? 600);
 const windowMs = Number(process.env.ANONYMOUS_WINDOW_S ?? 60) * 1000;
@@ -39,14 +40,4 @@ app.post('/graphql', async (request, reply) => {
   return { data: { items: { edges: rows.map((node) => ({ node })) } } };
 });
 
-const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
-process.stdout.write(`listening ${new URL(address).port}\n`);
-
-const close = () => {
-  void app
-    .close()
-    .then(() => pool.end())
-    .then(() => process.exit(0));
-};
-process.on('SIGTERM', close);
-process.on('SIGINT', close);
+await listenUntilSignalled(app, pool);

@@ -14,6 +14,7 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
+import { listenUntilSignalled } from './bare-listen.js';
 
 const POOL_SIZE = 10;
 const FIRST = 20;
@@ -102,14 +103,4 @@ app.post('/graphql', async (request) => {
   };
 });
 
-const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
-process.stdout.write(`listening ${new URL(address).port}\n`);
-
-const close = () => {
-  void app
-    .close()
-    .then(() => pool.end())
-    .then(() => process.exit(0));
-};
-process.on('SIGTERM', close);
-process.on('SIGINT', close);
+await listenUntilSignalled(app, pool);

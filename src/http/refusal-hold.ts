@@ -65,9 +65,4 @@ export class RefusalHold {
   releaseAll(): void {
     for (const done of [...this.waiting]) done();
   }
-
-  /** How many are held now. */
-  get held(): number {
-    return this.waiting.size;
-  }
 }
